@@ -1,0 +1,56 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/asyncify-dev/asyncify/iodetect"
+)
+
+func runDetect(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("detect", "asyncify detect [-json] [-tests=true] PATTERN...", stdout, stderr)
+	jsonOut := fs.Bool("json", false, "print the report as JSON (schema: docs/detect-json.md)")
+	tests := fs.Bool("tests", true, "include the packages' _test.go files (their fake servers are reported as server side)")
+	if status, done := parseFlags(fs, args, stdout); done {
+		return status
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "asyncify detect: no package patterns given")
+		fs.Usage()
+		return exitError
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintln(stderr, "asyncify detect:", err)
+		return exitError
+	}
+	loaded, err := iodetect.Load(iodetect.LoadConfig{Dir: dir, Tests: *tests}, fs.Args()...)
+	if err != nil {
+		var le *iodetect.LoadError
+		if errors.As(err, &le) {
+			for _, e := range le.Errs {
+				fmt.Fprintln(stderr, relativeError(dir, e))
+			}
+		} else {
+			fmt.Fprintln(stderr, "asyncify detect:", err)
+		}
+		return exitError
+	}
+	pkgs := make([]*iodetect.Package, len(loaded))
+	for i, l := range loaded {
+		pkgs[i] = l.Package
+	}
+	report := iodetect.NewReport(pkgs, iodetect.Relative(dir))
+	if *jsonOut {
+		err = report.WriteJSON(stdout)
+	} else {
+		err = report.WriteText(stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "asyncify detect:", err)
+		return exitError
+	}
+	return exitOK
+}

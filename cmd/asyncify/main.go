@@ -1,0 +1,90 @@
+// Command asyncify turns a synchronous network client package into a
+// context-aware, future-returning, pipelined one.
+//
+// Usage:
+//
+//	asyncify detect [-json] [-tests=true] PATTERN...
+//
+// Run "asyncify -h" or "asyncify detect -h" for details.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+// Exit statuses.
+const (
+	exitOK    = 0
+	exitDiff  = 1 // -check found a difference
+	exitError = 2
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is the whole command, for tests: it returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "detect":
+			return runDetect(args[1:], stdout, stderr)
+		case "help", "-h", "-help", "--help":
+			usage(stdout)
+			return exitOK
+		}
+	}
+	usage(stderr)
+	return exitError
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `asyncify turns a synchronous network client package into a context-aware one.
+
+Usage:
+
+	asyncify detect [-json] [-tests=true] PATTERN...
+
+Commands:
+
+	detect    list the sites where the packages block on a connection (and
+	          their other blocking calls), and the functions that must become
+	          context-aware, each with the chain of calls that explains why
+
+Patterns are resolved like the go command's (import paths, ./dir, ./...),
+from the current directory's module. Run "asyncify detect -h" for its flags.
+
+Exit status: 0 on success, 2 on error (a package that does not load or
+type-check is refused with its own file:line:col errors).
+`)
+}
+
+// newFlagSet makes a flag set whose -h prints usage to stdout and exits 0,
+// and whose errors go to stderr.
+func newFlagSet(name, synopsis string, stdout, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: %s\n\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args; done is true when the command must stop with status.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (status int, done bool) {
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return exitOK, true
+	case err != nil:
+		return exitError, true
+	}
+	return exitOK, false
+}

@@ -1,0 +1,36 @@
+// Package iodetect finds the places where a synchronous network client blocks,
+// and works out which of its functions must become context-aware.
+//
+// The facts it computes, in the vocabulary of asyncify's design:
+//
+//   - Connection roots: dial results (net.Dial*, net.Dialer, tls.Dial, calls
+//     through func-typed fields, parameters or variables shaped like a dial
+//     function), and the connection-typed parameters and fields such values
+//     flow into. An exported function's parameter of type net.Conn,
+//     io.ReadWriteCloser or io.ReadWriter is a root too: the package's user
+//     hands it a connection. Connections returned by a listener's Accept are
+//     server side: their sites are reported, marked as such, and never make a
+//     function async.
+//   - Conn-derived values: roots and anything wrapping one (bufio, textproto,
+//     tls.Client, io.LimitReader, ...), followed through locals, struct
+//     fields, parameters, results, composite literals, containers, channels
+//     and function values. The analysis is flow-insensitive: a variable that
+//     ever holds a conn-derived value is conn-derived everywhere.
+//   - Sites: calls that read, write, flush, dial, set a deadline on, close, or
+//     sequence (textproto.Pipeline) a conn-derived value, directly or by handing
+//     it to a function such as io.ReadFull, fmt.Fprintf or binary.Read; and the
+//     other blocking calls (time.Sleep, file I/O, os/exec, DNS lookups, cgo).
+//   - The call graph: static calls, calls through function values, method
+//     values and expressions, closures, func-typed parameters and fields, and
+//     methods of interfaces declared in the package (every implementation in
+//     the package). Referring to a function as a value counts as calling it:
+//     the referring function hands the callee to someone who will.
+//   - The async set: the fixpoint of "contains a client socket site, or calls
+//     an async function", with one shortest chain per function explaining why.
+//     Only socket I/O seeds the set: other blocking calls never make a
+//     function async by themselves.
+//
+// Analyze computes these facts for one type-checked package; Load runs it over
+// packages matched by patterns; Analyzer exposes the sites to go vet and other
+// drivers of golang.org/x/tools/go/analysis.
+package iodetect

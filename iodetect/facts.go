@@ -1,0 +1,179 @@
+package iodetect
+
+import (
+	"go/ast"
+	"go/token"
+	"go/types"
+)
+
+// Kind says what a site does.
+type Kind string
+
+// Site kinds. The socket kinds (read, write, flush, dial, deadline, pipeline)
+// on a client connection seed the async set; the others are reported only.
+const (
+	KindRead     Kind = "read"
+	KindWrite    Kind = "write"
+	KindFlush    Kind = "flush"
+	KindDial     Kind = "dial"
+	KindDeadline Kind = "deadline"
+	KindPipeline Kind = "pipeline" // textproto.Pipeline sequencing: waits for its turn
+	KindClose    Kind = "close"
+	KindAccept   Kind = "accept"
+	KindSleep    Kind = "sleep"
+	KindFile     Kind = "file"
+	KindExec     Kind = "exec"
+	KindDNS      Kind = "dns"
+	KindCgo      Kind = "cgo"
+)
+
+// socket reports whether the kind is I/O on a connection.
+func (k Kind) socket() bool {
+	switch k {
+	case KindRead, KindWrite, KindFlush, KindDial, KindDeadline, KindPipeline, KindClose, KindAccept:
+		return true
+	}
+	return false
+}
+
+// seeds reports whether a client-side site of this kind makes its function async.
+func (k Kind) seeds() bool {
+	switch k {
+	case KindRead, KindWrite, KindFlush, KindDial, KindDeadline, KindPipeline:
+		return true
+	}
+	return false
+}
+
+// Side says which end of a connection a value belongs to.
+type Side uint8
+
+const (
+	Client Side = 1 << iota // dialed here, or handed to the package as a connection
+	Server                  // returned by a listener's Accept
+)
+
+func (s Side) String() string {
+	switch {
+	case s&Client != 0:
+		return "client"
+	case s&Server != 0:
+		return "server"
+	}
+	return ""
+}
+
+// Site is one call that blocks, or that touches a connection.
+type Site struct {
+	Call *ast.CallExpr
+	Pos  token.Position
+	Kind Kind
+	// Callee names what is called: "fmt.Fprintf", "(*bufio.Reader).ReadSlice".
+	Callee string
+	// On is the conn-derived operand as written ("cn.rw"), if any.
+	On   string
+	Func *Func
+	Side Side // zero for blocking calls that are not socket I/O
+}
+
+// Seeds reports whether the site makes its function async.
+func (s *Site) Seeds() bool { return s.Side&Client != 0 && s.Kind.seeds() }
+
+// Root is a parameter or field through which a client connection enters code.
+type Root struct {
+	Pos  token.Position
+	Kind string // "param" or "field"
+	Var  *types.Var
+	Func *Func // for parameters: the function declaring it
+	// Exported is true for the parameter of an exported function, which the
+	// package's user may hand any connection.
+	Exported bool
+}
+
+// Func is a node of the call graph: a declared function or method, a function
+// literal, or the package's initialisation (package-level variables).
+type Func struct {
+	Name string // "(*Client).Get", "parseGetResponse", "(*Client).Get.func1"
+	Obj  *types.Func
+	Decl *ast.FuncDecl
+	Lit  *ast.FuncLit
+	Pos  token.Position
+
+	// Implements lists the interfaces, declared in other packages or exported
+	// by this one, whose method this is: its signature cannot change.
+	Implements []string
+
+	// Async, and if so why: Next is the callee one step closer to a site, or
+	// nil when Site is in this function's own body.
+	Async bool
+	Next  *Func
+	Site  *Site
+	// External names a function of another package that made this one async.
+	External *ExternalAsync
+	dist     int
+
+	calls []*Func // callees, in source order, deduplicated
+	ext   []*ExternalAsync
+}
+
+// ExternalAsync is an async function of another package that this package calls.
+type ExternalAsync struct {
+	Name string // "(*memcache.Client).Get"
+	// Func is the function's node, when its package was analysed in the
+	// same run; otherwise Chain is its chain as its package reported it.
+	Func  *Func
+	Chain []string
+}
+
+// Exported reports whether the function is part of the package's API: an
+// exported function, or an exported method of an exported type.
+func (f *Func) Exported() bool {
+	if f.Obj == nil || !f.Obj.Exported() {
+		return false
+	}
+	recv := f.Obj.Type().(*types.Signature).Recv()
+	if recv == nil {
+		return true
+	}
+	t := recv.Type()
+	if p, ok := t.(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	if n, ok := t.(*types.Named); ok {
+		return n.Obj().Exported()
+	}
+	return true
+}
+
+// Chain is the explanation of an async function: its own name, the functions
+// down to the one holding a site, and the site as "CALLEE at POS".
+func (f *Func) Chain(rel func(token.Position) string) []string {
+	var chain []string
+	for g := f; g != nil; g = g.Next {
+		chain = append(chain, g.Name)
+		if g.Next == nil {
+			switch {
+			case g.Site != nil:
+				chain = append(chain, g.Site.Callee+" at "+rel(g.Site.Pos))
+			case g.External != nil && g.External.Func != nil:
+				ext := g.External.Func.Chain(rel)
+				ext[0] = g.External.Name
+				chain = append(chain, ext...)
+			case g.External != nil:
+				chain = append(chain, g.External.Chain...)
+			}
+		}
+	}
+	return chain
+}
+
+// Package holds the facts for one package.
+type Package struct {
+	Path  string
+	Name  string
+	Fset  *token.FileSet
+	Sites []*Site
+	Roots []*Root
+	Funcs []*Func // every node, in source order
+	Async []*Func // the async set, in source order
+}
