@@ -25,7 +25,7 @@ func Analyze(fset *token.FileSet, files []*ast.File, pkg *types.Package, info *t
 	if cfg == nil {
 		cfg = &Config{}
 	}
-	a := &analysis{
+	a := &analyzer{
 		fset: fset, files: files, pkg: pkg, info: info, cfg: cfg,
 		byObj:     make(map[*types.Func]*Func),
 		byLit:     make(map[*ast.FuncLit]*Func),
@@ -52,7 +52,7 @@ func Analyze(fset *token.FileSet, files []*ast.File, pkg *types.Package, info *t
 	return a.result()
 }
 
-type analysis struct {
+type analyzer struct {
 	fset  *token.FileSet
 	files []*ast.File
 	pkg   *types.Package
@@ -98,7 +98,7 @@ func (v val) union(w val) val {
 }
 
 // collectFuncs makes a node for every declared function and literal.
-func (a *analysis) collectFuncs() {
+func (a *analyzer) collectFuncs() {
 	a.init = &Func{Name: "init (package variables)"}
 	for _, f := range a.files {
 		for _, d := range f.Decls {
@@ -125,11 +125,11 @@ func (a *analysis) collectFuncs() {
 	a.add(a.init)
 }
 
-func (a *analysis) add(fn *Func) { a.funcs = append(a.funcs, fn) }
+func (a *analyzer) add(fn *Func) { a.funcs = append(a.funcs, fn) }
 
 // collectLits names the literals directly inside parent the way the Go
 // toolchain does: F.func1, F.func2, and F.func1.1 for one inside F.func1.
-func (a *analysis) collectLits(parent *Func, root ast.Node) {
+func (a *analyzer) collectLits(parent *Func, root ast.Node) {
 	n := 0
 	ast.Inspect(root, func(node ast.Node) bool {
 		lit, ok := node.(*ast.FuncLit)
@@ -163,7 +163,7 @@ func declName(d *ast.FuncDecl) string {
 
 // eachBody calls visit for every function node with the syntax of its body.
 // Literals are visited as their own nodes, not as part of their parent.
-func (a *analysis) eachBody(visit func(fn *Func, n ast.Node)) {
+func (a *analyzer) eachBody(visit func(fn *Func, n ast.Node)) {
 	var walk func(fn *Func, root ast.Node)
 	walk = func(fn *Func, root ast.Node) {
 		ast.Inspect(root, func(n ast.Node) bool {
@@ -194,13 +194,13 @@ func (a *analysis) eachBody(visit func(fn *Func, n ast.Node)) {
 	}
 }
 
-func (a *analysis) defFunc(d *ast.FuncDecl) *types.Func {
+func (a *analyzer) defFunc(d *ast.FuncDecl) *types.Func {
 	obj, _ := a.info.Defs[d.Name].(*types.Func)
 	return obj
 }
 
 // sig is the signature of a function node.
-func (a *analysis) sig(fn *Func) *types.Signature {
+func (a *analyzer) sig(fn *Func) *types.Signature {
 	switch {
 	case fn.Obj != nil:
 		return fn.Obj.Type().(*types.Signature)
@@ -213,14 +213,14 @@ func (a *analysis) sig(fn *Func) *types.Signature {
 
 // ---- values: which variables hold conn-derived values or function values ----
 
-func (a *analysis) valOf(obj types.Object) val {
+func (a *analyzer) valOf(obj types.Object) val {
 	if v := a.vals[obj]; v != nil {
 		return *v
 	}
 	return val{}
 }
 
-func (a *analysis) merge(obj types.Object, v val) {
+func (a *analyzer) merge(obj types.Object, v val) {
 	if obj == nil || (v.side == 0 && len(v.funcs) == 0) {
 		return
 	}
@@ -241,7 +241,7 @@ func (a *analysis) merge(obj types.Object, v val) {
 
 // propagate pushes values through assignments, calls, returns, composite
 // literals, ranges and sends until nothing changes.
-func (a *analysis) propagate() {
+func (a *analyzer) propagate() {
 	for i := 0; i < 100; i++ {
 		a.changed = false
 		a.eachBody(a.propagateNode)
@@ -251,7 +251,7 @@ func (a *analysis) propagate() {
 	}
 }
 
-func (a *analysis) propagateNode(fn *Func, n ast.Node) {
+func (a *analyzer) propagateNode(fn *Func, n ast.Node) {
 	switch n := n.(type) {
 	case *ast.AssignStmt:
 		if n.Tok != token.ASSIGN && n.Tok != token.DEFINE {
@@ -291,7 +291,7 @@ func (a *analysis) propagateNode(fn *Func, n ast.Node) {
 	}
 }
 
-func (a *analysis) assignAll(lhs, rhs []ast.Expr) {
+func (a *analyzer) assignAll(lhs, rhs []ast.Expr) {
 	vs := a.evalList(rhs, len(lhs))
 	for i, l := range lhs {
 		if i < len(vs) {
@@ -302,7 +302,7 @@ func (a *analysis) assignAll(lhs, rhs []ast.Expr) {
 
 // evalList evaluates expressions that produce n values: n expressions, or one
 // call (or comma-ok form) with n results.
-func (a *analysis) evalList(es []ast.Expr, n int) []val {
+func (a *analyzer) evalList(es []ast.Expr, n int) []val {
 	if len(es) == n {
 		vs := make([]val, n)
 		for i, e := range es {
@@ -323,7 +323,7 @@ func (a *analysis) evalList(es []ast.Expr, n int) []val {
 }
 
 // assign records that the place written by lhs may hold v.
-func (a *analysis) assign(lhs ast.Expr, v val) {
+func (a *analyzer) assign(lhs ast.Expr, v val) {
 	switch l := ast.Unparen(lhs).(type) {
 	case *ast.Ident:
 		obj := a.info.Defs[l]
@@ -349,7 +349,7 @@ func (a *analysis) assign(lhs ast.Expr, v val) {
 }
 
 // fillStruct records what the fields of a struct literal of a local type hold.
-func (a *analysis) fillStruct(lit *ast.CompositeLit) {
+func (a *analyzer) fillStruct(lit *ast.CompositeLit) {
 	t := a.info.TypeOf(lit)
 	if t == nil {
 		return
@@ -378,7 +378,7 @@ func (a *analysis) fillStruct(lit *ast.CompositeLit) {
 
 // bindArgs records what the parameters of the functions a call may reach
 // receive.
-func (a *analysis) bindArgs(call *ast.CallExpr) {
+func (a *analyzer) bindArgs(call *ast.CallExpr) {
 	targets := a.callTargets(call)
 	if len(targets) == 0 {
 		return
@@ -409,7 +409,7 @@ func (a *analysis) bindArgs(call *ast.CallExpr) {
 }
 
 // evalArgs evaluates a call's arguments, spreading f(g()).
-func (a *analysis) evalArgs(call *ast.CallExpr) []val {
+func (a *analyzer) evalArgs(call *ast.CallExpr) []val {
 	if len(call.Args) == 1 {
 		if tup, ok := a.info.TypeOf(call.Args[0]).(*types.Tuple); ok {
 			return a.evalList(call.Args, tup.Len())
@@ -425,7 +425,7 @@ func (a *analysis) evalArgs(call *ast.CallExpr) []val {
 // callTargets lists the functions of this package a call may run: a static
 // callee, the implementations of a method of an interface declared here, or
 // the function values that may reach a func-typed variable, field or parameter.
-func (a *analysis) callTargets(call *ast.CallExpr) []funcRef {
+func (a *analyzer) callTargets(call *ast.CallExpr) []funcRef {
 	switch callee := typeutil.Callee(a.info, call).(type) {
 	case *types.Func:
 		callee = callee.Origin()
@@ -453,7 +453,7 @@ func (a *analysis) callTargets(call *ast.CallExpr) []funcRef {
 
 // implsOf lists the methods of types declared in this package that implement
 // an interface method declared in this package.
-func (a *analysis) implsOf(m *types.Func) []*Func {
+func (a *analyzer) implsOf(m *types.Func) []*Func {
 	if impls, ok := a.impls[m]; ok {
 		return impls
 	}
@@ -486,7 +486,7 @@ func (a *analysis) implsOf(m *types.Func) []*Func {
 }
 
 // eval says what an expression may hold.
-func (a *analysis) eval(e ast.Expr) val {
+func (a *analyzer) eval(e ast.Expr) val {
 	v := a.eval1(e)
 	if t := a.info.TypeOf(e); t != nil && a.isConnType(t) {
 		v.side |= Client
@@ -496,7 +496,7 @@ func (a *analysis) eval(e ast.Expr) val {
 
 // isConnType reports whether t is (a pointer to) a local type whose Read or
 // Write is async.
-func (a *analysis) isConnType(t types.Type) bool {
+func (a *analyzer) isConnType(t types.Type) bool {
 	if p, ok := t.(*types.Pointer); ok {
 		t = p.Elem()
 	}
@@ -504,7 +504,7 @@ func (a *analysis) isConnType(t types.Type) bool {
 	return ok && a.connTypes[n.Origin().Obj()]
 }
 
-func (a *analysis) eval1(e ast.Expr) val {
+func (a *analyzer) eval1(e ast.Expr) val {
 	switch e := e.(type) {
 	case *ast.ParenExpr:
 		return a.eval(e.X)
@@ -583,7 +583,7 @@ func (a *analysis) eval1(e ast.Expr) val {
 	return val{}
 }
 
-func (a *analysis) evalObj(obj types.Object) val {
+func (a *analyzer) evalObj(obj types.Object) val {
 	switch obj := obj.(type) {
 	case *types.Var:
 		return a.valOf(obj)
@@ -597,7 +597,7 @@ func (a *analysis) evalObj(obj types.Object) val {
 
 // pathVal is what the embedded fields a selection goes through hold: calling
 // Read on a struct embedding a net.Conn reads from that connection.
-func (a *analysis) pathVal(sel *types.Selection, x ast.Expr) val {
+func (a *analyzer) pathVal(sel *types.Selection, x ast.Expr) val {
 	var v val
 	t := a.info.TypeOf(x)
 	idx := sel.Index()
@@ -617,7 +617,7 @@ func (a *analysis) pathVal(sel *types.Selection, x ast.Expr) val {
 }
 
 // evalCall says what each result of a call may hold.
-func (a *analysis) evalCall(call *ast.CallExpr) []val {
+func (a *analyzer) evalCall(call *ast.CallExpr) []val {
 	if tv, ok := a.info.Types[call.Fun]; ok && tv.IsType() {
 		if len(call.Args) == 1 {
 			return []val{a.eval(call.Args[0])} // conversion
@@ -684,7 +684,7 @@ func (a *analysis) evalCall(call *ast.CallExpr) []val {
 
 // dialShaped reports whether a function of this signature returns a
 // connection as its first result.
-func (a *analysis) dialShaped(sig *types.Signature) bool {
+func (a *analyzer) dialShaped(sig *types.Signature) bool {
 	return sig.Results().Len() > 0 && connType(sig.Results().At(0).Type(), a.pkg)
 }
 
@@ -711,7 +711,7 @@ func isAccept(f *types.Func) bool {
 // seedUserConns makes the connection-typed parameters of exported functions
 // client roots, unless the package itself passes them accepted (server)
 // connections.
-func (a *analysis) seedUserConns() {
+func (a *analyzer) seedUserConns() {
 	for _, fn := range a.funcs {
 		if fn.Decl == nil || !fn.Exported() {
 			continue
@@ -729,7 +729,7 @@ func (a *analysis) seedUserConns() {
 
 // flowRoots lists the connection-typed parameters and fields that client
 // connections flow into.
-func (a *analysis) flowRoots() []*Root {
+func (a *analyzer) flowRoots() []*Root {
 	roots := slices.Clone(a.roots)
 	seen := make(map[types.Object]bool)
 	for _, r := range roots {
@@ -760,7 +760,7 @@ func (a *analysis) flowRoots() []*Root {
 
 // ---- sites ----
 
-func (a *analysis) findSites() {
+func (a *analyzer) findSites() {
 	a.sites = nil
 	for _, fn := range a.funcs {
 		fn.calls, fn.ext = nil, nil
@@ -791,7 +791,7 @@ func (a *analysis) findSites() {
 	slices.SortStableFunc(a.sites, func(x, y *Site) int { return comparePos(x.Pos, y.Pos) })
 }
 
-func (a *analysis) edge(from, to *Func) {
+func (a *analyzer) edge(from, to *Func) {
 	if to != nil && !slices.Contains(from.calls, to) {
 		from.calls = append(from.calls, to)
 	}
@@ -799,7 +799,7 @@ func (a *analysis) edge(from, to *Func) {
 
 // called reports whether an identifier or selector is the function part of a
 // call (or the selector part of one), rather than a function value.
-func (a *analysis) called(n ast.Node) bool {
+func (a *analyzer) called(n ast.Node) bool {
 	if a.calledFuns == nil {
 		a.calledFuns = make(map[ast.Node]bool)
 		for _, f := range a.files {
@@ -824,7 +824,7 @@ func (a *analysis) called(n ast.Node) bool {
 }
 
 // classify records the call as a site if it blocks or touches a connection.
-func (a *analysis) classify(fn *Func, call *ast.CallExpr) {
+func (a *analyzer) classify(fn *Func, call *ast.CallExpr) {
 	site := func(kind Kind, callee, on string, side Side) {
 		a.sites = append(a.sites, &Site{Call: call, Pos: a.fset.Position(call.Lparen), Kind: kind,
 			Callee: callee, On: on, Func: fn, Side: side})
@@ -891,7 +891,7 @@ func (a *analysis) classify(fn *Func, call *ast.CallExpr) {
 // classifyIOFunc records a library function given a conn-derived value for
 // an io.Reader or io.Writer parameter (io.ReadFull, fmt.Fprintf, binary.Read).
 // Wrappers, which return something that reads or writes, are not sites.
-func (a *analysis) classifyIOFunc(call *ast.CallExpr, sig *types.Signature, site func(Kind, string, Side)) {
+func (a *analyzer) classifyIOFunc(call *ast.CallExpr, sig *types.Signature, site func(Kind, string, Side)) {
 	for i := 0; i < sig.Results().Len(); i++ {
 		if ioCapable(sig.Results().At(i).Type()) {
 			return
@@ -924,7 +924,7 @@ func (a *analysis) classifyIOFunc(call *ast.CallExpr, sig *types.Signature, site
 
 // recvVal is what the receiver of a method call may hold, including the
 // embedded fields the method is promoted through.
-func (a *analysis) recvVal(call *ast.CallExpr) val {
+func (a *analyzer) recvVal(call *ast.CallExpr) val {
 	sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr)
 	if !ok {
 		return val{}
@@ -942,7 +942,7 @@ func (a *analysis) recvVal(call *ast.CallExpr) val {
 	return a.eval(sel.X).union(a.pathVal(s, sel.X))
 }
 
-func (a *analysis) recvText(call *ast.CallExpr) string {
+func (a *analyzer) recvText(call *ast.CallExpr) string {
 	if sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr); ok {
 		if s := a.info.Selections[sel]; s != nil && s.Kind() == types.MethodExpr && len(call.Args) > 0 {
 			return types.ExprString(call.Args[0])
@@ -954,7 +954,7 @@ func (a *analysis) recvText(call *ast.CallExpr) string {
 
 // calleeName names a library function the usual way: "fmt.Fprintf",
 // "(*bufio.Reader).ReadSlice", "net.Conn.Read".
-func (a *analysis) calleeName(f *types.Func) string {
+func (a *analyzer) calleeName(f *types.Func) string {
 	sig := f.Type().(*types.Signature)
 	if sig.Recv() == nil {
 		return f.Pkg().Name() + "." + f.Name()
@@ -976,7 +976,7 @@ func (a *analysis) calleeName(f *types.Func) string {
 // computeAsync finds the async set and, for each member, its shortest chain:
 // zero steps for a function holding a seeding site, one more than its
 // nearest async callee otherwise.
-func (a *analysis) computeAsync() {
+func (a *analyzer) computeAsync() {
 	const inf = 1 << 30
 	for _, fn := range a.funcs {
 		fn.Async, fn.Next, fn.Site, fn.External, fn.dist = false, nil, nil, nil, inf
@@ -1009,7 +1009,7 @@ func (a *analysis) computeAsync() {
 
 // findConnTypes adds the local types whose Read or Write method is async,
 // and reports whether there were new ones.
-func (a *analysis) findConnTypes() bool {
+func (a *analyzer) findConnTypes() bool {
 	grew := false
 	for _, fn := range a.funcs {
 		if !fn.Async || fn.Obj == nil || (fn.Obj.Name() != "Read" && fn.Obj.Name() != "Write") {
@@ -1033,7 +1033,7 @@ func (a *analysis) findConnTypes() bool {
 
 // ---- result ----
 
-func (a *analysis) result() *Package {
+func (a *analyzer) result() *Package {
 	p := &Package{Path: a.pkg.Path(), Name: a.pkg.Name(), Fset: a.fset, Sites: a.sites, Roots: a.flowRoots()}
 	ifaces := a.interfaces()
 	for _, fn := range a.funcs {
@@ -1055,7 +1055,7 @@ func (a *analysis) result() *Package {
 
 // interfaces lists the interfaces a method's signature is bound by: those of
 // other packages this package mentions, and its own exported ones.
-func (a *analysis) interfaces() []*types.Named {
+func (a *analyzer) interfaces() []*types.Named {
 	seen := make(map[*types.Named]bool)
 	var out []*types.Named
 	addType := func(t types.Type) {
