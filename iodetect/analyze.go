@@ -1070,8 +1070,15 @@ func (a *analyzer) interfaces() []*types.Named {
 		out = append(out, n)
 	}
 	for _, obj := range a.info.Uses {
-		if tn, ok := obj.(*types.TypeName); ok {
-			addType(tn.Type())
+		switch obj := obj.(type) {
+		case *types.TypeName:
+			addType(obj.Type())
+		case *types.Func:
+			// bufio.NewReader(rd io.Reader): a local type passed there is an io.Reader
+			params := obj.Type().(*types.Signature).Params()
+			for i := 0; i < params.Len(); i++ {
+				addType(params.At(i).Type())
+			}
 		}
 	}
 	for _, tv := range a.info.Types {
