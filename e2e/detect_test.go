@@ -200,7 +200,8 @@ func asyncByName(rep *pkgReport) map[string]asyncFunc {
 }
 
 // checkAsync checks that each of want is async with a chain from itself down to a client-side
-// socket site reported in rep, going only through async functions, and that none of notWant is.
+// socket site reported in rep, going only through async functions, and that none of notWant
+// (nor a function literal inside one) is.
 func checkAsync(t *testing.T, rep *pkgReport, want, notWant []string) {
 	t.Helper()
 	async := asyncByName(rep)
@@ -214,11 +215,16 @@ func checkAsync(t *testing.T, rep *pkgReport, want, notWant []string) {
 			t.Errorf("%s is not async", fn)
 			continue
 		}
-		if len(a.Chain) == 0 || a.Chain[0] != fn {
+		if len(a.Chain) < 2 || a.Chain[0] != fn {
 			t.Errorf("%s: chain %q does not start at %s", fn, a.Chain, fn)
 			continue
 		}
-		for _, link := range a.Chain {
+		// The chain's functions, then "CALL at POS": the site.
+		funcs := a.Chain[:len(a.Chain)-1]
+		if call, pos, _ := strings.Cut(a.Chain[len(a.Chain)-1], " at "); call != a.Site.Call || pos != a.Site.Pos {
+			t.Errorf("%s: chain %q does not end at its site %s at %s", fn, a.Chain, a.Site.Call, a.Site.Pos)
+		}
+		for _, link := range funcs {
 			if _, ok := async[link]; !ok && !isClosure(link) {
 				t.Errorf("%s: chain %q goes through %s, which is not async", fn, a.Chain, link)
 			}
@@ -228,8 +234,8 @@ func checkAsync(t *testing.T, rep *pkgReport, want, notWant []string) {
 			t.Errorf("%s: chain ends at %s %s, which is not a reported site", fn, a.Site.Pos, a.Site.Call)
 			continue
 		}
-		last := a.Chain[len(a.Chain)-1]
-		if !inFunc(s.Func, last) && !inFunc(last, s.Func) {
+		last := funcs[len(funcs)-1]
+		if s.Func != last {
 			t.Errorf("%s: chain %q ends in %s but its site %s is in %s", fn, a.Chain, last, s.Pos, s.Func)
 		}
 		if s.Side == "server" || !slices.Contains([]string{"read", "write", "flush", "dial", "deadline", "close", "pipeline"}, s.Kind) {

@@ -237,7 +237,9 @@ func detectPackage(t *testing.T, pkg string) *pkgReport {
 		if path != pkg && path != pkg+"_test" {
 			continue
 		}
-		merged.Name = p.Name
+		if path == pkg {
+			merged.Name = p.Name
+		}
 		for _, s := range p.Sites {
 			if k := s.Pos + " " + s.Kind; !seenSite[k] {
 				seenSite[k] = true
