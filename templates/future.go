@@ -1,0 +1,49 @@
+package templates
+
+import "context"
+
+// Future is the result of an operation that may still be on its way.
+//
+// Await returning because its ctx ended abandons the wait, never the
+// operation: the operation still runs to completion and resolves the future.
+type Future[T any] struct {
+	done chan struct{}
+	val  T
+	err  error
+}
+
+func newFuture[T any]() *Future[T] {
+	return &Future[T]{done: make(chan struct{})}
+}
+
+// Done is closed once the result is available.
+func (f *Future[T]) Done() <-chan struct{} { return f.done }
+
+// Await returns the operation's result, or ctx.Err() if ctx ends first.
+func (f *Future[T]) Await(ctx context.Context) (T, error) {
+	select {
+	case <-f.done:
+		return f.val, f.err
+	default:
+	}
+	select {
+	case <-f.done:
+		return f.val, f.err
+	case <-ctx.Done():
+		// A result that is already there is worth more than the ctx error.
+		select {
+		case <-f.done:
+			return f.val, f.err
+		default:
+		}
+		var zero T
+		return zero, ctx.Err()
+	}
+}
+
+// resolve stores the result; closing done never blocks, whoever is waiting
+// or has left. It must be called once.
+func (f *Future[T]) resolve(v T, err error) {
+	f.val, f.err = v, err
+	close(f.done)
+}

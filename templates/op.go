@@ -1,0 +1,162 @@
+package templates
+
+import (
+	"context"
+	"time"
+)
+
+// opMode says whether an operation's body may outlive its caller's wait.
+type opMode uint8
+
+const (
+	// opDetachable: the body owns everything it writes, so when the
+	// caller's ctx ends after the request was committed, the caller returns
+	// ctx.Err() and the body goes on to consume its reply on a runtime
+	// goroutine.
+	opDetachable opMode = iota
+	// opAttached: the body writes into memory its caller passed (a buffer, a
+	// callback) or holds its connection exclusively. It always runs on the
+	// caller's goroutine; when ctx ends mid-exchange its connection is closed.
+	opAttached
+)
+
+// op is the context an operation's body runs under. It carries the caller's
+// context, whose end drops a request that is not committed yet, and the
+// streams the body began, which are ended when the body returns.
+//
+// A detached op reports no deadline and no Done channel: the I/O of a
+// committed request is bounded by the stuck-connection limit, not by the
+// caller.
+type op struct {
+	caller   context.Context
+	detached bool
+	streams  []*stream // nil once ended
+}
+
+type opKey struct{}
+
+func (o *op) Deadline() (time.Time, bool) {
+	if o.detached {
+		return time.Time{}, false
+	}
+	return o.caller.Deadline()
+}
+
+func (o *op) Done() <-chan struct{} {
+	if o.detached {
+		return nil
+	}
+	return o.caller.Done()
+}
+
+func (o *op) Err() error {
+	if o.detached {
+		return nil
+	}
+	return o.caller.Err()
+}
+
+func (o *op) Value(key any) any {
+	if key == (opKey{}) {
+		return o
+	}
+	return o.caller.Value(key)
+}
+
+func opFrom(ctx context.Context) *op {
+	o, _ := ctx.Value(opKey{}).(*op)
+	return o
+}
+
+// callerContext is the context whose end drops a request that has not been
+// committed yet: the caller's, also inside a detached body.
+func callerContext(ctx context.Context) context.Context {
+	if o := opFrom(ctx); o != nil {
+		return o.caller
+	}
+	return ctx
+}
+
+// finish ends the streams the body left open: an uncommitted request is
+// dropped, a committed one whose reply was not read is taken as one that
+// expects no reply unless the body failed, and anything else closes its
+// connection, which may be out of sync.
+func (o *op) finish(err error) {
+	for _, s := range o.streams {
+		if s == nil {
+			continue
+		}
+		if err != nil || s.reading {
+			s.broken = true
+		}
+		s.release()
+	}
+	o.streams = nil
+}
+
+// runOp runs body, the operation called name, and returns its result, or
+// ctx.Err() when ctx ends first (the body then goes on without the caller,
+// see opDetachable). The body runs inline, with no goroutine hop, when ctx
+// cannot be cancelled or mode is opAttached.
+func runOp[T any](ctx context.Context, name string, mode opMode, body func(ctx context.Context) (T, error)) (T, error) {
+	if ctx.Done() == nil || mode == opAttached {
+		o := &op{caller: ctx}
+		var start time.Time
+		if slowThreshold > 0 {
+			start = time.Now()
+		}
+		v, err := body(o)
+		o.finish(err)
+		if slowThreshold > 0 {
+			logIfSlow(name, start)
+		}
+		return v, err
+	}
+	return startOp(ctx, name, body).Await(ctx)
+}
+
+// startOp runs body, the operation called name, on a runtime goroutine and
+// returns its future. A request the body has not committed when ctx ends is
+// dropped unsent, and the future then resolves with ctx.Err(); once
+// committed, the body runs to completion whatever ctx does.
+func startOp[T any](ctx context.Context, name string, body func(ctx context.Context) (T, error)) *Future[T] {
+	r := &opRun[T]{
+		op:     op{caller: ctx, detached: true},
+		Future: Future[T]{done: make(chan struct{})},
+	}
+	go r.run(name, body)
+	return &r.Future
+}
+
+type opRun[T any] struct {
+	op
+	Future[T]
+}
+
+func (r *opRun[T]) run(name string, body func(ctx context.Context) (T, error)) {
+	var start time.Time
+	if slowThreshold > 0 {
+		start = time.Now()
+	}
+	v, err := body(&r.op)
+	r.op.finish(err)
+	if slowThreshold > 0 {
+		logIfSlow(name, start)
+	}
+	r.resolve(v, err)
+}
+
+// sleep is time.Sleep that returns ctx.Err() early when ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

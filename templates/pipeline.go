@@ -1,0 +1,407 @@
+package templates
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"sync"
+	"time"
+)
+
+// pipelineConfig tunes a pipeline. Zero values take the defaults.
+type pipelineConfig struct {
+	// MaxInFlight bounds the exchanges holding a place on the connection:
+	// those in their write phase plus those committed whose reply is not read
+	// yet. A caller beyond it waits, and can cancel. Default 256.
+	MaxInFlight int
+	// StuckAfter is the stuck-connection limit of an exchange that sets no
+	// deadline of its own: a connection whose oldest exchange has waited
+	// this long for its reply is closed. 0: no limit.
+	StuckAfter time.Duration
+	// ReadBufferSize is the size of the shared read buffer. Default 16 KiB.
+	ReadBufferSize int
+}
+
+// errCutOff is what the other exchanges of a connection see (wrapped in
+// ErrMaybeExecuted) when a caller's ctx ended in the middle of an exchange
+// that could not be abandoned, and the connection had to be closed.
+var errCutOff = errors.New("asyncify: an exchange was cut off mid-reply by its caller's context")
+
+type deadliner interface {
+	SetReadDeadline(t time.Time) error
+	SetWriteDeadline(t time.Time) error
+}
+
+// A pipeline is one physical connection shared by many exchanges.
+//
+// An exchange's write phase holds the write side from its first write to its
+// commit (its flush), its bytes going to a private buffer; the commit gives
+// it its place in the reply queue and hands its bytes to the writer. Replies
+// are read in queue order: each exchange waits for its turn, parses its reply
+// on the shared reader with the client's own code, and passes the turn on
+// when it ends.
+type pipeline struct {
+	rwc io.ReadWriteCloser
+	dl  deadliner // nil when rwc has no deadlines
+	cfg pipelineConfig
+	br  *bufio.Reader
+
+	slots chan struct{} // one per exchange holding a place (MaxInFlight)
+	wside chan struct{} // the write side: one holder at a time
+
+	// Touched only by the exchange whose turn it is.
+	rs     *stream
+	rctx   context.Context
+	readDL time.Time // read deadline last set on dl
+
+	mu             sync.Mutex
+	head, tail     *stream // reply queue: committed exchanges not ended yet
+	headSince      time.Time
+	pending, spare []byte // committed bytes not yet written; a spare buffer
+	writing        bool   // a write is under way (direct or writer goroutine)
+	writeDL        time.Time
+	held           bool // an exclusive exchange holds the connection
+	err            error
+	failed         chan struct{} // closed with err set
+	watch          *time.Timer
+	watching       bool
+	writer         sync.WaitGroup
+}
+
+// newPipeline shares rwc among exchanges. rwc may lack deadlines (any
+// io.ReadWriteCloser); with them (a net.Conn), exclusive exchanges use them
+// for ctx's deadline and cancellation.
+func newPipeline(rwc io.ReadWriteCloser, cfg pipelineConfig) *pipeline {
+	cfg.MaxInFlight = cfg.maxInFlight()
+	if cfg.ReadBufferSize <= 0 {
+		cfg.ReadBufferSize = 16 << 10
+	}
+	pl := &pipeline{
+		rwc:    rwc,
+		cfg:    cfg,
+		slots:  make(chan struct{}, cfg.MaxInFlight),
+		wside:  make(chan struct{}, 1),
+		failed: make(chan struct{}),
+	}
+	pl.dl, _ = rwc.(deadliner)
+	pl.br = bufio.NewReaderSize(connReader{pl}, cfg.ReadBufferSize)
+	return pl
+}
+
+var streamPool = sync.Pool{New: func() any { return &stream{turn: make(chan struct{}, 1)} }}
+
+// begin starts an exchange that may be pipelined with others.
+func (pl *pipeline) begin(ctx context.Context) *stream {
+	s := streamPool.Get().(*stream)
+	s.pl = pl
+	s.base = pl.cfg.StuckAfter
+	if o := opFrom(ctx); o != nil {
+		s.op, s.opIndex = o, len(o.streams)
+		o.streams = append(o.streams, s)
+	}
+	return s
+}
+
+// beginExclusive starts an exchange that holds the connection from its first
+// write until it ends: no other exchange's bytes go between its own, so it may
+// write after reading and keep connection state across its requests. Its
+// ctx's deadline and cancellation interrupt its I/O through the connection's
+// deadlines (or by closing it, when it has none).
+func (pl *pipeline) beginExclusive(ctx context.Context) *stream {
+	s := pl.begin(ctx)
+	s.exclusive = true
+	return s
+}
+
+// close closes the connection; every exchange in flight fails with
+// ErrMaybeExecuted, later ones with an error. It returns once no goroutine of
+// the pipeline is left.
+func (pl *pipeline) close() error {
+	err := pl.fail(errClosed)
+	pl.writer.Wait()
+	return err
+}
+
+// failure returns the error the pipeline failed with, or nil.
+func (pl *pipeline) failure() error {
+	select {
+	case <-pl.failed:
+		return pl.err
+	default:
+		return nil
+	}
+}
+
+// fail closes the connection (once) and wakes every waiter.
+func (pl *pipeline) fail(cause error) error {
+	pl.mu.Lock()
+	if pl.err != nil {
+		pl.mu.Unlock()
+		return nil
+	}
+	pl.err = cause
+	close(pl.failed)
+	if pl.watch != nil {
+		pl.watch.Stop()
+	}
+	pl.mu.Unlock()
+	return pl.rwc.Close()
+}
+
+// enqueue gives s its place in the reply queue. Called with mu held.
+func (pl *pipeline) enqueue(s *stream) {
+	s.queued = true
+	if pl.tail == nil {
+		pl.head, pl.tail = s, s
+		pl.headSince = time.Now()
+		s.turn <- struct{}{}
+		pl.armWatch()
+		return
+	}
+	pl.tail.next = s
+	pl.tail = s
+}
+
+// popHead removes the head of the reply queue, and the exchanges after it that
+// ended without reading (they expected no reply), and passes the turn on.
+// Called with mu held; returns the exchanges that can be reused.
+func (pl *pipeline) popHead() (free []*stream) {
+	for {
+		s := pl.head
+		pl.head, s.next = s.next, nil
+		<-pl.slots
+		free = append(free, s)
+		if pl.head == nil {
+			pl.tail = nil
+			return free
+		}
+		if !pl.head.ended {
+			break
+		}
+	}
+	pl.headSince = time.Now()
+	pl.head.turn <- struct{}{}
+	pl.armWatch()
+	return free
+}
+
+// armWatch makes sure the stuck-connection check runs while the head
+// exchange has a limit. Called with mu held.
+func (pl *pipeline) armWatch() {
+	lim := pl.head.limit()
+	if lim <= 0 || pl.watching || pl.err != nil {
+		return
+	}
+	pl.watching = true
+	if pl.watch == nil {
+		pl.watch = time.AfterFunc(lim, pl.checkStuck)
+	} else {
+		pl.watch.Reset(lim)
+	}
+}
+
+// checkStuck closes the connection when its head exchange has waited past
+// its limit; one timer per connection, armed only while there is a head.
+func (pl *pipeline) checkStuck() {
+	pl.mu.Lock()
+	pl.watching = false
+	if pl.err != nil || pl.head == nil {
+		pl.mu.Unlock()
+		return
+	}
+	lim := pl.head.limit()
+	if lim <= 0 {
+		pl.mu.Unlock()
+		return
+	}
+	if waited := time.Since(pl.headSince); waited < lim {
+		pl.watching = true
+		pl.watch.Reset(lim - waited)
+		pl.mu.Unlock()
+		return
+	}
+	pl.mu.Unlock()
+	pl.fail(errStuck)
+}
+
+// commit appends s's private bytes to the connection's pending bytes and,
+// when no write is under way, writes them on the caller's goroutine (the
+// fast path: no hop). Bytes committed while a write is under way are written
+// by the writer goroutine, in one write per batch.
+func (pl *pipeline) commit(ctx context.Context, s *stream) error {
+	pl.mu.Lock()
+	if err := pl.err; err != nil {
+		pl.mu.Unlock()
+		if s.queued {
+			s.broken = true
+			return maybeExecuted(err)
+		}
+		s.dropWrite()
+		return err
+	}
+	if !s.queued {
+		pl.enqueue(s)
+	}
+	pl.pending = append(pl.pending, s.wbuf...)
+	s.wbuf = s.wbuf[:0]
+	var batch []byte
+	if !pl.writing {
+		pl.writing = true
+		batch, pl.pending, pl.spare = pl.pending, pl.spare, nil
+	}
+	pl.mu.Unlock()
+	if !s.exclusive {
+		s.wside = false
+		<-pl.wside
+	}
+	if batch == nil {
+		return nil
+	}
+	err := pl.writeGuarded(ctx, s, batch)
+	pl.mu.Lock()
+	pl.spare = batch[:0]
+	if err == nil && pl.err == nil && len(pl.pending) > 0 {
+		pl.writer.Add(1)
+		go pl.writeLoop()
+	} else {
+		pl.writing = false
+	}
+	pl.mu.Unlock()
+	if err != nil {
+		s.broken = true
+		if ctx.Err() != nil {
+			pl.fail(errCutOff)
+			return ctx.Err()
+		}
+		pl.fail(err)
+		return err
+	}
+	return nil
+}
+
+// writeLoop writes what was committed while the previous write was under
+// way, and exits when nothing is left: an idle connection has no goroutine.
+func (pl *pipeline) writeLoop() {
+	defer pl.writer.Done()
+	for {
+		pl.mu.Lock()
+		if len(pl.pending) == 0 || pl.err != nil {
+			pl.writing = false
+			pl.mu.Unlock()
+			return
+		}
+		batch := pl.pending
+		pl.pending, pl.spare = pl.spare, nil
+		pl.mu.Unlock()
+		err := writeAll(pl.rwc, batch)
+		pl.mu.Lock()
+		pl.spare = batch[:0]
+		pl.mu.Unlock()
+		if err != nil {
+			pl.fail(err)
+		}
+	}
+}
+
+func writeAll(w io.Writer, b []byte) error {
+	for len(b) > 0 {
+		n, err := w.Write(b)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return io.ErrShortWrite
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+// writeGuarded writes on the caller's goroutine. On an exclusive exchange
+// the connection's write deadline is the earlier of the client's and ctx's;
+// a ctx that ends interrupts the write.
+func (pl *pipeline) writeGuarded(ctx context.Context, s *stream, b []byte) error {
+	ctxDL, hasCtxDL := ctx.Deadline()
+	if pl.dl != nil {
+		want := time.Time{}
+		if s.exclusive {
+			want = earliest(s.wdl, ctxDL, hasCtxDL)
+		}
+		if !want.Equal(pl.writeDL) {
+			pl.dl.SetWriteDeadline(want)
+			pl.writeDL = want
+		}
+	}
+	var stop func() bool
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, func() { pl.interrupt(s, true) })
+	}
+	err := writeAll(pl.rwc, b)
+	if stop != nil && !stop() {
+		return ctxError(ctx)
+	}
+	if err != nil && hasCtxDL && isTimeout(err) && !time.Now().Before(ctxDL) {
+		return context.DeadlineExceeded
+	}
+	return err
+}
+
+// interrupt stops the blocking I/O of s, whose ctx ended: by a deadline in
+// the past on an exclusive exchange, else by closing the connection.
+func (pl *pipeline) interrupt(s *stream, write bool) {
+	if pl.dl != nil && s.exclusive {
+		past := time.Unix(1, 0)
+		if write {
+			pl.dl.SetWriteDeadline(past)
+		} else {
+			pl.dl.SetReadDeadline(past)
+		}
+		return
+	}
+	pl.fail(errCutOff)
+}
+
+// connReader is what the shared bufio.Reader reads from: the connection,
+// read by the exchange whose turn it is, under its deadlines and ctx.
+type connReader struct{ pl *pipeline }
+
+func (r connReader) Read(p []byte) (int, error) {
+	pl := r.pl
+	s, ctx := pl.rs, pl.rctx
+	ctxDL, hasCtxDL := ctx.Deadline()
+	if pl.dl != nil {
+		want := time.Time{}
+		if s.exclusive {
+			want = earliest(s.rdl, ctxDL, hasCtxDL)
+		}
+		if !want.Equal(pl.readDL) {
+			pl.dl.SetReadDeadline(want)
+			pl.readDL = want
+		}
+	}
+	var stop func() bool
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, func() { pl.interrupt(s, false) })
+	}
+	n, err := pl.rwc.Read(p)
+	if stop != nil && !stop() {
+		pl.fail(errCutOff)
+		return n, ctxError(ctx)
+	}
+	if err != nil && hasCtxDL && isTimeout(err) && !time.Now().Before(ctxDL) {
+		pl.fail(errCutOff)
+		return n, context.DeadlineExceeded
+	}
+	return n, err
+}
+
+func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
+
+func earliest(client, ctxDL time.Time, hasCtxDL bool) time.Time {
+	if hasCtxDL && (client.IsZero() || ctxDL.Before(client)) {
+		return ctxDL
+	}
+	return client
+}

@@ -1,0 +1,142 @@
+package templates
+
+import (
+	"context"
+	"io"
+	"sync"
+)
+
+// poolConfig configures a pool.
+type poolConfig struct {
+	// Dial opens a connection to addr; it must honour ctx.
+	Dial func(ctx context.Context, addr string) (io.ReadWriteCloser, error)
+	// ConnsPerAddr is how many physical connections pipelined exchanges
+	// spread over per address (default 1). A new one is dialed only when the
+	// existing ones have MaxInFlight exchanges each.
+	ConnsPerAddr int
+	Pipeline     pipelineConfig
+}
+
+// A pool keeps pipelined connections per address, for clients that dial
+// (gomemcache's per-address free lists become a pool). It stays usable after
+// close: the next exchange dials again.
+type pool struct {
+	cfg poolConfig
+
+	mu      sync.Mutex
+	conns   map[string][]*pipeline
+	dialing map[string]chan struct{} // closed when the dial under way ends
+}
+
+func newPool(cfg poolConfig) *pool {
+	if cfg.ConnsPerAddr <= 0 {
+		cfg.ConnsPerAddr = 1
+	}
+	return &pool{cfg: cfg, conns: map[string][]*pipeline{}, dialing: map[string]chan struct{}{}}
+}
+
+// begin starts a pipelined exchange on a connection to addr, dialing one
+// under ctx if needed.
+func (p *pool) begin(ctx context.Context, addr string) (*stream, error) {
+	pl, err := p.pick(ctx, addr, false)
+	if err != nil {
+		return nil, err
+	}
+	return pl.begin(ctx), nil
+}
+
+// beginExclusive starts an exclusive exchange on a connection to addr that
+// has nothing in flight, dialing a new one if there is none: a long exclusive
+// exchange never holds up pipelined ones.
+func (p *pool) beginExclusive(ctx context.Context, addr string) (*stream, error) {
+	pl, err := p.pick(ctx, addr, true)
+	if err != nil {
+		return nil, err
+	}
+	s := pl.beginExclusive(ctx)
+	return s, nil
+}
+
+func (p *pool) pick(ctx context.Context, addr string, exclusive bool) (*pipeline, error) {
+	for {
+		p.mu.Lock()
+		live := p.conns[addr][:0]
+		var best *pipeline
+		bestLoad := 0
+		for _, pl := range p.conns[addr] {
+			if pl.failure() != nil {
+				continue
+			}
+			live = append(live, pl)
+			pl.mu.Lock()
+			held := pl.held
+			pl.mu.Unlock()
+			load := len(pl.slots)
+			if held || (exclusive && load > 0) {
+				continue
+			}
+			if best == nil || load < bestLoad {
+				best, bestLoad = pl, load
+			}
+		}
+		p.conns[addr] = live
+		if best != nil && (exclusive || bestLoad < p.cfg.Pipeline.maxInFlight() || len(live) >= p.cfg.ConnsPerAddr) {
+			p.mu.Unlock()
+			return best, nil
+		}
+		// One dial at a time per address: a burst of callers waits for it
+		// instead of opening a connection each.
+		if wait, ok := p.dialing[addr]; ok {
+			p.mu.Unlock()
+			caller := callerContext(ctx)
+			select {
+			case <-wait:
+				continue
+			case <-caller.Done():
+				return nil, caller.Err()
+			}
+		}
+		done := make(chan struct{})
+		p.dialing[addr] = done
+		p.mu.Unlock()
+
+		rwc, err := p.cfg.Dial(callerContext(ctx), addr)
+
+		p.mu.Lock()
+		delete(p.dialing, addr)
+		close(done)
+		if err != nil {
+			p.mu.Unlock()
+			return nil, err
+		}
+		pl := newPipeline(rwc, p.cfg.Pipeline)
+		p.conns[addr] = append(p.conns[addr], pl)
+		p.mu.Unlock()
+		return pl, nil
+	}
+}
+
+// close closes every connection of the pool and returns the first error;
+// exchanges in flight fail with ErrMaybeExecuted.
+func (p *pool) close() error {
+	p.mu.Lock()
+	conns := p.conns
+	p.conns = map[string][]*pipeline{}
+	p.mu.Unlock()
+	var first error
+	for _, list := range conns {
+		for _, pl := range list {
+			if err := pl.close(); err != nil && first == nil {
+				first = err
+			}
+		}
+	}
+	return first
+}
+
+func (c pipelineConfig) maxInFlight() int {
+	if c.MaxInFlight <= 0 {
+		return 256
+	}
+	return c.MaxInFlight
+}
