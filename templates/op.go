@@ -121,16 +121,17 @@ func runOp[T any](ctx context.Context, name string, mode opMode, body func(ctx c
 // committed, the body runs to completion whatever ctx does.
 func startOp[T any](ctx context.Context, name string, body func(ctx context.Context) (T, error)) *Future[T] {
 	r := &opRun[T]{
-		op:     op{caller: ctx, detached: true},
-		Future: Future[T]{done: make(chan struct{})},
+		o: op{caller: ctx, detached: true},
+		f: Future[T]{done: make(chan struct{})},
 	}
 	go r.run(name, body)
-	return &r.Future
+	return &r.f
 }
 
+// opRun holds an operation's context and future in one allocation.
 type opRun[T any] struct {
-	op
-	Future[T]
+	o op
+	f Future[T]
 }
 
 func (r *opRun[T]) run(name string, body func(ctx context.Context) (T, error)) {
@@ -138,12 +139,12 @@ func (r *opRun[T]) run(name string, body func(ctx context.Context) (T, error)) {
 	if slowThreshold > 0 {
 		start = time.Now()
 	}
-	v, err := body(&r.op)
-	r.op.finish(err)
+	v, err := body(&r.o)
+	r.o.finish(err)
 	if slowThreshold > 0 {
 		logIfSlow(name, start)
 	}
-	r.resolve(v, err)
+	r.f.resolve(v, err)
 }
 
 // sleep is time.Sleep that returns ctx.Err() early when ctx ends.
