@@ -1,11 +1,19 @@
 package iodetect
 
 import (
+	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/scanner"
+	"go/token"
 	"go/types"
+	"os"
+	"runtime"
 	"sort"
 	"strings"
 
+	"golang.org/x/tools/go/gcexportdata"
 	"golang.org/x/tools/go/packages"
 )
 
@@ -30,42 +38,36 @@ type Loaded struct {
 	Pkg *packages.Package
 }
 
-// LoadMode is what Load asks go/packages for: syntax and types of the
-// matched packages, export data for their dependencies.
-const LoadMode = packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles |
-	packages.NeedImports | packages.NeedTypes | packages.NeedTypesInfo | packages.NeedSyntax |
-	packages.NeedModule | packages.NeedForTest
+// metaMode is what Load asks go list for about the matched packages: no
+// export data and no cgo processing, so nothing is compiled (go vet does not
+// compile them either).
+const metaMode = packages.NeedName | packages.NeedFiles |
+	packages.NeedImports | packages.NeedModule | packages.NeedForTest
 
 // Load resolves patterns and analyses each matched package. With Tests, a
 // package is analysed with its in-package tests, and its external test
 // package (p_test) separately, after it: calls from the tests to p's async
-// functions make them async. The result is ordered by import path (a
-// package's external tests right after it).
+// functions make them async. The result is ordered so that a package comes
+// after the packages it imports.
+//
+// The matched packages are parsed and type-checked from source; their
+// dependencies are read from export data, which the go command builds (or
+// finds in its cache) without compiling the matched packages themselves.
 func Load(cfg LoadConfig, patterns ...string) ([]*Loaded, error) {
-	pcfg := &packages.Config{Mode: LoadMode, Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env}
-	pkgs, err := packages.Load(pcfg, patterns...)
+	pcfg := &packages.Config{Mode: metaMode, Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env}
+	meta, err := packages.Load(pcfg, patterns...)
 	if err != nil {
 		return nil, err
 	}
-	pkgs = selectVariants(pkgs)
+	pkgs := selectVariants(meta)
 	if len(pkgs) == 0 {
 		return nil, &LoadError{Errs: []string{fmt.Sprintf("%s: matched no packages", strings.Join(patterns, " "))}}
 	}
-	var errs []string
-	for _, p := range pkgs {
-		for _, e := range p.Errors {
-			msg := e.Msg
-			if e.Pos != "" && e.Pos != "-" {
-				msg = e.Pos + ": " + msg
-			}
-			errs = append(errs, msg)
-		}
-		if len(p.Errors) == 0 && len(p.Syntax) == 0 {
-			errs = append(errs, fmt.Sprintf("%s: no Go files", p.PkgPath))
-		}
+	if errs := listErrors(pkgs); len(errs) > 0 {
+		return nil, &LoadError{Errs: errs}
 	}
-	if len(errs) > 0 {
-		return nil, &LoadError{Errs: dedupe(errs)}
+	if err := typeCheck(cfg, pkgs); err != nil {
+		return nil, err
 	}
 
 	async := make(map[string]*ExternalAsync) // by types.Func.FullName
@@ -81,6 +83,156 @@ func Load(cfg LoadConfig, patterns ...string) ([]*Loaded, error) {
 		out = append(out, &Loaded{Package: res, Pkg: p})
 	}
 	return out, nil
+}
+
+func listErrors(pkgs []*packages.Package) []string {
+	var errs []string
+	for _, p := range pkgs {
+		for _, e := range p.Errors {
+			msg := e.Msg
+			if e.Pos != "" && e.Pos != "-" {
+				msg = e.Pos + ": " + msg
+			}
+			errs = append(errs, msg)
+		}
+		if len(p.Errors) == 0 && len(p.GoFiles) == 0 {
+			errs = append(errs, fmt.Sprintf("%s: no Go files", p.PkgPath))
+		}
+	}
+	return dedupe(errs)
+}
+
+// typeCheck parses and type-checks the packages, in order, filling in their
+// Fset, Syntax, Types, TypesInfo and TypesSizes. Imports among them use the
+// checked packages; every other import is read from export data.
+func typeCheck(cfg LoadConfig, pkgs []*packages.Package) error {
+	checked := make(map[string]*packages.Package)
+	for _, p := range pkgs {
+		checked[p.ID] = p
+	}
+	var deps []string
+	seen := make(map[string]bool)
+	for _, p := range pkgs {
+		for _, imp := range p.Imports {
+			if checked[imp.ID] == nil && !seen[imp.ID] && imp.ID != "unsafe" && imp.ID != "C" {
+				seen[imp.ID] = true
+				deps = append(deps, imp.ID)
+			}
+		}
+	}
+	sort.Strings(deps)
+	exports := make(map[string]*packages.Package)
+	if len(deps) > 0 {
+		ecfg := &packages.Config{Mode: packages.NeedName | packages.NeedExportFile, Dir: cfg.Dir, Env: cfg.Env}
+		eps, err := packages.Load(ecfg, deps...)
+		if err != nil {
+			return err
+		}
+		var errs []string
+		for _, ep := range eps {
+			exports[ep.ID] = ep
+			for _, e := range ep.Errors {
+				errs = append(errs, e.Error())
+			}
+		}
+		if len(errs) > 0 {
+			return &LoadError{Errs: dedupe(errs)}
+		}
+	}
+
+	fset := token.NewFileSet()
+	sizes := types.SizesFor("gc", runtime.GOARCH)
+	fromExport := make(map[string]*types.Package) // shared by every export data read, by package path
+	var errs []string
+	for _, p := range pkgs {
+		p.Fset, p.TypesSizes = fset, sizes
+		for _, name := range p.GoFiles {
+			f, err := parser.ParseFile(fset, name, nil, parser.ParseComments|parser.SkipObjectResolution)
+			if err != nil {
+				errs = append(errs, scannerErrors(err)...)
+				continue
+			}
+			p.Syntax = append(p.Syntax, f)
+		}
+		if len(errs) > 0 {
+			continue
+		}
+		imp := importerFunc(func(path string) (*types.Package, error) {
+			if path == "unsafe" {
+				return types.Unsafe, nil
+			}
+			ip := p.Imports[path]
+			if ip == nil {
+				return nil, fmt.Errorf("no metadata for import %q", path)
+			}
+			if c := checked[ip.ID]; c != nil {
+				if c.Types == nil {
+					return nil, fmt.Errorf("import cycle through %s", ip.ID)
+				}
+				return c.Types, nil
+			}
+			ep := exports[ip.ID]
+			if ep == nil || ep.ExportFile == "" {
+				return nil, fmt.Errorf("no export data for %s", ip.ID)
+			}
+			if tp := fromExport[ep.PkgPath]; tp != nil && tp.Complete() {
+				return tp, nil
+			}
+			f, err := os.Open(ep.ExportFile)
+			if err != nil {
+				return nil, err
+			}
+			defer f.Close()
+			r, err := gcexportdata.NewReader(f)
+			if err != nil {
+				return nil, fmt.Errorf("reading export data of %s: %v", ip.ID, err)
+			}
+			return gcexportdata.Read(r, fset, fromExport, ep.PkgPath)
+		})
+		info := &types.Info{
+			Types:        make(map[ast.Expr]types.TypeAndValue),
+			Defs:         make(map[*ast.Ident]types.Object),
+			Uses:         make(map[*ast.Ident]types.Object),
+			Implicits:    make(map[ast.Node]types.Object),
+			Selections:   make(map[*ast.SelectorExpr]*types.Selection),
+			Scopes:       make(map[ast.Node]*types.Scope),
+			Instances:    make(map[*ast.Ident]types.Instance),
+			FileVersions: make(map[*ast.File]string),
+		}
+		tc := &types.Config{
+			// cgo's C.f calls are sites of their own; "C" needs no real package for that
+			FakeImportC: true,
+			Importer:    imp,
+			Sizes:       sizes,
+			Error:       func(err error) { errs = append(errs, err.Error()) },
+		}
+		if p.Module != nil && p.Module.GoVersion != "" {
+			tc.GoVersion = "go" + p.Module.GoVersion
+		}
+		p.TypesInfo = info
+		p.Types, _ = tc.Check(p.PkgPath, fset, p.Syntax, info)
+	}
+	if len(errs) > 0 {
+		return &LoadError{Errs: dedupe(errs)}
+	}
+	return nil
+}
+
+type importerFunc func(path string) (*types.Package, error)
+
+func (f importerFunc) Import(path string) (*types.Package, error) { return f(path) }
+
+// scannerErrors lists a parse error's errors, one per position.
+func scannerErrors(err error) []string {
+	var list scanner.ErrorList
+	if errors.As(err, &list) {
+		var out []string
+		for _, e := range list {
+			out = append(out, e.Error())
+		}
+		return out
+	}
+	return []string{err.Error()}
 }
 
 // qualifiedName names a function of another package: "memcache.New",

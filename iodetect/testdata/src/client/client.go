@@ -63,6 +63,6 @@ func Serve(ln net.Listener) {
 func handle(c net.Conn) {
 	br := bufio.NewReader(c)
 	line, _ := br.ReadString('\n') // want `read: \(\*bufio.Reader\).ReadString on br \[server\]`
-	io.WriteString(c, parse(line))  // want `write: io.WriteString on c \[server\]`
-	time.Sleep(time.Millisecond)    // want `sleep: time.Sleep`
+	io.WriteString(c, parse(line)) // want `write: io.WriteString on c \[server\]`
+	time.Sleep(time.Millisecond)   // want `sleep: time.Sleep`
 }
