@@ -751,11 +751,53 @@ func (a *analyzer) flowRoots() []*Root {
 	for obj, v := range a.vals {
 		f, ok := obj.(*types.Var)
 		if ok && f.IsField() && f.Pkg() == a.pkg && !seen[f] && v.side&Client != 0 && connType(f.Type(), a.pkg) {
+			seen[f] = true
 			roots = append(roots, &Root{Pos: a.fset.Position(f.Pos()), Kind: "field", Var: f})
+		}
+	}
+	// fields and parameters holding a dial function: what they return is a client connection
+	for _, id := range sortedDefs(a.info) {
+		v, ok := a.info.Defs[id].(*types.Var)
+		if !ok || seen[v] || v.Pkg() != a.pkg || !(v.IsField() || a.isParam(v)) {
+			continue
+		}
+		if sig, ok := v.Type().Underlying().(*types.Signature); ok && a.dialShaped(sig) {
+			seen[v] = true
+			kind := "param"
+			if v.IsField() {
+				kind = "field"
+			}
+			roots = append(roots, &Root{Pos: a.fset.Position(v.Pos()), Kind: kind, Var: v})
 		}
 	}
 	slices.SortFunc(roots, func(x, y *Root) int { return comparePos(x.Pos, y.Pos) })
 	return roots
+}
+
+// isParam reports whether v is a parameter of a declared function.
+func (a *analyzer) isParam(v *types.Var) bool {
+	for _, fn := range a.funcs {
+		if fn.Decl == nil {
+			continue
+		}
+		params := a.sig(fn).Params()
+		for i := 0; i < params.Len(); i++ {
+			if params.At(i) == v {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// sortedDefs lists the defining identifiers in source order.
+func sortedDefs(info *types.Info) []*ast.Ident {
+	ids := make([]*ast.Ident, 0, len(info.Defs))
+	for id := range info.Defs {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(x, y *ast.Ident) int { return cmp.Compare(x.Pos(), y.Pos()) })
+	return ids
 }
 
 // ---- sites ----
