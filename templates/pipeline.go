@@ -275,6 +275,9 @@ func (pl *pipeline) commit(ctx context.Context, s *stream) error {
 			pl.fail(errCutOff)
 			return ctx.Err()
 		}
+		if cause := pl.failure(); cause != nil {
+			return maybeExecuted(cause)
+		}
 		pl.fail(err)
 		return err
 	}

@@ -26,6 +26,7 @@ type fakeServer struct {
 
 	// Faults, read when a request arrives.
 	stall       atomic.Bool  // stop reading and replying
+	mute        atomic.Bool  // go on reading, never reply
 	trickle     atomic.Bool  // write replies one byte at a time
 	closeAfter  atomic.Int64 // >0: write half of reply number closeAfter, then close
 	replyDelay  atomic.Int64 // nanoseconds before each reply
@@ -122,7 +123,7 @@ func (s *fakeServer) serve(c net.Conn) {
 			w.Flush()
 			time.Sleep(time.Duration(d))
 		}
-		if f[0] == "nop" {
+		if f[0] == "nop" || s.mute.Load() {
 			continue
 		}
 		size := 0

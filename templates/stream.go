@@ -214,13 +214,21 @@ func (s *stream) beginRead(ctx context.Context) error {
 }
 
 // readError marks the connection failed after a read error: what is left of
-// the reply is unknown. The error itself is returned as the client's code
-// would have seen it.
+// the reply is unknown. An error of the connection itself is returned as the
+// client's code would have seen it without the runtime.
 func (s *stream) readError(err error) error {
 	if err == bufio.ErrBufferFull || err == bufio.ErrNegativeCount {
 		return err
 	}
 	s.broken = true
+	if err == context.Canceled || err == context.DeadlineExceeded {
+		return err // this exchange's own ctx cut it off
+	}
+	if cause := s.pl.failure(); cause != nil {
+		// The runtime closed the connection (stuck, closed, cut off): say
+		// why rather than "use of closed network connection".
+		return maybeExecuted(cause)
+	}
 	s.pl.fail(err)
 	return err
 }

@@ -1,0 +1,6 @@
+//go:build race
+
+package templates
+
+// The race detector allows 8128 live goroutines.
+const raceEnabled = true
