@@ -30,7 +30,8 @@ const (
 type op struct {
 	caller   context.Context
 	detached bool
-	streams  []*stream // nil once ended
+	streams  []*stream  // nil once ended
+	inline   [2]*stream // backs streams: most operations begin one or two
 }
 
 type opKey struct{}
@@ -101,6 +102,7 @@ func (o *op) finish(err error) {
 func runOp[T any](ctx context.Context, name string, mode opMode, body func(ctx context.Context) (T, error)) (T, error) {
 	if ctx.Done() == nil || mode == opAttached {
 		o := &op{caller: ctx}
+		o.streams = o.inline[:0]
 		var start time.Time
 		if slowThreshold > 0 {
 			start = time.Now()
@@ -124,6 +126,7 @@ func startOp[T any](ctx context.Context, name string, body func(ctx context.Cont
 		o: op{caller: ctx, detached: true},
 		f: Future[T]{done: make(chan struct{})},
 	}
+	r.o.streams = r.o.inline[:0]
 	go r.run(name, body)
 	return &r.f
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -166,25 +167,25 @@ func (pl *pipeline) enqueue(s *stream) {
 
 // popHead removes the head of the reply queue, and the exchanges after it that
 // ended without reading (they expected no reply), and passes the turn on.
-// Called with mu held; returns the exchanges that can be reused.
-func (pl *pipeline) popHead() (free []*stream) {
-	for {
-		s := pl.head
-		pl.head, s.next = s.next, nil
+// Called with mu held; returns the removed exchanges, chained by next, to be
+// recycled once mu is released.
+func (pl *pipeline) popHead() (removed *stream) {
+	removed = pl.head
+	last := removed
+	<-pl.slots
+	for last.next != nil && last.next.ended {
+		last = last.next
 		<-pl.slots
-		free = append(free, s)
-		if pl.head == nil {
-			pl.tail = nil
-			return free
-		}
-		if !pl.head.ended {
-			break
-		}
+	}
+	pl.head, last.next = last.next, nil
+	if pl.head == nil {
+		pl.tail = nil
+		return removed
 	}
 	pl.headSince = time.Now()
 	pl.head.turn <- struct{}{}
 	pl.armWatch()
-	return free
+	return removed
 }
 
 // armWatch makes sure the stuck-connection check runs while the head
@@ -249,7 +250,13 @@ func (pl *pipeline) commit(ctx context.Context, s *stream) error {
 	var batch []byte
 	if !pl.writing {
 		pl.writing = true
-		batch, pl.pending, pl.spare = pl.pending, pl.spare, nil
+		if pl.head == s {
+			// Nothing else in flight: write on this goroutine.
+			batch, pl.pending, pl.spare = pl.pending, pl.spare, nil
+		} else {
+			pl.writer.Add(1)
+			go pl.writeLoop()
+		}
 	}
 	pl.mu.Unlock()
 	if !s.exclusive {
@@ -288,13 +295,23 @@ func (pl *pipeline) commit(ctx context.Context, s *stream) error {
 // way, and exits when nothing is left: an idle connection has no goroutine.
 func (pl *pipeline) writeLoop() {
 	defer pl.writer.Done()
+	yielded := false
 	for {
 		pl.mu.Lock()
+		if len(pl.pending) == 0 && !yielded && pl.err == nil {
+			// Let the exchanges that are about to commit do so: one yield,
+			// no timer, batches requests many times over.
+			pl.mu.Unlock()
+			yielded = true
+			runtime.Gosched()
+			continue
+		}
 		if len(pl.pending) == 0 || pl.err != nil {
 			pl.writing = false
 			pl.mu.Unlock()
 			return
 		}
+		yielded = false
 		batch := pl.pending
 		pl.pending, pl.spare = pl.spare, nil
 		pl.mu.Unlock()

@@ -465,7 +465,7 @@ func (s *stream) end() {
 		s.wside = false
 		<-pl.wside
 	}
-	var free []*stream
+	var removed *stream
 	pl.mu.Lock()
 	// Once ended under mu, s belongs to whoever pops it from the queue.
 	s.ended = true
@@ -473,11 +473,14 @@ func (s *stream) end() {
 		pl.held = false
 	}
 	if pl.err == nil && pl.head == s {
-		free = pl.popHead()
+		removed = pl.popHead()
 	}
 	pl.mu.Unlock()
-	for _, f := range free {
-		f.recycle()
+	for removed != nil {
+		next := removed.next
+		removed.next = nil
+		removed.recycle()
+		removed = next
 	}
 }
 
