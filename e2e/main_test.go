@@ -139,9 +139,15 @@ type result struct {
 // asyncify runs the binary in dir with moduleEnv.
 func asyncify(tb testing.TB, dir string, args ...string) result {
 	tb.Helper()
+	return asyncifyEnv(tb, dir, nil, args...)
+}
+
+// asyncifyEnv runs the binary in dir with moduleEnv plus env (later entries win).
+func asyncifyEnv(tb testing.TB, dir string, env []string, args ...string) result {
+	tb.Helper()
 	cmd := exec.Command(asyncifyBin, args...)
 	cmd.Dir = dir
-	cmd.Env = moduleEnv()
+	cmd.Env = append(moduleEnv(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
