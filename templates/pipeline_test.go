@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -293,9 +295,9 @@ func TestPool(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	srv := newFakeServer(t)
 	p := newPool(poolConfig{
-		Dial: func(ctx context.Context, addr string) (ioRWC, error) {
-			var d netDialer
-			return d.DialContext(ctx, "tcp", addr)
+		Dial: func(ctx context.Context, addr net.Addr) (io.ReadWriteCloser, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, addr.Network(), addr.String())
 		},
 		ConnsPerAddr: 2,
 		Pipeline:     pipelineConfig{MaxInFlight: 4},
@@ -308,7 +310,7 @@ func TestPool(t *testing.T) {
 			for i := 0; i < 50; i++ {
 				tok := fmt.Sprintf("g%d-%d", g, i)
 				got, err := runOp(context.Background(), "get", opDetachable, func(ctx context.Context) (string, error) {
-					s, err := p.begin(ctx, srv.addr())
+					s, err := p.begin(ctx, srv.ln.Addr())
 					if err != nil {
 						return "", err
 					}
@@ -327,7 +329,7 @@ func TestPool(t *testing.T) {
 	}
 	// Exclusive exchanges get a connection with nothing in flight.
 	got, err := runOp(context.Background(), "x", opAttached, func(ctx context.Context) (string, error) {
-		s, err := p.beginExclusive(ctx, srv.addr())
+		s, err := p.beginExclusive(ctx, srv.ln.Addr())
 		if err != nil {
 			return "", err
 		}
@@ -339,7 +341,7 @@ func TestPool(t *testing.T) {
 	p.close()
 	// Usable after close.
 	got, err = runOp(context.Background(), "get", opDetachable, func(ctx context.Context) (string, error) {
-		s, err := p.begin(ctx, srv.addr())
+		s, err := p.begin(ctx, srv.ln.Addr())
 		if err != nil {
 			return "", err
 		}
@@ -398,4 +400,51 @@ func TestFuture(t *testing.T) {
 	if err := sleep(ctx, time.Hour); err != context.Canceled {
 		t.Fatalf("sleep: %v", err)
 	}
+}
+
+// The textproto.Pipeline shape (go-beanstalk): state read and changed between
+// startWrite and the commit stays in wire order.
+func TestTextprotoShape(t *testing.T) {
+	srv := newFakeServer(t)
+	pl := newPipeline(dialRWC(t, srv.addr(), true), pipelineConfig{})
+	defer pl.close()
+	var state int // touched only while holding the write side
+	var wg sync.WaitGroup
+	for g := 0; g < 16; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				tok := fmt.Sprintf("p%d-%d", g, i)
+				_, err := runOp(context.Background(), "cmd", opDetachable, func(ctx context.Context) (string, error) {
+					s := pl.begin(ctx)
+					defer s.release()
+					if err := s.startWrite(ctx); err != nil {
+						return "", err
+					}
+					state++
+					if err := s.printfLine(ctx, "get %s %d", tok, state%7); err != nil {
+						return "", err
+					}
+					if err := s.startRead(ctx); err != nil {
+						return "", err
+					}
+					line, err := s.readTextLine(ctx)
+					if err != nil {
+						return "", err
+					}
+					if f := strings.Fields(line); len(f) != 3 || f[1] != tok {
+						return "", fmt.Errorf("%w: %q for %s", errMismatch, line, tok)
+					}
+					_, err = s.readTextLine(ctx)
+					return "", err
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
 }

@@ -3,13 +3,14 @@ package templates
 import (
 	"context"
 	"io"
+	"net"
 	"sync"
 )
 
 // poolConfig configures a pool.
 type poolConfig struct {
 	// Dial opens a connection to addr; it must honour ctx.
-	Dial func(ctx context.Context, addr string) (io.ReadWriteCloser, error)
+	Dial func(ctx context.Context, addr net.Addr) (io.ReadWriteCloser, error)
 	// ConnsPerAddr is how many physical connections pipelined exchanges
 	// spread over per address (default 1). A new one is dialed only when the
 	// existing ones have MaxInFlight exchanges each.
@@ -17,8 +18,8 @@ type poolConfig struct {
 	Pipeline     pipelineConfig
 }
 
-// A pool keeps pipelined connections per address, for clients that dial
-// (gomemcache's per-address free lists become a pool). It stays usable after
+// A pool keeps pipelined connections per address (keyed by addr.String()),
+// for clients that dial (gomemcache's per-address free lists become a pool). It stays usable after
 // close: the next exchange dials again.
 type pool struct {
 	cfg poolConfig
@@ -37,7 +38,7 @@ func newPool(cfg poolConfig) *pool {
 
 // begin starts a pipelined exchange on a connection to addr, dialing one
 // under ctx if needed.
-func (p *pool) begin(ctx context.Context, addr string) (*stream, error) {
+func (p *pool) begin(ctx context.Context, addr net.Addr) (*stream, error) {
 	pl, err := p.pick(ctx, addr, false)
 	if err != nil {
 		return nil, err
@@ -48,7 +49,7 @@ func (p *pool) begin(ctx context.Context, addr string) (*stream, error) {
 // beginExclusive starts an exclusive exchange on a connection to addr that
 // has nothing in flight, dialing a new one if there is none: a long exclusive
 // exchange never holds up pipelined ones.
-func (p *pool) beginExclusive(ctx context.Context, addr string) (*stream, error) {
+func (p *pool) beginExclusive(ctx context.Context, addr net.Addr) (*stream, error) {
 	pl, err := p.pick(ctx, addr, true)
 	if err != nil {
 		return nil, err
@@ -57,7 +58,8 @@ func (p *pool) beginExclusive(ctx context.Context, addr string) (*stream, error)
 	return s, nil
 }
 
-func (p *pool) pick(ctx context.Context, addr string, exclusive bool) (*pipeline, error) {
+func (p *pool) pick(ctx context.Context, netAddr net.Addr, exclusive bool) (*pipeline, error) {
+	addr := netAddr.String()
 	for {
 		p.mu.Lock()
 		live := p.conns[addr][:0]
@@ -100,7 +102,7 @@ func (p *pool) pick(ctx context.Context, addr string, exclusive bool) (*pipeline
 		p.dialing[addr] = done
 		p.mu.Unlock()
 
-		rwc, err := p.cfg.Dial(callerContext(ctx), addr)
+		rwc, err := p.cfg.Dial(callerContext(ctx), netAddr)
 
 		p.mu.Lock()
 		delete(p.dialing, addr)

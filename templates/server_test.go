@@ -224,6 +224,3 @@ func within(t testing.TB, d time.Duration, what string, f func()) {
 		t.Fatalf("%s did not finish within %v", what, d)
 	}
 }
-
-type ioRWC = io.ReadWriteCloser
-type netDialer = net.Dialer

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 )
@@ -128,6 +129,11 @@ func (s *stream) dropWrite() {
 	}
 }
 
+// startWrite takes the write side now, before anything is written (what
+// textproto.Pipeline's StartRequest becomes): client state read and changed
+// before the first write (a current tube, say) is then in wire order too.
+func (s *stream) startWrite(ctx context.Context) error { return s.beginWrite(ctx) }
+
 func (s *stream) write(ctx context.Context, p []byte) (int, error) {
 	if err := s.beginWrite(ctx); err != nil {
 		return 0, err
@@ -150,6 +156,16 @@ func (s *stream) writeByte(ctx context.Context, c byte) error {
 	}
 	s.wbuf = append(s.wbuf, c)
 	return nil
+}
+
+// printfLine is textproto.Writer.PrintfLine: the line, \r\n, and a flush.
+func (s *stream) printfLine(ctx context.Context, format string, args ...any) error {
+	if err := s.beginWrite(ctx); err != nil {
+		return err
+	}
+	s.wbuf = fmt.Appendf(s.wbuf, format, args...)
+	s.wbuf = append(s.wbuf, '\r', '\n')
+	return s.flush(ctx)
 }
 
 // flush commits what was written: the exchange takes its place in the reply
@@ -232,6 +248,10 @@ func (s *stream) readError(err error) error {
 	s.pl.fail(err)
 	return err
 }
+
+// startRead commits what was written and waits for the exchange's turn
+// (what textproto.Pipeline's StartResponse becomes). Reads do it themselves.
+func (s *stream) startRead(ctx context.Context) error { return s.beginRead(ctx) }
 
 func (s *stream) read(ctx context.Context, p []byte) (int, error) {
 	if err := s.beginRead(ctx); err != nil {
@@ -319,6 +339,25 @@ func (s *stream) discard(ctx context.Context, n int) (int, error) {
 		err = s.readError(err)
 	}
 	return d, err
+}
+
+// readTextLine is textproto.Reader.ReadLine: one line, however long, without
+// its \n or \r\n.
+func (s *stream) readTextLine(ctx context.Context) (string, error) {
+	var long []byte
+	for {
+		line, isPrefix, err := s.readLine(ctx)
+		if err != nil {
+			return "", err
+		}
+		if !isPrefix && long == nil {
+			return string(line), nil
+		}
+		long = append(long, line...)
+		if !isPrefix {
+			return string(long), nil
+		}
+	}
 }
 
 // buffered is the number of reply bytes that can be read without blocking,
