@@ -33,6 +33,9 @@ func maybeExecuted(cause error) error {
 var (
 	errClosed = errors.New("asyncify: connection closed")
 	errStuck  = errors.New("asyncify: connection stuck: no reply within its limit")
+	// errOutOfSync closes a connection whose exchange ended in a way that
+	// leaves unread or unknown bytes on it.
+	errOutOfSync = errors.New("asyncify: an exchange left its connection out of sync")
 	// errNotPipelinable is returned, at once, for a write after a pipelined
 	// exchange has committed its request: its replies would interleave with
 	// others'. Such an operation must run with its connection held exclusively.

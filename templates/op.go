@@ -2,6 +2,7 @@ package templates
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -95,6 +96,25 @@ func (o *op) finish(err error) {
 	o.streams = nil
 }
 
+// errPanicked ends the streams of a body that panicked: their connections
+// may be out of sync.
+var errPanicked = errors.New("asyncify: operation panicked")
+
+// run calls body under o and ends the streams it left open, even when it
+// panics (a caller that recovers must not find the connection stalled).
+func run[T any](o *op, body func(ctx context.Context) (T, error)) (v T, err error) {
+	returned := false
+	defer func() {
+		if !returned {
+			o.finish(errPanicked)
+		}
+	}()
+	v, err = body(o)
+	returned = true
+	o.finish(err)
+	return v, err
+}
+
 // runOp runs body, the operation called name, and returns its result, or
 // ctx.Err() when ctx ends first (the body then goes on without the caller,
 // see opDetachable). The body runs inline, with no goroutine hop, when ctx
@@ -107,8 +127,7 @@ func runOp[T any](ctx context.Context, name string, mode opMode, body func(ctx c
 		if slowThreshold > 0 {
 			start = time.Now()
 		}
-		v, err := body(o)
-		o.finish(err)
+		v, err := run(o, body)
 		if slowThreshold > 0 {
 			logIfSlow(name, start)
 		}
@@ -142,8 +161,7 @@ func (r *opRun[T]) run(name string, body func(ctx context.Context) (T, error)) {
 	if slowThreshold > 0 {
 		start = time.Now()
 	}
-	v, err := body(&r.o)
-	r.o.finish(err)
+	v, err := run(&r.o, body)
 	if slowThreshold > 0 {
 		logIfSlow(name, start)
 	}

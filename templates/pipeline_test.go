@@ -448,3 +448,23 @@ func TestTextprotoShape(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// A body that panics, recovered by its caller, must not leave its
+// connection stalled.
+func TestPanickingBody(t *testing.T) {
+	srv := newFakeServer(t)
+	pl := newPipeline(dialRWC(t, srv.addr(), false), pipelineConfig{})
+	defer pl.close()
+	func() {
+		defer func() { recover() }()
+		runOp(context.Background(), "panics", opDetachable, func(ctx context.Context) (int, error) {
+			pl.begin(ctx).writeString(ctx, "get p 1\n")
+			panic("client bug")
+		})
+	}()
+	within(t, 2*time.Second, "get after a panicking body", func() {
+		if got, err := get(context.Background(), pl, "after", 1); err != nil || got != "after" {
+			t.Errorf("get = %q, %v", got, err)
+		}
+	})
+}

@@ -474,7 +474,7 @@ func (s *stream) close() error {
 	}
 	var err error
 	if s.queued {
-		err = s.pl.fail(errCutOff)
+		err = s.pl.fail(errOutOfSync)
 	}
 	s.end()
 	return err
