@@ -69,7 +69,12 @@ func (s *stream) beginWrite(ctx context.Context) error {
 // them, the request is dropped unsent.
 func (s *stream) acquire(ctx context.Context) error {
 	pl := s.pl
-	caller := callerContext(ctx)
+	caller := ctx
+	if s.op != nil {
+		caller = s.op.caller
+	} else if o := opFrom(ctx); o != nil {
+		caller = o.caller
+	}
 	if !s.slot {
 		select {
 		case pl.slots <- struct{}{}:
