@@ -3,6 +3,7 @@
 //
 // Usage:
 //
+//	asyncify [-d] [-tests=true] PACKAGE
 //	asyncify detect [-json] [-tests=true] PATTERN...
 //
 // Run "asyncify -h" or "asyncify detect -h" for details.
@@ -36,6 +37,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		case "help", "-h", "-help", "--help":
 			usage(stdout)
 			return exitOK
+		default:
+			return runConvert(args, stdout, stderr)
 		}
 	}
 	usage(stderr)
@@ -47,7 +50,11 @@ func usage(w io.Writer) {
 
 Usage:
 
+	asyncify [-d] [-tests=true] PACKAGE
 	asyncify detect [-json] [-tests=true] PATTERN...
+
+Without a command, asyncify converts PACKAGE into a context-aware one and
+prints the change as a unified diff that git apply accepts.
 
 Commands:
 

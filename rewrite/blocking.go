@@ -1,0 +1,73 @@
+package rewrite
+
+import (
+	"go/ast"
+	"go/token"
+
+	"github.com/asyncify-dev/asyncify/iodetect"
+	"github.com/dave/dst"
+)
+
+const and = token.AND
+
+// blocking converts a blocking call in code that has a ctx: dials become
+// context dials (net.DialTimeout keeps its timeout in the Dialer), a
+// client connection's deadline is bounded by ctx's, and time.Sleep ends
+// early when ctx does. A dial through a func-typed field is left as it is.
+func (r *pkgRewriter) blocking(call *ast.CallExpr, site *iodetect.Site, src ctxSource) bool {
+	fn, _ := r.callee(unwrapFun(call.Fun))
+	if fn == nil {
+		return false
+	}
+	dcall := r.dst(call).(*dst.CallExpr)
+	switch {
+	case site.Kind == iodetect.KindDial && site.Side&iodetect.Client != 0:
+		dialer := &dst.CompositeLit{Type: &dst.Ident{Name: "Dialer", Path: "net"}}
+		switch fn.FullName() {
+		case "net.Dial":
+		case "net.DialTimeout":
+			if len(dcall.Args) != 3 {
+				return false
+			}
+			dialer.Elts = []dst.Expr{&dst.KeyValueExpr{Key: dst.NewIdent("Timeout"), Value: dcall.Args[2]}}
+			dcall.Args = dcall.Args[:2]
+		case "(*net.Dialer).Dial":
+			sel, ok := dcall.Fun.(*dst.SelectorExpr)
+			if !ok {
+				return false
+			}
+			sel.Sel.Name = "DialContext"
+			dcall.Args = append([]dst.Expr{src.expr()}, dcall.Args...)
+			return true
+		default:
+			return false
+		}
+		dcall.Fun = &dst.SelectorExpr{
+			X:   &dst.ParenExpr{X: &dst.UnaryExpr{Op: and, X: dialer}},
+			Sel: dst.NewIdent("DialContext"),
+		}
+		dcall.Args = append([]dst.Expr{src.expr()}, dcall.Args...)
+		return true
+	case site.Kind == iodetect.KindDeadline && site.Side&iodetect.Client != 0:
+		switch fn.Name() {
+		case "SetDeadline", "SetReadDeadline", "SetWriteDeadline":
+		default:
+			return false
+		}
+		if len(dcall.Args) != 1 {
+			return false
+		}
+		if c, ok := dcall.Args[0].(*dst.CallExpr); ok {
+			if id, ok := c.Fun.(*dst.Ident); ok && id.Name == helperDeadline {
+				return false // converted already
+			}
+		}
+		dcall.Args[0] = &dst.CallExpr{Fun: dst.NewIdent(helperDeadline), Args: []dst.Expr{src.expr(), dcall.Args[0]}}
+		return true
+	case site.Kind == iodetect.KindSleep && fn.FullName() == "time.Sleep":
+		dcall.Fun = dst.NewIdent(helperSleep)
+		dcall.Args = append([]dst.Expr{src.expr()}, dcall.Args...)
+		return true
+	}
+	return false
+}

@@ -1,0 +1,333 @@
+package rewrite
+
+import (
+	"fmt"
+	"go/ast"
+	"go/types"
+
+	"github.com/asyncify-dev/asyncify/iodetect"
+	"github.com/dave/dst"
+	"github.com/dave/dst/dstutil"
+)
+
+// rewrite applies every rule to every declaration of the package.
+func (r *pkgRewriter) rewrite() {
+	for i, f := range r.ast {
+		df := r.files[i]
+		for _, d := range f.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				r.rewriteFunc(df, d)
+			case *ast.GenDecl:
+				// package-level initialisers
+				r.walk(df, d, ctxSource{background: true})
+			}
+		}
+		if len(r.replace) > 0 {
+			dstutil.Apply(df, func(c *dstutil.Cursor) bool {
+				if n, ok := r.replace[c.Node()]; ok {
+					c.Replace(n)
+					delete(r.replace, c.Node())
+					r.modified[df] = true
+					return false
+				}
+				return true
+			}, nil)
+		}
+	}
+}
+
+func (r *pkgRewriter) rewriteFunc(df *dst.File, fd *ast.FuncDecl) {
+	if fd.Body == nil {
+		return
+	}
+	obj, _ := r.info.Defs[fd.Name].(*types.Func)
+	p := r.c.plans[obj.FullName()]
+	if p == nil {
+		r.walk(df, fd.Body, ctxSource{background: true})
+		return
+	}
+	dfd := r.dst(fd).(*dst.FuncDecl)
+	var wrapper *dst.FuncDecl
+	if p.wrapper {
+		wrapper = r.makeWrapper(dfd, fd, p)
+	}
+	r.walk(df, fd.Body, p.src)
+	if p.src.name != "" {
+		r.watch(dfd, fd, p)
+	}
+	if p.addParam {
+		ctxField := &dst.Field{Names: []*dst.Ident{dst.NewIdent(p.src.name)}, Type: contextType()}
+		dfd.Type.Params.List = append([]*dst.Field{ctxField}, dfd.Type.Params.List...)
+		r.modified[df] = true
+	}
+	if wrapper != nil {
+		r.mapErrors(dfd, fd, p)
+		dfd.Name.Name = p.newName
+		for i, d := range df.Decls {
+			if d == dfd {
+				df.Decls = append(df.Decls[:i], append([]dst.Decl{wrapper}, df.Decls[i:]...)...)
+				break
+			}
+		}
+	}
+}
+
+// walk rewrites the calls, function values and blocking calls under root,
+// whose ctx comes from src. Function literals capture the enclosing ctx,
+// except that one with a testing parameter uses its own, and one passed
+// to t.Cleanup runs after the test's context is cancelled.
+func (r *pkgRewriter) walk(df *dst.File, root ast.Node, src ctxSource) {
+	called := make(map[ast.Expr]bool)
+	cleanup := make(map[*ast.FuncLit]bool)
+	var visit func(root ast.Node, src ctxSource)
+	visit = func(root ast.Node, src ctxSource) {
+		ast.Inspect(root, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.FuncLit:
+				if n == root {
+					return true
+				}
+				litSrc := src
+				if t := r.testingParam(n.Type); t != "" {
+					litSrc = r.testSource(t)
+				} else if cleanup[n] {
+					litSrc = ctxSource{background: true}
+				}
+				visit(n.Body, litSrc)
+				return false
+			case *ast.CallExpr:
+				called[unwrapFun(n.Fun)] = true
+				if isCleanup(r.info, n) {
+					for _, a := range n.Args {
+						if lit, ok := a.(*ast.FuncLit); ok {
+							cleanup[lit] = true
+						}
+					}
+				}
+				r.call(df, n, src)
+			case *ast.SelectorExpr:
+				if !called[n] {
+					r.funcValue(df, n, src)
+				}
+				visit(n.X, src)
+				return false
+			case *ast.Ident:
+				if !called[n] {
+					r.funcValue(df, n, src)
+				}
+			}
+			return true
+		})
+	}
+	visit(root, src)
+}
+
+// unwrapFun strips parentheses and type arguments from a call's function.
+func unwrapFun(e ast.Expr) ast.Expr {
+	for {
+		switch x := e.(type) {
+		case *ast.ParenExpr:
+			e = x.X
+		case *ast.IndexExpr:
+			e = x.X
+		case *ast.IndexListExpr:
+			e = x.X
+		default:
+			return e
+		}
+	}
+}
+
+func isCleanup(info *types.Info, call *ast.CallExpr) bool {
+	sel, ok := call.Fun.(*ast.SelectorExpr)
+	if !ok || sel.Sel.Name != "Cleanup" {
+		return false
+	}
+	fn, ok := info.Uses[sel.Sel].(*types.Func)
+	return ok && fn.Pkg() != nil && fn.Pkg().Path() == "testing"
+}
+
+// callee returns the function that e names, and whether e is a method
+// expression (whose receiver is then the first argument).
+func (r *pkgRewriter) callee(e ast.Expr) (*types.Func, bool) {
+	switch e := e.(type) {
+	case *ast.Ident:
+		fn, _ := r.info.Uses[e].(*types.Func)
+		return fn, false
+	case *ast.SelectorExpr:
+		fn, _ := r.info.Uses[e.Sel].(*types.Func)
+		sel := r.info.Selections[e]
+		return fn, sel != nil && sel.Kind() == types.MethodExpr
+	}
+	return nil, false
+}
+
+// planOf returns the plan of a function whose signature gains ctx.
+func (r *pkgRewriter) planOf(fn *types.Func) *fnPlan {
+	if fn == nil {
+		return nil
+	}
+	p := r.c.plans[fn.Origin().FullName()]
+	if p == nil || !p.addParam {
+		return nil
+	}
+	return p
+}
+
+// call passes ctx to a call of an async function, and converts a blocking
+// call. A call from code without a ctx of its own to an exported function
+// keeps calling the old form, which is the same thing.
+func (r *pkgRewriter) call(df *dst.File, call *ast.CallExpr, src ctxSource) {
+	fun := unwrapFun(call.Fun)
+	fn, methodExpr := r.callee(fun)
+	if p := r.planOf(fn); p != nil && !(src.background && p.wrapper) {
+		dcall := r.dst(call).(*dst.CallExpr)
+		at := 0
+		if methodExpr {
+			at = 1
+		}
+		args := append([]dst.Expr{}, dcall.Args[:at]...)
+		args = append(args, src.expr())
+		dcall.Args = append(args, dcall.Args[at:]...)
+		if p.wrapper {
+			rename(r.dst(fun), p.newName)
+		}
+		r.modified[df] = true
+	}
+	if site := r.sites[call]; site != nil && !src.background {
+		if r.blocking(call, site, src) {
+			r.modified[df] = true
+		}
+	}
+}
+
+func rename(n dst.Node, name string) {
+	switch n := n.(type) {
+	case *dst.Ident:
+		n.Name = name
+	case *dst.SelectorExpr:
+		n.Sel.Name = name
+	default:
+		panic(fmt.Sprintf("rewrite: cannot rename %T", n))
+	}
+}
+
+// funcValue replaces a reference to an async function that is not called
+// here (a method value, method expression or function name handed to
+// someone who calls it) with a closure of the same func type that calls
+// it with the enclosing ctx: the callee's parameter type does not change.
+func (r *pkgRewriter) funcValue(df *dst.File, e ast.Expr, src ctxSource) {
+	fn, recvFirst := r.callee(e)
+	p := r.planOf(fn)
+	if p == nil || src.background && p.wrapper {
+		return
+	}
+	sig, ok := r.info.TypeOf(e).(*types.Signature)
+	if !ok {
+		return
+	}
+	if src.background {
+		r.c.note(r.fset.Position(e.Pos()), "%s is used as a value where no ctx is in scope: its calls use context.Background()", p.fn.Name)
+	}
+	lit := &dst.FuncLit{Type: &dst.FuncType{Func: true, Params: &dst.FieldList{}}, Body: &dst.BlockStmt{}}
+	var params []dst.Expr
+	for i := 0; i < sig.Params().Len(); i++ {
+		name := fmt.Sprintf("a%d", i)
+		t := sig.Params().At(i).Type()
+		var te dst.Expr
+		if sig.Variadic() && i == sig.Params().Len()-1 {
+			te = &dst.Ellipsis{Elt: r.typeExpr(t.(*types.Slice).Elem())}
+		} else {
+			te = r.typeExpr(t)
+		}
+		lit.Type.Params.List = append(lit.Type.Params.List, &dst.Field{Names: []*dst.Ident{dst.NewIdent(name)}, Type: te})
+		params = append(params, dst.NewIdent(name))
+	}
+	if sig.Results().Len() > 0 {
+		lit.Type.Results = &dst.FieldList{}
+		for i := 0; i < sig.Results().Len(); i++ {
+			lit.Type.Results.List = append(lit.Type.Results.List, &dst.Field{Type: r.typeExpr(sig.Results().At(i).Type())})
+		}
+	}
+	name := fn.Name()
+	if p.wrapper {
+		name = p.newName
+	}
+	var target dst.Expr
+	if recvFirst {
+		target = &dst.SelectorExpr{X: params[0], Sel: dst.NewIdent(name)}
+		params = params[1:]
+	} else {
+		target = dst.Clone(r.dst(e)).(dst.Expr)
+		rename(target, name)
+	}
+	call := &dst.CallExpr{Fun: target, Args: append([]dst.Expr{src.expr()}, params...), Ellipsis: sig.Variadic()}
+	if sig.Results().Len() > 0 {
+		lit.Body.List = []dst.Stmt{&dst.ReturnStmt{Results: []dst.Expr{call}}}
+	} else {
+		lit.Body.List = []dst.Stmt{&dst.ExprStmt{X: call}}
+	}
+	r.replace[r.dst(e)] = lit
+	r.modified[df] = true
+}
+
+func (r *pkgRewriter) dst(n ast.Node) dst.Node {
+	d := r.dec.Dst.Nodes[n]
+	if d == nil {
+		panic(fmt.Sprintf("rewrite: no dst node for %T at %s", n, r.fset.Position(n.Pos())))
+	}
+	return d
+}
+
+// expr is the ctx expression at a use.
+func (s ctxSource) expr() dst.Expr {
+	switch {
+	case s.name != "":
+		return dst.NewIdent(s.name)
+	case s.testVar != "":
+		return &dst.CallExpr{Fun: &dst.SelectorExpr{X: dst.NewIdent(s.testVar), Sel: dst.NewIdent("Context")}}
+	}
+	return &dst.CallExpr{Fun: &dst.Ident{Name: "Background", Path: "context"}}
+}
+
+func contextType() dst.Expr { return &dst.Ident{Name: "Context", Path: "context"} }
+
+// exchangeWork reports whether stmt does I/O on a connection, other than
+// setting its deadline or dialing it: a socket site, or unless direct, a
+// call to an async function or through a function value.
+func (r *pkgRewriter) exchangeWork(stmt ast.Stmt, direct bool) bool {
+	found := false
+	ast.Inspect(stmt, func(n ast.Node) bool {
+		if found {
+			return false
+		}
+		switch n := n.(type) {
+		case *ast.FuncLit:
+			return false
+		case *ast.CallExpr:
+			if s := r.sites[n]; s != nil && s.Seeds() && s.Kind != iodetect.KindDeadline && s.Kind != iodetect.KindDial {
+				found = true
+			}
+			if direct {
+				return true
+			}
+			fun := unwrapFun(n.Fun)
+			if fn, _ := r.callee(fun); fn != nil {
+				if f := r.byObj[fn.Origin()]; f != nil && f.Async {
+					found = true
+				}
+				return true
+			}
+			if tv, ok := r.info.Types[fun]; ok && !tv.IsType() && !tv.IsBuiltin() {
+				if _, ok := tv.Type.Underlying().(*types.Signature); ok {
+					if _, isLit := fun.(*ast.FuncLit); !isLit {
+						found = true // through a function value
+					}
+				}
+			}
+		}
+		return true
+	})
+	return found
+}

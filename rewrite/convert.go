@@ -1,0 +1,255 @@
+package rewrite
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/format"
+	"go/token"
+	"go/types"
+	"go/version"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/asyncify-dev/asyncify/iodetect"
+	"github.com/dave/dst"
+	"github.com/dave/dst/decorator"
+)
+
+// Config says what to convert and how.
+type Config struct {
+	Dir   string // where the package pattern is resolved; "" is the current directory
+	Tests bool   // convert the package's _test.go files too
+	Env   []string
+}
+
+// File is one file of the converted package.
+type File struct {
+	Path string // absolute
+	Old  []byte // nil for a file the conversion adds
+	New  []byte
+}
+
+// Result is a converted package.
+type Result struct {
+	Files []File // changed and added files, by path
+	// ModuleDir is the root of the module holding the package.
+	ModuleDir string
+	// Notes are "file:line:col: message" lines about what could not be
+	// made cancellable.
+	Notes []string
+}
+
+// Error is a conversion that failed; Errs are "file:line:col: message".
+type Error struct {
+	Errs []string
+}
+
+func (e *Error) Error() string { return strings.Join(e.Errs, "\n") }
+
+// minGoVersion is the oldest Go language version the converted code
+// compiles with: context.AfterFunc.
+const minGoVersion = "go1.21"
+
+// testContextGoVersion is the first version with testing.T.Context.
+const testContextGoVersion = "go1.24"
+
+// Convert converts the one package that pattern names.
+func Convert(cfg Config, pattern string) (*Result, error) {
+	loaded, err := iodetect.Load(iodetect.LoadConfig{Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env}, pattern)
+	if err != nil {
+		var le *iodetect.LoadError
+		if errors.As(err, &le) {
+			return nil, &Error{Errs: le.Errs}
+		}
+		return nil, err
+	}
+	base := loaded[0]
+	for _, l := range loaded[1:] {
+		if l.Pkg.PkgPath != base.Pkg.PkgPath+"_test" {
+			return nil, &Error{Errs: []string{fmt.Sprintf("%s: matches more than one package (%s, %s); asyncify converts one at a time", pattern, base.Pkg.PkgPath, l.Pkg.PkgPath)}}
+		}
+	}
+	goVersion := "go1.26"
+	moduleDir := filepath.Dir(base.Pkg.GoFiles[0])
+	if m := base.Pkg.Module; m != nil {
+		if m.GoVersion != "" {
+			goVersion = "go" + m.GoVersion
+		}
+		if m.Dir != "" {
+			moduleDir = m.Dir
+		}
+	}
+	if version.Compare(goVersion, minGoVersion) < 0 {
+		return nil, &Error{Errs: []string{fmt.Sprintf("%s: the module's Go version is %s; the converted code needs %s (context.AfterFunc)", pattern, goVersion, minGoVersion)}}
+	}
+
+	c := &converter{
+		goVersion: goVersion,
+		moduleDir: moduleDir,
+		plans:     make(map[string]*fnPlan),
+	}
+	var pkgs []*pkgRewriter
+	for _, l := range loaded {
+		r, err := c.newPkgRewriter(l)
+		if err != nil {
+			return nil, err
+		}
+		r.plan()
+		pkgs = append(pkgs, r)
+	}
+	for _, r := range pkgs {
+		r.rewrite()
+	}
+	if len(c.errs) > 0 {
+		return nil, &Error{Errs: c.errs}
+	}
+
+	res := &Result{ModuleDir: moduleDir, Notes: c.notes}
+	perPkg := make([][]File, len(pkgs))
+	changed := false
+	for i, r := range pkgs {
+		files, err := r.print()
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			if !bytes.Equal(f.Old, f.New) {
+				changed = true
+			}
+		}
+		perPkg[i] = files
+	}
+	if changed {
+		helper, err := c.helperFile(base)
+		if err != nil {
+			return nil, err
+		}
+		present := false
+		for _, f := range perPkg[0] {
+			present = present || f.Path == helper.Path
+		}
+		if !present {
+			perPkg[0] = append(perPkg[0], helper)
+		}
+	}
+	if err := verify(cfg, goVersion, loaded, perPkg); err != nil {
+		return nil, err
+	}
+	for _, files := range perPkg {
+		res.Files = append(res.Files, files...)
+	}
+	var out []File
+	for _, f := range res.Files {
+		if !bytes.Equal(f.Old, f.New) {
+			out = append(out, f)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	res.Files = out
+	sort.Strings(res.Notes)
+	return res, nil
+}
+
+// converter holds what is shared by the packages of one conversion: the
+// package and its external test package.
+type converter struct {
+	goVersion string
+	moduleDir string
+	plans     map[string]*fnPlan // by types.Func.FullName
+	notes     []string
+	errs      []string
+}
+
+func (c *converter) note(pos token.Position, format string, args ...any) {
+	c.notes = append(c.notes, fmt.Sprintf("%s: %s", c.rel(pos), fmt.Sprintf(format, args...)))
+}
+
+func (c *converter) fail(pos token.Position, format string, args ...any) {
+	c.errs = append(c.errs, fmt.Sprintf("%s: %s", pos, fmt.Sprintf(format, args...)))
+}
+
+// rel formats pos with its file name as given (absolute); the CLI shortens it.
+func (c *converter) rel(pos token.Position) string { return pos.String() }
+
+// pkgRewriter rewrites one package.
+type pkgRewriter struct {
+	c     *converter
+	l     *iodetect.Loaded
+	fset  *token.FileSet
+	info  *types.Info
+	dec   *decorator.Decorator
+	files []*dst.File
+	ast   []*ast.File
+
+	byObj    map[*types.Func]*iodetect.Func
+	byLit    map[*ast.FuncLit]*iodetect.Func
+	sites    map[*ast.CallExpr]*iodetect.Site
+	holders  map[*types.TypeName]string // struct type -> field holding its connection
+	modified map[*dst.File]bool
+	replace  map[dst.Node]dst.Node
+}
+
+func (c *converter) newPkgRewriter(l *iodetect.Loaded) (*pkgRewriter, error) {
+	r := &pkgRewriter{
+		c: c, l: l, fset: l.Pkg.Fset, info: l.Pkg.TypesInfo,
+		dec:      decorator.NewDecoratorFromPackage(l.Pkg),
+		byObj:    make(map[*types.Func]*iodetect.Func),
+		byLit:    make(map[*ast.FuncLit]*iodetect.Func),
+		sites:    make(map[*ast.CallExpr]*iodetect.Site),
+		holders:  make(map[*types.TypeName]string),
+		modified: make(map[*dst.File]bool),
+		replace:  make(map[dst.Node]dst.Node),
+	}
+	for _, f := range l.Pkg.Syntax {
+		df, err := r.dec.DecorateFile(f)
+		if err != nil {
+			return nil, err
+		}
+		r.files = append(r.files, df)
+		r.ast = append(r.ast, f)
+	}
+	for _, fn := range l.Funcs {
+		if fn.Obj != nil {
+			r.byObj[fn.Obj] = fn
+		}
+		if fn.Lit != nil {
+			r.byLit[fn.Lit] = fn
+		}
+	}
+	for _, s := range l.Sites {
+		r.sites[s.Call] = s
+	}
+	r.findHolders()
+	return r, nil
+}
+
+// print restores every file; Old is the file's content on disk.
+func (r *pkgRewriter) print() ([]File, error) {
+	var out []File
+	for i, df := range r.files {
+		name := r.fset.File(r.ast[i].Pos()).Name()
+		old, err := readFile(name)
+		if err != nil {
+			return nil, err
+		}
+		if !r.modified[df] {
+			out = append(out, File{Path: name, Old: old, New: old})
+			continue
+		}
+		r.addHeader(df, name)
+		res := decorator.NewRestorerWithImports(r.l.Pkg.PkgPath, importNames{r.l.Pkg})
+		var buf bytes.Buffer
+		if err := res.Fprint(&buf, df); err != nil {
+			return nil, fmt.Errorf("%s: printing the rewritten file: %v", name, err)
+		}
+		src, err := format.Source(buf.Bytes())
+		if err != nil {
+			return nil, fmt.Errorf("%s: formatting the rewritten file: %v", name, err)
+		}
+		out = append(out, File{Path: name, Old: old, New: src})
+	}
+	return out, nil
+}

@@ -1,0 +1,34 @@
+// Package rewrite converts a synchronous network client package into a
+// context-aware one, and describes the change as a unified diff.
+//
+// Convert loads one package (with its tests) through iodetect, plans what
+// changes, rewrites the syntax with github.com/dave/dst so that comments and
+// layout survive, type-checks the result, and returns the old and new
+// contents of every file it changed or added. Nothing is returned when the
+// result does not type-check.
+//
+// The rules, one file each:
+//
+//   - plan.go: which functions gain a ctx parameter, which keep their
+//     signature (tests, main, init, examples, methods whose signature an
+//     interface fixes), where each function's ctx comes from, and the name
+//     it takes (ctx, or ctx1... when ctx is already in scope).
+//   - calls.go: calls to async functions pass ctx; function values that
+//     refer to them (method values, method expressions, function names)
+//     become closures capturing ctx, so that the callee's func type does
+//     not change; function literals capture the enclosing ctx.
+//   - wrappers.go: an exported async function F keeps its signature as a
+//     wrapper calling FContext(context.Background(), ...), and FContext,
+//     its renamed body, takes ctx. FContext's error result is mapped to
+//     ctx.Err() when ctx ended first and the error was caused by it.
+//   - blocking.go: dials become context dials, client deadlines are
+//     bounded by ctx's, time.Sleep becomes a sleep that ends with ctx.
+//   - watch.go: an exchange on a connection that the function holds runs
+//     under a watcher that interrupts it when ctx ends.
+//   - header.go: the generated-code header and the helper file.
+//
+// Deliberately not done yet: XxxAsync functions returning futures, I/O
+// sites through the runtime's stream, func types of stored callbacks, and
+// unexported interfaces changing with their implementations. Calls left
+// without a cancellable ctx are reported as notes.
+package rewrite

@@ -1,0 +1,252 @@
+package rewrite
+
+import (
+	"go/ast"
+	"go/types"
+	"go/version"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/asyncify-dev/asyncify/iodetect"
+	"golang.org/x/tools/go/packages"
+)
+
+// fnPlan is what happens to one declared async function.
+type fnPlan struct {
+	fn       *iodetect.Func
+	addParam bool   // gains a ctx parameter
+	wrapper  bool   // exported: renamed to newName, its old name becomes a wrapper
+	newName  string // FContext, when wrapper
+	src      ctxSource
+}
+
+// ctxSource is where the ctx of a function body comes from.
+type ctxSource struct {
+	name       string // a parameter holding ctx
+	testVar    string // a *testing.T or *testing.B: ctx is testVar.Context()
+	background bool   // context.Background()
+}
+
+// plan decides, for every declared async function of the package, whether
+// its signature changes and where its ctx comes from.
+func (r *pkgRewriter) plan() {
+	for _, f := range r.ast {
+		testFile := strings.HasSuffix(r.fset.File(f.Pos()).Name(), "_test.go")
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Body == nil {
+				continue
+			}
+			obj, _ := r.info.Defs[fd.Name].(*types.Func)
+			fn := r.byObj[obj]
+			if fn == nil || !fn.Async {
+				continue
+			}
+			p := &fnPlan{fn: fn}
+			r.c.plans[obj.FullName()] = p
+			p.src = r.chooseSource(fd, fn, testFile, p)
+		}
+	}
+}
+
+func (r *pkgRewriter) chooseSource(fd *ast.FuncDecl, fn *iodetect.Func, testFile bool, p *fnPlan) ctxSource {
+	if t := r.testingParam(fd.Type); t != "" {
+		return r.testSource(t)
+	}
+	name := fd.Name.Name
+	if fd.Recv == nil && (name == "init" || name == "main" && r.l.Pkg.Name == "main" ||
+		testFile && (strings.HasPrefix(name, "Example") || name == "TestMain")) {
+		return ctxSource{background: true}
+	}
+	if iface := r.fixedBy(fn); iface != "" {
+		r.c.note(fn.Pos, "%s keeps its signature (it implements %s): its calls are not cancellable", fn.Name, iface)
+		return ctxSource{background: true}
+	}
+	if ctxName, ok := r.contextParam(fd); ok {
+		if ctxName == "" || ctxName == "_" {
+			r.c.note(fn.Pos, "%s has an unnamed context.Context parameter: its calls are not cancellable", fn.Name)
+			return ctxSource{background: true}
+		}
+		return ctxSource{name: ctxName}
+	}
+	if fn.Exported() && !testFile && r.declared(fd, name+"Context") {
+		// Our own wrapper, or the package's own pair of forms: F already
+		// calls FContext.
+		return ctxSource{background: true}
+	}
+	p.addParam = true
+	if fn.Exported() && !testFile {
+		p.wrapper = true
+		p.newName = name + "Context"
+	}
+	return ctxSource{name: r.freshName(fd, "ctx")}
+}
+
+func (r *pkgRewriter) testSource(t string) ctxSource {
+	if version.Compare(r.c.goVersion, testContextGoVersion) < 0 {
+		return ctxSource{background: true}
+	}
+	return ctxSource{testVar: t}
+}
+
+// testingParam returns the name of a *testing.T, *testing.B or testing.TB
+// parameter.
+func (r *pkgRewriter) testingParam(ft *ast.FuncType) string {
+	for _, field := range ft.Params.List {
+		t := r.info.TypeOf(field.Type)
+		if p, ok := t.(*types.Pointer); ok {
+			t = p.Elem()
+		}
+		n, ok := t.(*types.Named)
+		if !ok || n.Obj().Pkg() == nil || n.Obj().Pkg().Path() != "testing" {
+			continue
+		}
+		switch n.Obj().Name() {
+		case "T", "B", "TB":
+			for _, id := range field.Names {
+				if id.Name != "_" {
+					return id.Name
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// contextParam returns the name of an existing context.Context parameter.
+func (r *pkgRewriter) contextParam(fd *ast.FuncDecl) (string, bool) {
+	for _, field := range fd.Type.Params.List {
+		if !isContext(r.info.TypeOf(field.Type)) {
+			continue
+		}
+		if len(field.Names) == 0 {
+			return "", true
+		}
+		return field.Names[0].Name, true
+	}
+	return "", false
+}
+
+func isContext(t types.Type) bool {
+	n, ok := t.(*types.Named)
+	return ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == "context" && n.Obj().Name() == "Context"
+}
+
+// fixedBy names the interface that fixes fn's signature: one declared in
+// another package or exported by this one (iodetect's Implements), or an
+// unexported one of this package (not converted with its implementations
+// yet).
+func (r *pkgRewriter) fixedBy(fn *iodetect.Func) string {
+	if len(fn.Implements) > 0 {
+		return fn.Implements[0]
+	}
+	if fn.Obj == nil {
+		return ""
+	}
+	recv := fn.Obj.Type().(*types.Signature).Recv()
+	if recv == nil {
+		return ""
+	}
+	scope := r.l.Pkg.Types.Scope()
+	for _, name := range scope.Names() {
+		tn, ok := scope.Lookup(name).(*types.TypeName)
+		if !ok {
+			continue
+		}
+		iface, ok := tn.Type().Underlying().(*types.Interface)
+		if !ok || iface.Empty() {
+			continue
+		}
+		has := false
+		for i := 0; i < iface.NumMethods(); i++ {
+			has = has || iface.Method(i).Name() == fn.Obj.Name()
+		}
+		if has && types.Implements(recv.Type(), iface) {
+			return tn.Name()
+		}
+	}
+	return ""
+}
+
+// declared reports whether name is a package-level function or, for a
+// method, a method of the same receiver type.
+func (r *pkgRewriter) declared(fd *ast.FuncDecl, name string) bool {
+	if fd.Recv == nil {
+		return r.l.Pkg.Types.Scope().Lookup(name) != nil
+	}
+	recv := r.info.TypeOf(fd.Recv.List[0].Type)
+	obj, _, _ := types.LookupFieldOrMethod(recv, true, r.l.Pkg.Types, name)
+	return obj != nil
+}
+
+// freshName returns base, or base1, base2... : a name used nowhere in fd
+// and not declared at package level, so that it neither shadows nor is
+// shadowed.
+func (r *pkgRewriter) freshName(fd ast.Node, base string) string {
+	used := make(map[string]bool)
+	ast.Inspect(fd, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok {
+			used[id.Name] = true
+		}
+		return true
+	})
+	scope := r.l.Pkg.Types.Scope()
+	for i := 0; ; i++ {
+		name := base
+		if i > 0 {
+			name += strconv.Itoa(i)
+		}
+		if !used[name] && scope.Lookup(name) == nil {
+			return name
+		}
+	}
+}
+
+// findHolders records the package's struct types that hold a client
+// connection with deadlines in a field (iodetect's field roots).
+func (r *pkgRewriter) findHolders() {
+	scope := r.l.Pkg.Types.Scope()
+	for _, root := range r.l.Roots {
+		if root.Kind != "field" {
+			continue
+		}
+		if m, _, _ := types.LookupFieldOrMethod(root.Var.Type(), true, nil, "SetDeadline"); m == nil {
+			continue
+		}
+		if m, _, _ := types.LookupFieldOrMethod(root.Var.Type(), true, nil, "Close"); m == nil {
+			continue
+		}
+		for _, name := range scope.Names() {
+			tn, ok := scope.Lookup(name).(*types.TypeName)
+			if !ok {
+				continue
+			}
+			st, ok := tn.Type().Underlying().(*types.Struct)
+			if !ok {
+				continue
+			}
+			for i := 0; i < st.NumFields(); i++ {
+				if st.Field(i) == root.Var {
+					r.holders[tn] = root.Var.Name()
+				}
+			}
+		}
+	}
+}
+
+// importNames resolves import paths to package names for the restorer:
+// the package's own imports, then the standard library's last element.
+type importNames struct{ pkg *packages.Package }
+
+func (n importNames) ResolvePackage(p string) (string, error) {
+	for _, imp := range n.pkg.Types.Imports() {
+		if imp.Path() == p {
+			return imp.Name(), nil
+		}
+	}
+	return path.Base(p), nil
+}
+
+func readFile(name string) ([]byte, error) { return os.ReadFile(name) }

@@ -1,0 +1,5 @@
+package rewrite
+
+import "go/token"
+
+const intLit = token.INT

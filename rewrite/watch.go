@@ -1,0 +1,123 @@
+package rewrite
+
+import (
+	"go/ast"
+	"go/types"
+
+	"github.com/dave/dst"
+)
+
+// watch makes the exchanges of an async function follow its ctx when the
+// function holds a connection: a receiver or parameter of a type whose
+// field is a client connection with deadlines (iodetect's field roots),
+// or a local of that type. Before the first statement doing I/O on it (for
+// a receiver or parameter, a socket site in the function's own body, so
+// that the watch is where the I/O is; for a local, also a call to an async
+// function or through a function value; never the client's own
+// SetDeadline, which must come first),
+//
+//	defer asyncifyWatch(ctx, v.field)()
+//
+// arms a context.AfterFunc that moves the connection's deadline to now when
+// ctx ends, interrupting the blocked read or write; leaving the function
+// disarms it, or closes the connection when it fired, since an exchange cut
+// off halfway leaves the connection out of sync. For a local, the
+// statement must be a plain one that mentions it (not an if, for or
+// switch, where it may still be nil).
+func (r *pkgRewriter) watch(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) {
+	body := fd.Body.List
+	holder := func(t types.Type) string {
+		if ptr, ok := t.(*types.Pointer); ok {
+			t = ptr.Elem()
+		}
+		if n, ok := t.(*types.Named); ok {
+			return r.holders[n.Obj()]
+		}
+		return ""
+	}
+	insert := func(at int, v, field string) {
+		stmt := &dst.DeferStmt{Call: &dst.CallExpr{Fun: &dst.CallExpr{
+			Fun:  dst.NewIdent(helperWatch),
+			Args: []dst.Expr{p.src.expr(), &dst.SelectorExpr{X: dst.NewIdent(v), Sel: dst.NewIdent(field)}},
+		}}}
+		dfd.Body.List = append(dfd.Body.List[:at], append([]dst.Stmt{stmt}, dfd.Body.List[at:]...)...)
+	}
+	var fields []*ast.Field
+	if fd.Recv != nil {
+		fields = append(fields, fd.Recv.List...)
+	}
+	fields = append(fields, fd.Type.Params.List...)
+	for _, f := range fields {
+		field := holder(r.info.TypeOf(f.Type))
+		if field == "" {
+			continue
+		}
+		for _, id := range f.Names {
+			if id.Name == "_" {
+				continue
+			}
+			for i, stmt := range body {
+				if r.exchangeWork(stmt, true) {
+					insert(i, id.Name, field)
+					return
+				}
+			}
+		}
+	}
+	for i, stmt := range body {
+		for _, v := range r.definedHolders(stmt, holder) {
+			j := i + 1
+			for j < len(body) && !r.exchangeWork(body[j], false) {
+				j++
+			}
+			if j == len(body) || !mentions(r.info, body[j], v) {
+				continue
+			}
+			switch body[j].(type) {
+			case *ast.ReturnStmt, *ast.ExprStmt, *ast.AssignStmt, *ast.DeferStmt:
+				insert(j, v.Name(), holder(v.Type()))
+				return
+			}
+		}
+	}
+}
+
+// definedHolders lists the locals of a holder type that stmt declares.
+func (r *pkgRewriter) definedHolders(stmt ast.Stmt, holder func(types.Type) string) []*types.Var {
+	var out []*types.Var
+	add := func(id *ast.Ident) {
+		if v, ok := r.info.Defs[id].(*types.Var); ok && holder(v.Type()) != "" {
+			out = append(out, v)
+		}
+	}
+	switch s := stmt.(type) {
+	case *ast.AssignStmt:
+		for _, lhs := range s.Lhs {
+			if id, ok := lhs.(*ast.Ident); ok {
+				add(id)
+			}
+		}
+	case *ast.DeclStmt:
+		if gd, ok := s.Decl.(*ast.GenDecl); ok {
+			for _, spec := range gd.Specs {
+				if vs, ok := spec.(*ast.ValueSpec); ok {
+					for _, id := range vs.Names {
+						add(id)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func mentions(info *types.Info, n ast.Node, v *types.Var) bool {
+	found := false
+	ast.Inspect(n, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok && info.Uses[id] == v {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
