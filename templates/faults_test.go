@@ -298,3 +298,54 @@ func TestBoundedQueue(t *testing.T) {
 	})
 	srv.close()
 }
+
+// BenchmarkFailFast reports how long every pending future takes to resolve
+// after a fault: the server going away with replies owed (server-gone-ms), and Close
+// while busy (close-ms), 64 exchanges in flight. No memcached needed.
+func BenchmarkFailFast(b *testing.B) {
+	pending := func(pl *pipeline) []*Future[string] {
+		futures := make([]*Future[string], 64)
+		for i := range futures {
+			tok := fmt.Sprint("f", i)
+			futures[i] = startOp(context.Background(), "get", func(ctx context.Context) (string, error) {
+				return getBody(ctx, pl.begin(ctx), tok, 10)
+			})
+		}
+		return futures
+	}
+	waitAll := func(futures []*Future[string]) {
+		for _, f := range futures {
+			<-f.Done()
+		}
+	}
+	var midReply, closing time.Duration
+	for i := 0; i < b.N; i++ {
+		srv := newFakeServer(b)
+		srv.mute.Store(true)
+		pl := newPipeline(dialRWC(b, srv.addr(), false), pipelineConfig{})
+		futures := pending(pl)
+		for srv.requests.Load() < 64 {
+			time.Sleep(time.Millisecond)
+		}
+		start := time.Now()
+		srv.close() // the server goes away with every reply unsent
+		waitAll(futures)
+		midReply += time.Since(start)
+		pl.close()
+
+		srv = newFakeServer(b)
+		srv.mute.Store(true)
+		pl = newPipeline(dialRWC(b, srv.addr(), false), pipelineConfig{})
+		futures = pending(pl)
+		for srv.requests.Load() < 64 {
+			time.Sleep(time.Millisecond)
+		}
+		start = time.Now()
+		pl.close()
+		waitAll(futures)
+		closing += time.Since(start)
+		srv.close()
+	}
+	b.ReportMetric(float64(midReply.Microseconds())/1000/float64(b.N), "server-gone-ms")
+	b.ReportMetric(float64(closing.Microseconds())/1000/float64(b.N), "close-ms")
+}

@@ -298,18 +298,18 @@ func (pl *pipeline) writeLoop() {
 	yielded := false
 	for {
 		pl.mu.Lock()
-		if len(pl.pending) == 0 && !yielded && pl.err == nil {
-			// Let the exchanges that are about to commit do so: one yield,
-			// no timer, batches requests many times over.
+		if pl.err != nil || (len(pl.pending) == 0 && yielded) {
+			pl.writing = false
+			pl.mu.Unlock()
+			return
+		}
+		if !yielded {
+			// Let the exchanges that are about to commit do so before
+			// writing: one yield, no timer.
 			pl.mu.Unlock()
 			yielded = true
 			runtime.Gosched()
 			continue
-		}
-		if len(pl.pending) == 0 || pl.err != nil {
-			pl.writing = false
-			pl.mu.Unlock()
-			return
 		}
 		yielded = false
 		batch := pl.pending
