@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/asyncify-dev/asyncify/iodetect"
 )
 
 // The golden files under golden/ hold the expected output of the CLI on
@@ -90,24 +93,50 @@ func lineDiff(want, got string) string {
 	return b.String()
 }
 
+// TestDetectGolden runs detect once over every fixture package and compares
+// each package's part of the report (the package and its external tests)
+// with its golden files, in both formats.
 func TestDetectGolden(t *testing.T) {
 	t.Chdir("../..")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"detect", "-json", "./fixtures/..."}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("asyncify detect -json ./fixtures/...: exit %d\n%s", code, stderr.String())
+	}
+	var report iodetect.Report
+	if err := json.Unmarshal(stdout.Bytes(), &report); err != nil {
+		t.Fatal(err)
+	}
+	byDir := make(map[string][]iodetect.PackageReport)
+	for _, p := range report.Packages {
+		dir := strings.TrimSuffix(strings.TrimPrefix(p.Path, "github.com/asyncify-dev/asyncify/fixtures/"), "_test")
+		byDir[dir] = append(byDir[dir], p)
+	}
 	for _, dir := range fixturePackages(t) {
 		t.Run(dir, func(t *testing.T) {
-			for _, format := range []string{"txt", "json"} {
-				args := []string{"detect", "./" + filepath.ToSlash(filepath.Join("fixtures", dir))}
-				if format == "json" {
-					args = []string{"detect", "-json", args[1]}
-				}
-				var stdout, stderr bytes.Buffer
-				if code := run(args, &stdout, &stderr); code != exitOK {
-					t.Fatalf("asyncify %s: exit %d\n%s", strings.Join(args, " "), code, stderr.String())
-				}
-				if stdout.Len() == 0 {
-					t.Fatalf("asyncify %s printed nothing", strings.Join(args, " "))
-				}
-				checkGolden(t, "detect/"+filepath.ToSlash(dir)+"."+format, stdout.Bytes())
+			part := &iodetect.Report{Packages: byDir[filepath.ToSlash(dir)]}
+			if len(part.Packages) == 0 {
+				t.Fatalf("the report has no package for fixtures/%s", dir)
 			}
+			var text, js bytes.Buffer
+			if err := part.WriteText(&text); err != nil {
+				t.Fatal(err)
+			}
+			if err := part.WriteJSON(&js); err != nil {
+				t.Fatal(err)
+			}
+			checkGolden(t, "detect/"+filepath.ToSlash(dir)+".txt", text.Bytes())
+			checkGolden(t, "detect/"+filepath.ToSlash(dir)+".json", js.Bytes())
 		})
 	}
+}
+
+// TestDetectTextMatchesJSON checks that the CLI's text output of one package
+// is what the golden test derives from the JSON report.
+func TestDetectTextMatchesJSON(t *testing.T) {
+	t.Chdir("../..")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"detect", "./fixtures/mctext"}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	checkGolden(t, "detect/mctext.txt", stdout.Bytes())
 }
