@@ -17,6 +17,10 @@ type Config struct {
 	// package is async, and why; calls to it then count as calls to an async
 	// function. Nil means no function of another package is.
 	ExternalAsync func(*types.Func) *ExternalAsync
+
+	// Seeds are parameters of this package's functions that other packages
+	// pass conn-derived values to (Package.Bindings of its importers).
+	Seeds map[*types.Var]Side
 }
 
 // Analyze computes the facts of one type-checked package. info must have
@@ -34,6 +38,9 @@ func Analyze(fset *token.FileSet, files []*ast.File, pkg *types.Package, info *t
 		impls:     make(map[*types.Func][]*Func),
 	}
 	a.collectFuncs()
+	for v, side := range cfg.Seeds {
+		a.merge(v, val{side: side})
+	}
 	// Local types whose Read or Write turns out to be async carry a
 	// connection's bytes too (a type implementing io.Reader over a conn):
 	// finding one can make more values conn-derived, so iterate.
@@ -71,6 +78,7 @@ type analyzer struct {
 	roots     []*Root
 
 	sites      []*Site
+	bindings   map[*types.Var]Side
 	calledFuns map[ast.Node]bool
 }
 
@@ -804,6 +812,7 @@ func sortedDefs(info *types.Info) []*ast.Ident {
 
 func (a *analyzer) findSites() {
 	a.sites = nil
+	a.bindings = make(map[*types.Var]Side)
 	for _, fn := range a.funcs {
 		fn.calls, fn.ext = nil, nil
 	}
@@ -814,9 +823,12 @@ func (a *analyzer) findSites() {
 			for _, t := range a.callTargets(n) {
 				a.edge(fn, t.fn)
 			}
-			if callee, ok := typeutil.Callee(a.info, n).(*types.Func); ok && callee.Pkg() != a.pkg && a.cfg.ExternalAsync != nil {
-				if ext := a.cfg.ExternalAsync(callee.Origin()); ext != nil {
-					fn.ext = append(fn.ext, ext)
+			if callee, ok := typeutil.Callee(a.info, n).(*types.Func); ok && callee.Pkg() != a.pkg && callee.Pkg() != nil {
+				a.bindExternal(n, callee.Origin())
+				if a.cfg.ExternalAsync != nil {
+					if ext := a.cfg.ExternalAsync(callee.Origin()); ext != nil {
+						fn.ext = append(fn.ext, ext)
+					}
 				}
 			}
 		case *ast.FuncLit:
@@ -831,6 +843,29 @@ func (a *analyzer) findSites() {
 		}
 	})
 	slices.SortStableFunc(a.sites, func(x, y *Site) int { return comparePos(x.Pos, y.Pos) })
+}
+
+// bindExternal records the conn-derived values a call passes to a function
+// of another package, as that function's parameters (and receiver).
+func (a *analyzer) bindExternal(call *ast.CallExpr, callee *types.Func) {
+	sig := callee.Type().(*types.Signature)
+	bind := func(v *types.Var, side Side) {
+		if v != nil && side != 0 {
+			a.bindings[v] |= side
+		}
+	}
+	if sig.Recv() != nil {
+		bind(sig.Recv(), a.recvVal(call).side)
+	}
+	params := sig.Params()
+	for i, v := range a.evalArgs(call) {
+		switch {
+		case i < params.Len()-1 || (i < params.Len() && !sig.Variadic()):
+			bind(params.At(i), v.side)
+		case sig.Variadic() && params.Len() > 0:
+			bind(params.At(params.Len()-1), v.side)
+		}
+	}
 }
 
 func (a *analyzer) edge(from, to *Func) {
@@ -1076,7 +1111,7 @@ func (a *analyzer) findConnTypes() bool {
 // ---- result ----
 
 func (a *analyzer) result() *Package {
-	p := &Package{Path: a.pkg.Path(), Name: a.pkg.Name(), Fset: a.fset, Sites: a.sites, Roots: a.flowRoots()}
+	p := &Package{Path: a.pkg.Path(), Name: a.pkg.Name(), Fset: a.fset, Sites: a.sites, Roots: a.flowRoots(), Bindings: a.bindings}
 	ifaces := a.interfaces()
 	for _, fn := range a.funcs {
 		if fn == a.init && len(fn.calls) == 0 && !fn.Async {

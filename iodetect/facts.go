@@ -176,4 +176,7 @@ type Package struct {
 	Roots []*Root
 	Funcs []*Func // every node, in source order
 	Async []*Func // the async set, in source order
+	// Bindings are the parameters (and receivers) of other packages'
+	// functions that this package passes conn-derived values to.
+	Bindings map[*types.Var]Side
 }

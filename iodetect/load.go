@@ -50,6 +50,10 @@ const metaMode = packages.NeedName | packages.NeedFiles |
 // functions make them async. The result is ordered so that a package comes
 // after the packages it imports.
 //
+// The packages that matched ones import from their own module (a driver's
+// internal protocol package, say) are analysed with them, so that values and
+// async functions are followed into them, but are not returned.
+//
 // The matched packages are parsed and type-checked from source; their
 // dependencies are read from export data, which the go command builds (or
 // finds in its cache) without compiling the matched packages themselves.
@@ -63,26 +67,116 @@ func Load(cfg LoadConfig, patterns ...string) ([]*Loaded, error) {
 	if len(pkgs) == 0 {
 		return nil, &LoadError{Errs: []string{fmt.Sprintf("%s: matched no packages", strings.Join(patterns, " "))}}
 	}
+	matched := make(map[*packages.Package]bool)
+	for _, p := range pkgs {
+		matched[p] = true
+	}
+	deps, err := moduleDeps(cfg, pkgs)
+	if err != nil {
+		return nil, err
+	}
+	pkgs = selectVariants(append(pkgs, deps...))
 	if errs := listErrors(pkgs); len(errs) > 0 {
 		return nil, &LoadError{Errs: errs}
 	}
 	if err := typeCheck(cfg, pkgs); err != nil {
 		return nil, err
 	}
-
-	async := make(map[string]*ExternalAsync) // by types.Func.FullName
-	external := func(f *types.Func) *ExternalAsync { return async[f.FullName()] }
 	var out []*Loaded
-	for _, p := range pkgs {
-		res := Analyze(p.Fset, p.Syntax, p.Types, p.TypesInfo, &Config{ExternalAsync: external})
-		for _, fn := range res.Async {
-			if fn.Obj != nil {
-				async[fn.Obj.FullName()] = &ExternalAsync{Name: qualifiedName(fn), Func: fn}
-			}
+	for _, l := range analyzeAll(pkgs) {
+		if matched[l.Pkg] {
+			out = append(out, l)
 		}
-		out = append(out, &Loaded{Package: res, Pkg: p})
 	}
 	return out, nil
+}
+
+// moduleDeps loads the metadata of the packages that the given ones import,
+// directly or not, from their own module, and that they do not include.
+func moduleDeps(cfg LoadConfig, pkgs []*packages.Package) ([]*packages.Package, error) {
+	have := make(map[string]bool)
+	for _, p := range pkgs {
+		have[p.ID] = true
+	}
+	var deps []*packages.Package
+	todo := pkgs
+	for len(todo) > 0 {
+		var want []string
+		mods := make(map[string]bool)
+		for _, p := range todo {
+			if p.Module == nil {
+				continue
+			}
+			mods[p.Module.Path] = true
+			for _, imp := range p.Imports {
+				inModule := imp.ID == p.Module.Path || strings.HasPrefix(imp.ID, p.Module.Path+"/")
+				if inModule && !have[imp.ID] {
+					have[imp.ID] = true
+					want = append(want, imp.ID)
+				}
+			}
+		}
+		if len(want) == 0 {
+			break
+		}
+		sort.Strings(want)
+		pcfg := &packages.Config{Mode: metaMode, Dir: cfg.Dir, Env: cfg.Env}
+		metas, err := packages.Load(pcfg, want...)
+		if err != nil {
+			return nil, err
+		}
+		todo = nil
+		for _, m := range metas {
+			// a nested module's package shares the path prefix, not the module
+			if m.Module != nil && mods[m.Module.Path] {
+				deps = append(deps, m)
+				todo = append(todo, m)
+			}
+		}
+	}
+	return deps, nil
+}
+
+// analyzeAll analyses packages given in import order. A package's async
+// functions make its importers' callers async; the conn-derived values an
+// importer passes to a package's functions (a driver handing its bufio.Writer
+// to its internal protocol package) seed that package's parameters, and the
+// packages are analysed again until no parameter gains a side.
+func analyzeAll(pkgs []*packages.Package) []*Loaded {
+	owner := make(map[*types.Package]*packages.Package)
+	for _, p := range pkgs {
+		owner[p.Types] = p
+	}
+	seeds := make(map[*packages.Package]map[*types.Var]Side)
+	for round := 0; ; round++ {
+		async := make(map[string]*ExternalAsync) // by types.Func.FullName
+		external := func(f *types.Func) *ExternalAsync { return async[f.FullName()] }
+		var out []*Loaded
+		grew := false
+		for _, p := range pkgs {
+			res := Analyze(p.Fset, p.Syntax, p.Types, p.TypesInfo, &Config{ExternalAsync: external, Seeds: seeds[p]})
+			for _, fn := range res.Async {
+				if fn.Obj != nil {
+					async[fn.Obj.FullName()] = &ExternalAsync{Name: qualifiedName(fn), Func: fn}
+				}
+			}
+			for v, side := range res.Bindings {
+				q := owner[v.Pkg()]
+				if q == nil || seeds[q][v]&side == side {
+					continue
+				}
+				if seeds[q] == nil {
+					seeds[q] = make(map[*types.Var]Side)
+				}
+				seeds[q][v] |= side
+				grew = true
+			}
+			out = append(out, &Loaded{Package: res, Pkg: p})
+		}
+		if !grew || round >= 5 {
+			return out
+		}
+	}
 }
 
 func listErrors(pkgs []*packages.Package) []string {
