@@ -227,10 +227,10 @@ func (pl *pipeline) checkStuck() {
 	pl.fail(errStuck)
 }
 
-// commit appends s's private bytes to the connection's pending bytes and,
-// when no write is under way, writes them on the caller's goroutine (the
-// fast path: no hop). Bytes committed while a write is under way are written
-// by the writer goroutine, in one write per batch.
+// commit gives s its place in the reply queue (if it has none yet) and
+// appends its private bytes to the connection's pending bytes. When nothing
+// else is in flight and no write is under way, it writes them on the caller's
+// goroutine (the fast path: no hop); otherwise the writer goroutine does.
 func (pl *pipeline) commit(ctx context.Context, s *stream) error {
 	pl.mu.Lock()
 	if err := pl.err; err != nil {
@@ -291,8 +291,9 @@ func (pl *pipeline) commit(ctx context.Context, s *stream) error {
 	return nil
 }
 
-// writeLoop writes what was committed while the previous write was under
-// way, and exits when nothing is left: an idle connection has no goroutine.
+// writeLoop writes everything committed so far in one write, again and
+// again: flushing when its queue is empty, so batches grow with the load. It
+// exits when a yield brings nothing new: an idle connection has no goroutine.
 func (pl *pipeline) writeLoop() {
 	defer pl.writer.Done()
 	yielded := false

@@ -468,3 +468,31 @@ func TestPanickingBody(t *testing.T) {
 		}
 	})
 }
+
+// An attached operation is never abandoned: when its ctx ends mid-exchange
+// its connection is closed, and the others in flight learn that their
+// requests may or may not have run.
+func TestAttachedCutOff(t *testing.T) {
+	srv := newFakeServer(t)
+	srv.mute.Store(true)
+	pl := newPipeline(dialRWC(t, srv.addr(), false), pipelineConfig{})
+	defer pl.close()
+	other := startOp(context.Background(), "get", func(ctx context.Context) (string, error) {
+		return getBody(ctx, pl.begin(ctx), "other", 1)
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(20*time.Millisecond, cancel)
+	within(t, 2*time.Second, "the attached operation", func() {
+		_, err := runOp(ctx, "read", opAttached, func(ctx context.Context) (string, error) {
+			return getBody(ctx, pl.begin(ctx), "attached", 1)
+		})
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("attached: %v, want context.Canceled", err)
+		}
+	})
+	within(t, 2*time.Second, "the other operation", func() {
+		if _, err := other.Await(context.Background()); !errors.Is(err, ErrMaybeExecuted) {
+			t.Errorf("other: %v, want ErrMaybeExecuted", err)
+		}
+	})
+}
