@@ -58,6 +58,11 @@ func (r *pkgRewriter) rewriteFunc(df *dst.File, fd *ast.FuncDecl) {
 	}
 	if p.addParam {
 		ctxField := &dst.Field{Names: []*dst.Ident{dst.NewIdent(p.src.name)}, Type: contextType()}
+		for _, f := range dfd.Type.Params.List {
+			if len(f.Names) == 0 { // parameters are all named or all unnamed
+				f.Names = []*dst.Ident{dst.NewIdent("_")}
+			}
+		}
 		dfd.Type.Params.List = append([]*dst.Field{ctxField}, dfd.Type.Params.List...)
 		r.modified[df] = true
 	}

@@ -240,7 +240,8 @@ func (r *pkgRewriter) print() ([]File, error) {
 			continue
 		}
 		r.addHeader(df, name)
-		res := decorator.NewRestorerWithImports(r.l.Pkg.PkgPath, importNames{r.l.Pkg})
+		res := decorator.NewRestorerWithImports(r.l.Pkg.PkgPath, importNames{r.l.Pkg}).FileRestorer()
+		res.Alias = r.aliases(r.ast[i])
 		var buf bytes.Buffer
 		if err := res.Fprint(&buf, df); err != nil {
 			return nil, fmt.Errorf("%s: printing the rewritten file: %v", name, err)
@@ -252,4 +253,28 @@ func (r *pkgRewriter) print() ([]File, error) {
 		out = append(out, File{Path: name, Old: old, New: src})
 	}
 	return out, nil
+}
+
+// aliases names the imports the rewrite may add whose package name the
+// file also declares (a parameter named context, say): they are imported
+// as stdcontext, stdnet... so that the new references are not shadowed.
+func (r *pkgRewriter) aliases(f *ast.File) map[string]string {
+	declared := make(map[string]bool)
+	ast.Inspect(f, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok {
+			if obj := r.info.Defs[id]; obj != nil {
+				if _, isPkg := obj.(*types.PkgName); !isPkg {
+					declared[id.Name] = true
+				}
+			}
+		}
+		return true
+	})
+	alias := make(map[string]string)
+	for _, p := range []string{"context", "net"} {
+		if declared[p] {
+			alias[p] = "std" + p
+		}
+	}
+	return alias
 }

@@ -68,7 +68,6 @@ func (c *converter) helperFile(base *iodetect.Loaded) (File, error) {
 	return File{Path: path, Old: old, New: out}, nil
 }
 
-
 const helperSource = `%s
 
 package %s

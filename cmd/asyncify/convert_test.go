@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/asyncify-dev/asyncify/rewrite"
+)
+
+// TestConvertGolden converts every fixture package, compares the diff with
+// golden/diff/<fixture>.diff, applies all the diffs with git apply to a copy
+// of the fixtures module, and runs go vet and go test there: each converted
+// fixture builds and its converted tests pass against its fake server. A
+// test of our own then checks that a converted operation ends with its ctx
+// against a server that never answers. Finally asyncify runs on its own
+// output, which must change nothing.
+func TestConvertGolden(t *testing.T) {
+	t.Chdir("../..")
+	root, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	copyDir(t, filepath.Join(root, "fixtures"), filepath.Join(tmp, "fixtures"))
+	var all bytes.Buffer
+	dirs := fixturePackages(t)
+	for _, dir := range dirs {
+		var stdout, stderr bytes.Buffer
+		args := []string{"./" + filepath.ToSlash(filepath.Join("fixtures", dir))}
+		if code := run(args, &stdout, &stderr); code != exitOK {
+			t.Errorf("asyncify %s: exit %d\n%s", args[0], code, stderr.String())
+			continue
+		}
+		if stdout.Len() == 0 {
+			// nothing to convert: a server-only package, say
+			if _, err := os.Stat(filepath.Join("golden", "diff", dir+".diff")); err == nil {
+				t.Errorf("asyncify %s printed no diff, but golden/diff/%s.diff exists", args[0], dir)
+			}
+			continue
+		}
+		checkGolden(t, "diff/"+filepath.ToSlash(dir)+".diff", stdout.Bytes())
+		all.Write(stdout.Bytes())
+	}
+	if t.Failed() {
+		return
+	}
+	gitApply(t, tmp, all.Bytes())
+	mod := filepath.Join(tmp, "fixtures")
+	if err := os.WriteFile(filepath.Join(mod, "mctext", "ctxcancel_test.go"), []byte(cancelTest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	goCmd(t, mod, "vet", "./...")
+	goCmd(t, mod, "test", "-count=1", "./...")
+
+	for _, dir := range dirs {
+		res, err := rewrite.Convert(rewrite.Config{Dir: mod, Tests: true, Env: append(os.Environ(), "GOWORK=off")}, "./"+filepath.ToSlash(dir))
+		if err != nil {
+			t.Errorf("asyncify on the converted %s: %v", dir, err)
+			continue
+		}
+		for _, f := range res.Files {
+			t.Errorf("asyncify on the converted %s changes it (not idempotent):\n%s", dir, rewrite.UnifiedDiff(f.Path, f.Old, f.New))
+		}
+	}
+}
+
+// cancelTest runs in the converted mctext package: GetContext with a 50ms
+// deadline against a server that accepts and never answers.
+const cancelTest = `package mctext
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+)
+
+func TestGetContextDeadlineOnSilentServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer nc.Close()
+		}
+	}()
+	c := New(ln.Addr().String())
+	c.Timeout = 10 * time.Second
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = c.GetContext(ctx, "k")
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("GetContext: err = %v, want context.DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("GetContext returned after %v", d)
+	}
+
+	ctx, cancel = context.WithCancel(t.Context())
+	time.AfterFunc(20*time.Millisecond, cancel)
+	if err := c.SetContext(ctx, &Item{Key: "k", Value: []byte("v")}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("SetContext: err = %v, want context.Canceled", err)
+	}
+	// The interrupted connections were closed, not pooled.
+	c.mu.Lock()
+	n := len(c.freeconn[ln.Addr().String()])
+	c.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d interrupted connections went back to the pool", n)
+	}
+}
+`
+
+func gitApply(t *testing.T, dir string, patch []byte) {
+	t.Helper()
+	cmd := exec.Command("git", "apply", "-")
+	cmd.Dir = dir
+	cmd.Stdin = bytes.NewReader(patch)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git apply: %v\n%s", err, out)
+	}
+}
+
+func goCmd(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+func copyDir(t *testing.T, from, to string) {
+	t.Helper()
+	if err := os.CopyFS(to, os.DirFS(from)); err != nil {
+		t.Fatal(err)
+	}
+}
