@@ -186,7 +186,7 @@ func (s *stream) flush(ctx context.Context) error {
 	return s.pl.commit(ctx, s)
 }
 
-// buffered is the number of bytes written and not yet committed.
+// bufferedWrite is the number of bytes written and not yet committed.
 func (s *stream) bufferedWrite() int { return len(s.wbuf) }
 
 // ---- reply ----
