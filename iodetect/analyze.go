@@ -277,7 +277,7 @@ func (a *analyzer) propagateNode(fn *Func, n ast.Node) {
 		if n.Value != nil {
 			a.assign(n.Value, v)
 		} else if n.Key != nil {
-			if _, ok := a.info.TypeOf(n.X).Underlying().(*types.Chan); ok {
+			if _, ok := under(a.info.TypeOf(n.X)).(*types.Chan); ok {
 				a.assign(n.Key, v)
 			}
 		}
@@ -608,6 +608,9 @@ func (a *analyzer) evalObj(obj types.Object) val {
 func (a *analyzer) pathVal(sel *types.Selection, x ast.Expr) val {
 	var v val
 	t := a.info.TypeOf(x)
+	if t == nil {
+		return v
+	}
 	idx := sel.Index()
 	for _, i := range idx[:len(idx)-1] {
 		if p, ok := t.Underlying().(*types.Pointer); ok {
@@ -632,7 +635,7 @@ func (a *analyzer) evalCall(call *ast.CallExpr) []val {
 		}
 		return nil
 	}
-	sig, _ := a.info.TypeOf(call.Fun).Underlying().(*types.Signature)
+	sig, _ := under(a.info.TypeOf(call.Fun)).(*types.Signature)
 	if id, ok := ast.Unparen(call.Fun).(*ast.Ident); ok {
 		if b, ok := a.info.Uses[id].(*types.Builtin); ok {
 			if b.Name() == "append" {
@@ -1198,6 +1201,15 @@ func implementsOf(m *types.Func, ifaces []*types.Named) []string {
 		}
 	}
 	return out
+}
+
+// under is t's underlying type, or nil for an expression the type checker
+// could not type (code depending on cgo's C types).
+func under(t types.Type) types.Type {
+	if t == nil {
+		return nil
+	}
+	return t.Underlying()
 }
 
 func comparePos(x, y token.Position) int {

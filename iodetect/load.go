@@ -10,6 +10,7 @@ import (
 	"go/types"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 
@@ -63,7 +64,11 @@ func Load(cfg LoadConfig, patterns ...string) ([]*Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	pkgs := selectVariants(meta)
+	// Packages with nothing to analyse (only tests, with -tests=false; only
+	// files for other platforms) are left out, as go vet leaves them out.
+	pkgs := slices.DeleteFunc(selectVariants(meta), func(p *packages.Package) bool {
+		return len(p.Errors) == 0 && len(p.GoFiles) == 0
+	})
 	if len(pkgs) == 0 {
 		return nil, &LoadError{Errs: []string{fmt.Sprintf("%s: matched no packages", strings.Join(patterns, " "))}}
 	}
@@ -79,7 +84,11 @@ func Load(cfg LoadConfig, patterns ...string) ([]*Loaded, error) {
 	if errs := listErrors(pkgs); len(errs) > 0 {
 		return nil, &LoadError{Errs: errs}
 	}
-	if err := typeCheck(cfg, pkgs); err != nil {
+	if err := typeCheck(cfg, pkgs); err == errTestVariantDeps {
+		if pkgs, err = loadTyped(cfg, patterns, matched); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
 		return nil, err
 	}
 	var out []*Loaded
@@ -109,7 +118,7 @@ func moduleDeps(cfg LoadConfig, pkgs []*packages.Package) ([]*packages.Package, 
 			}
 			mods[p.Module.Path] = true
 			for _, imp := range p.Imports {
-				inModule := imp.ID == p.Module.Path || strings.HasPrefix(imp.ID, p.Module.Path+"/")
+				inModule := !isTestVariant(imp.ID) && (imp.ID == p.Module.Path || strings.HasPrefix(imp.ID, p.Module.Path+"/"))
 				if inModule && !have[imp.ID] {
 					have[imp.ID] = true
 					want = append(want, imp.ID)
@@ -189,9 +198,6 @@ func listErrors(pkgs []*packages.Package) []string {
 			}
 			errs = append(errs, msg)
 		}
-		if len(p.Errors) == 0 && len(p.GoFiles) == 0 {
-			errs = append(errs, fmt.Sprintf("%s: no Go files", p.PkgPath))
-		}
 	}
 	return dedupe(errs)
 }
@@ -216,6 +222,12 @@ func typeCheck(cfg LoadConfig, pkgs []*packages.Package) error {
 	}
 	sort.Strings(deps)
 	exports := make(map[string]*packages.Package)
+	if slices.ContainsFunc(deps, isTestVariant) {
+		// A dependency recompiled for a test ("net [net/netip.test]": the
+		// test imports it and it imports the package under test) has no
+		// import path of its own to ask go list about.
+		return errTestVariantDeps
+	}
 	if len(deps) > 0 {
 		ecfg := &packages.Config{Mode: packages.NeedName | packages.NeedExportFile, Dir: cfg.Dir, Env: cfg.Env}
 		eps, err := packages.Load(ecfg, deps...)
@@ -293,12 +305,21 @@ func typeCheck(cfg LoadConfig, pkgs []*packages.Package) error {
 			Instances:    make(map[*ast.Ident]types.Instance),
 			FileVersions: make(map[*ast.File]string),
 		}
+		usesCgo := slices.ContainsFunc(p.Syntax, func(f *ast.File) bool {
+			return slices.ContainsFunc(f.Imports, func(s *ast.ImportSpec) bool { return s.Path.Value == `"C"` })
+		})
 		tc := &types.Config{
 			// cgo's C.f calls are sites of their own; "C" needs no real package for that
 			FakeImportC: true,
 			Importer:    imp,
 			Sizes:       sizes,
-			Error:       func(err error) { errs = append(errs, err.Error()) },
+			Error: func(err error) {
+				// With cgo, C's types are unknown here: what depends on them
+				// does not type-check, and that is no fault of the package.
+				if !usesCgo {
+					errs = append(errs, err.Error())
+				}
+			},
 		}
 		if p.Module != nil && p.Module.GoVersion != "" {
 			tc.GoVersion = "go" + p.Module.GoVersion
@@ -310,6 +331,33 @@ func typeCheck(cfg LoadConfig, pkgs []*packages.Package) error {
 		return &LoadError{Errs: dedupe(errs)}
 	}
 	return nil
+}
+
+var errTestVariantDeps = errors.New("test variants among the dependencies")
+
+func isTestVariant(id string) bool { return strings.Contains(id, " [") }
+
+// loadTyped is Load's slower way, for the rare patterns whose packages
+// depend on test variants of others: go/packages type-checks them itself,
+// with export data (compiling the matched packages) for everything else.
+// matched is updated to hold the new values of the matched packages.
+func loadTyped(cfg LoadConfig, patterns []string, matched map[*packages.Package]bool) ([]*packages.Package, error) {
+	mode := metaMode | packages.NeedTypes | packages.NeedTypesInfo | packages.NeedSyntax | packages.NeedTypesSizes
+	pkgs, err := packages.Load(&packages.Config{Mode: mode, Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env}, patterns...)
+	if err != nil {
+		return nil, err
+	}
+	pkgs = slices.DeleteFunc(selectVariants(pkgs), func(p *packages.Package) bool {
+		return len(p.Errors) == 0 && len(p.GoFiles) == 0
+	})
+	if errs := listErrors(pkgs); len(errs) > 0 {
+		return nil, &LoadError{Errs: errs}
+	}
+	clear(matched)
+	for _, p := range pkgs {
+		matched[p] = true
+	}
+	return pkgs, nil
 }
 
 type importerFunc func(path string) (*types.Package, error)
