@@ -56,6 +56,7 @@ func Analyze(fset *token.FileSet, files []*ast.File, pkg *types.Package, info *t
 			break
 		}
 	}
+	a.computeModes()
 	return a.result()
 }
 

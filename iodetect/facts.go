@@ -110,7 +110,13 @@ type Func struct {
 	Site  *Site
 	// External names a function of another package that made this one async.
 	External *ExternalAsync
-	dist     int
+
+	// Mode says, for an async function, whether its exchange is one round of
+	// writes then reads (Pipelined) or not (Exclusive: ModeWrite comes after
+	// ModeRead).
+	Mode                Mode
+	ModeRead, ModeWrite *Site
+	dist                int
 
 	calls []*Func // callees, in source order, deduplicated
 	ext   []*ExternalAsync

@@ -52,6 +52,8 @@ type AsyncReport struct {
 	Chain      []string  `json:"chain"`
 	Site       *SiteLink `json:"site,omitempty"`
 	Implements []string  `json:"implements,omitempty"`
+	Mode       Mode      `json:"mode"`
+	ModeReason string    `json:"mode_reason,omitempty"`
 }
 
 // SiteLink names the site at the end of a chain.
@@ -88,7 +90,8 @@ func NewReport(pkgs []*Package, rel func(token.Position) string) *Report {
 			pr.Roots = append(pr.Roots, rr)
 		}
 		for _, fn := range p.Async {
-			ar := AsyncReport{Func: fn.Name, Pos: rel(fn.Pos), Exported: fn.Exported(), Chain: fn.Chain(rel), Implements: fn.Implements}
+			ar := AsyncReport{Func: fn.Name, Pos: rel(fn.Pos), Exported: fn.Exported(), Chain: fn.Chain(rel), Implements: fn.Implements,
+				Mode: fn.Mode, ModeReason: modeReason(fn, rel)}
 			end := fn
 			for end.Next != nil {
 				end = end.Next
@@ -137,6 +140,12 @@ func (r *Report) WriteText(w io.Writer) error {
 				b.WriteString(" [exported]")
 			}
 			b.WriteByte('\n')
+		}
+		for _, a := range p.Async {
+			// the operations of the package's API; -json has every function's mode
+			if a.Mode == Exclusive && a.Exported && !strings.Contains(a.Pos, "_test.go:") {
+				fmt.Fprintf(&b, "%s: exclusive: %s: %s\n", a.Pos, a.Func, a.ModeReason)
+			}
 		}
 		for _, a := range p.Async {
 			fmt.Fprintf(&b, "%s: async: %s", a.Pos, strings.Join(a.Chain, " -> "))
