@@ -5,6 +5,8 @@
 //
 //	asyncify [-d] [-tests=true] PACKAGE
 //	asyncify detect [-json] [-tests=true] PATTERN...
+//	asyncify version
+//	go vet -vettool=$(which asyncify) PACKAGES
 //
 // Run "asyncify -h" or "asyncify detect -h" for details.
 package main
@@ -25,6 +27,9 @@ const (
 )
 
 func main() {
+	if vetInvocation(os.Args[1:]) {
+		vet()
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -34,6 +39,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		switch args[0] {
 		case "detect":
 			return runDetect(args[1:], stdout, stderr)
+		case "version":
+			return runVersion(stdout)
 		case "help", "-h", "-help", "--help":
 			usage(stdout)
 			return exitOK
@@ -61,6 +68,10 @@ Commands:
 	detect    list the sites where the packages block on a connection (and
 	          their other blocking calls), and the functions that must become
 	          context-aware, each with the chain of calls that explains why
+	version   print asyncify's version and the Go toolchain it was built with
+
+As a vet tool, "go vet -vettool=$(which asyncify) PACKAGES" reports the
+packages' blocking sites like any other vet check.
 
 Patterns are resolved like the go command's (import paths, ./dir, ./...),
 from the current directory's module. Run "asyncify detect -h" for its flags.
