@@ -13,6 +13,9 @@ import (
 // rewrite applies every rule to every declaration of the package.
 func (r *pkgRewriter) rewrite() {
 	for i, f := range r.ast {
+		if r.generated[f] {
+			continue
+		}
 		df := r.files[i]
 		for _, d := range f.Decls {
 			switch d := d.(type) {
@@ -69,9 +72,13 @@ func (r *pkgRewriter) rewriteFunc(df *dst.File, fd *ast.FuncDecl) {
 	if wrapper != nil {
 		r.mapErrors(dfd, fd, p)
 		dfd.Name.Name = p.newName
+		added := []dst.Decl{wrapper, dfd}
+		if a := r.makeAsync(wrapper, fd, p); a != nil {
+			added = append(added, a)
+		}
 		for i, d := range df.Decls {
 			if d == dfd {
-				df.Decls = append(df.Decls[:i], append([]dst.Decl{wrapper}, df.Decls[i:]...)...)
+				df.Decls = append(df.Decls[:i], append(added, df.Decls[i+1:]...)...)
 				break
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/asyncify-dev/asyncify/iodetect"
+	"github.com/asyncify-dev/asyncify/templates"
 	"github.com/dave/dst"
 	"github.com/dave/dst/decorator"
 )
@@ -90,6 +91,7 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 		goVersion: goVersion,
 		moduleDir: moduleDir,
 		plans:     make(map[string]*fnPlan),
+		base:      base,
 	}
 	var pkgs []*pkgRewriter
 	for _, l := range loaded {
@@ -134,6 +136,13 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 		if !present {
 			perPkg[0] = append(perPkg[0], helper)
 		}
+		if c.usesRuntime {
+			rt, err := c.runtimeFiles(base)
+			if err != nil {
+				return nil, err
+			}
+			perPkg[0] = mergeFiles(perPkg[0], rt)
+		}
 	}
 	if err := verify(cfg, goVersion, loaded, perPkg); err != nil {
 		return nil, err
@@ -161,6 +170,12 @@ type converter struct {
 	plans     map[string]*fnPlan // by types.Func.FullName
 	notes     []string
 	errs      []string
+
+	base          *iodetect.Loaded
+	usesRuntime   bool // an XxxAsync was generated
+	runtime       map[string][]byte
+	runtimeNames_ map[string]string
+	runtimeErr    error
 }
 
 func (c *converter) note(pos token.Position, format string, args ...any) {
@@ -190,6 +205,9 @@ type pkgRewriter struct {
 	holders  map[*types.TypeName]string // struct type -> field holding its connection
 	modified map[*dst.File]bool
 	replace  map[dst.Node]dst.Node
+	// generated are the files an earlier run added (helpers, runtime):
+	// they are never converted.
+	generated map[*ast.File]bool
 }
 
 func (c *converter) newPkgRewriter(l *iodetect.Loaded) (*pkgRewriter, error) {
@@ -202,6 +220,8 @@ func (c *converter) newPkgRewriter(l *iodetect.Loaded) (*pkgRewriter, error) {
 		holders:  make(map[*types.TypeName]string),
 		modified: make(map[*dst.File]bool),
 		replace:  make(map[dst.Node]dst.Node),
+
+		generated: make(map[*ast.File]bool),
 	}
 	for _, f := range l.Pkg.Syntax {
 		df, err := r.dec.DecorateFile(f)
@@ -210,6 +230,11 @@ func (c *converter) newPkgRewriter(l *iodetect.Loaded) (*pkgRewriter, error) {
 		}
 		r.files = append(r.files, df)
 		r.ast = append(r.ast, f)
+		if name := r.fset.File(f.Pos()).Name(); strings.HasPrefix(filepath.Base(name), "asyncify_") {
+			if src, err := readFile(name); err == nil && bytes.HasPrefix(src, []byte(templates.Header)) {
+				r.generated[f] = true
+			}
+		}
 	}
 	for _, fn := range l.Funcs {
 		if fn.Obj != nil {
@@ -277,4 +302,21 @@ func (r *pkgRewriter) aliases(f *ast.File) map[string]string {
 		}
 	}
 	return alias
+}
+
+// mergeFiles adds the generated files to files, replacing a file of the
+// same path (the package's copy from an earlier run).
+func mergeFiles(files, generated []File) []File {
+	for _, g := range generated {
+		replaced := false
+		for i := range files {
+			if files[i].Path == g.Path {
+				files[i], replaced = g, true
+			}
+		}
+		if !replaced {
+			files = append(files, g)
+		}
+	}
+	return files
 }

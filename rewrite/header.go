@@ -31,6 +31,7 @@ const (
 	helperDeadline = "asyncifyDeadline"
 	helperSleep    = "asyncifySleep"
 	helperCtxErr   = "asyncifyCtxErr"
+	helperConn     = "asyncifyConn"
 )
 
 // helperFile returns the file holding the helpers, for the converted
@@ -42,7 +43,7 @@ func (c *converter) helperFile(base *iodetect.Loaded) (File, error) {
 	path := filepath.Join(dir, helperFileName)
 	scope := base.Pkg.Types.Scope()
 	var errs []string
-	for _, name := range []string{helperWatch, helperDeadline, helperSleep, helperCtxErr, "asyncifyConn"} {
+	for _, name := range []string{helperWatch, helperDeadline, helperSleep, helperCtxErr, helperConn} {
 		if obj := scope.Lookup(name); obj != nil {
 			pos := base.Pkg.Fset.Position(obj.Pos())
 			if filepath.Base(pos.Filename) != helperFileName {

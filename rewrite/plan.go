@@ -33,6 +33,9 @@ type ctxSource struct {
 // its signature changes and where its ctx comes from.
 func (r *pkgRewriter) plan() {
 	for _, f := range r.ast {
+		if r.generated[f] {
+			continue
+		}
 		testFile := strings.HasSuffix(r.fset.File(f.Pos()).Name(), "_test.go")
 		for _, d := range f.Decls {
 			fd, ok := d.(*ast.FuncDecl)

@@ -4,9 +4,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/asyncify-dev/asyncify/templates"
 	"golang.org/x/tools/txtar"
 )
 
@@ -83,9 +85,14 @@ func convertIn(dir string) (*Result, error) {
 	return Convert(Config{Dir: dir, Tests: true, Env: append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")}, ".")
 }
 
+// diffOf is the diff of a conversion, without the runtime's files (tested
+// in templates/).
 func diffOf(dir string, res *Result) string {
 	var b strings.Builder
 	for _, f := range res.Files {
+		if slices.Contains(templates.RuntimeFiles, strings.TrimPrefix(filepath.Base(f.Path), "asyncify_")) {
+			continue
+		}
 		rel, _ := filepath.Rel(dir, f.Path)
 		b.WriteString(UnifiedDiff(filepath.ToSlash(rel), f.Old, f.New))
 	}

@@ -2,4 +2,7 @@ package rewrite
 
 import "go/token"
 
-const intLit = token.INT
+const (
+	intLit    = token.INT
+	stringLit = token.STRING
+)

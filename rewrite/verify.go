@@ -7,7 +7,9 @@ import (
 	"go/token"
 	"go/types"
 	"os"
+	"slices"
 	"sort"
+	"strconv"
 
 	"github.com/asyncify-dev/asyncify/iodetect"
 	"golang.org/x/tools/go/gcexportdata"
@@ -36,24 +38,36 @@ func verify(cfg Config, goVersion string, loaded []*iodetect.Loaded, perPkg [][]
 			add(imp)
 		}
 	}
-	if err := loadExports(cfg, fset, known, "context", "errors", "net", "os", "time"); err != nil {
-		return err
-	}
-	checked := make(map[string]*types.Package)
 	var errs []string
-	for i, l := range loaded {
-		var files []*ast.File
+	parsed := make([][]*ast.File, len(loaded))
+	var imports []string
+	for i := range loaded {
 		for _, f := range perPkg[i] {
 			af, err := parser.ParseFile(fset, f.Path, f.New, parser.SkipObjectResolution)
 			if err != nil {
 				errs = append(errs, fmt.Sprintf("%s: the rewritten file does not parse: %v", f.Path, err))
 				continue
 			}
-			files = append(files, af)
+			parsed[i] = append(parsed[i], af)
+			for _, imp := range af.Imports {
+				if p, err := strconv.Unquote(imp.Path.Value); err == nil && p != "C" && p != "unsafe" {
+					imports = append(imports, p)
+				}
+			}
 		}
-		if len(errs) > 0 {
-			break
-		}
+	}
+	if len(errs) > 0 {
+		return &Error{Errs: errs}
+	}
+	for _, l := range loaded {
+		imports = slices.DeleteFunc(imports, func(p string) bool { return p == l.Pkg.PkgPath })
+	}
+	slices.Sort(imports)
+	if err := loadExports(cfg, fset, known, slices.Compact(imports)...); err != nil {
+		return err
+	}
+	checked := make(map[string]*types.Package)
+	for i, l := range loaded {
 		conf := &types.Config{
 			GoVersion:   goVersion,
 			FakeImportC: true,
@@ -70,7 +84,7 @@ func verify(cfg Config, goVersion string, loaded []*iodetect.Loaded, perPkg [][]
 				errs = append(errs, fmt.Sprintf("%v (in the rewritten code: a construct asyncify does not handle yet)", err))
 			},
 		}
-		pkg, _ := conf.Check(l.Pkg.PkgPath, fset, files, nil)
+		pkg, _ := conf.Check(l.Pkg.PkgPath, fset, parsed[i], nil)
 		checked[l.Pkg.PkgPath] = pkg
 	}
 	if len(errs) > 0 {
