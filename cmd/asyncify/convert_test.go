@@ -202,3 +202,50 @@ func copyDir(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestConvertErrors: a package that cannot be converted prints nothing on
+// stdout, its errors as file:line:col relative to the current directory,
+// and exits 2.
+func TestConvertErrors(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	t.Setenv("GOWORK", "off")
+	files := map[string]string{
+		"go.mod": "module example.com/m\n\ngo 1.24\n",
+		"clash/p.go": `package clash
+
+import (
+	"bufio"
+	"net"
+)
+
+func asyncifyWatch() {}
+
+func Get(nc net.Conn) (string, error) { return bufio.NewReader(nc).ReadString('\n') }
+`,
+		"broken/p.go": "package broken\n\nfunc f() int { return \"x\" }\n",
+	}
+	for name, src := range files {
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(name, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct{ pkg, want string }{
+		{"./clash", "clash/p.go:8:6: asyncifyWatch is declared by the package; asyncify needs the name for a helper\n"},
+		{"./broken", "broken/p.go:3:23: "},
+		{"./missing", "missing"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run([]string{c.pkg}, &stdout, &stderr)
+		if code != exitError || stdout.Len() != 0 || !strings.HasPrefix(stderr.String(), c.want) && !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("asyncify %s: exit %d, stdout %q, stderr %q; want exit 2, no stdout, stderr starting %q", c.pkg, code, stdout.String(), stderr.String(), c.want)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"./clash", "./broken"}, &stdout, &stderr); code != exitError || stdout.Len() != 0 {
+		t.Errorf("two packages: exit %d, stdout %q", code, stdout.String())
+	}
+}
