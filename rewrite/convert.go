@@ -29,6 +29,7 @@ type Config struct {
 // File is one file of the converted package.
 type File struct {
 	Path string // absolute
+	Rel  string // relative to the module's root, slash-separated
 	Old  []byte // nil for a file the conversion adds
 	New  []byte
 }
@@ -36,6 +37,7 @@ type File struct {
 // Result is a converted package.
 type Result struct {
 	Files []File // changed and added files, by path
+	All   []File // every file of the converted package and its tests
 	// ModuleDir is the root of the module holding the package.
 	ModuleDir string
 	// Notes are "file:line:col: message" lines about what could not be
@@ -148,8 +150,12 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 		return nil, err
 	}
 	for _, files := range perPkg {
-		res.Files = append(res.Files, files...)
+		for _, f := range files {
+			f.Rel = filepath.ToSlash(must(filepath.Rel(moduleDir, f.Path)))
+			res.Files = append(res.Files, f)
+		}
 	}
+	res.All = append([]File(nil), res.Files...)
 	var out []File
 	for _, f := range res.Files {
 		if !bytes.Equal(f.Old, f.New) {
@@ -319,4 +325,11 @@ func mergeFiles(files, generated []File) []File {
 		}
 	}
 	return files
+}
+
+func must(s string, err error) string {
+	if err != nil {
+		return ""
+	}
+	return s
 }

@@ -11,7 +11,8 @@ import (
 const contextLines = 3
 
 // UnifiedDiff returns the unified diff from old to new, named a/path and
-// b/path, or "" when they are equal. A nil old is a new file (/dev/null).
+// b/path, or "" when they are equal. A nil old is a new file, a nil new a
+// removed one (/dev/null).
 // The lines are compared with go-diff in line mode; the hunks are ours,
 // since go-diff's patch text is not a unified diff.
 func UnifiedDiff(path string, old, new []byte) string {
@@ -21,9 +22,12 @@ func UnifiedDiff(path string, old, new []byte) string {
 	ops := lineOps(string(old), string(new))
 
 	var out strings.Builder
-	if old == nil {
+	switch {
+	case old == nil:
 		fmt.Fprintf(&out, "--- /dev/null\n+++ b/%s\n", path)
-	} else {
+	case new == nil:
+		fmt.Fprintf(&out, "--- a/%s\n+++ /dev/null\n", path)
+	default:
 		fmt.Fprintf(&out, "--- a/%s\n+++ b/%s\n", path, path)
 	}
 	// Group the edit script into hunks: runs of changes closer than

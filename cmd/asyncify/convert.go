@@ -11,13 +11,15 @@ import (
 	"github.com/asyncify-dev/asyncify/rewrite"
 )
 
-const convertSynopsis = "asyncify [-d] [-tests=true] PACKAGE"
+const convertSynopsis = "asyncify [-d | -o DIR [-check]] [-tests=true] PACKAGE"
 
 // runConvert converts one package and prints the change as a unified diff.
 func runConvert(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("asyncify", convertSynopsis, stdout, stderr)
 	fs.Bool("d", true, "print the change as a unified diff (the default)")
 	tests := fs.Bool("tests", true, "convert the package's _test.go files too, so its tests run the ctx paths")
+	outDir := fs.String("o", "", "write the converted package (tests, helpers and runtime included) into `DIR`, and print the diff")
+	check := fs.Bool("check", false, "with -o: write nothing; exit 1 with the diff if DIR differs from what would be written")
 	if status, done := parseFlags(fs, args, stdout); done {
 		return status
 	}
@@ -43,9 +45,38 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitError
 	}
+	if *check && *outDir == "" {
+		fmt.Fprintln(stderr, "asyncify: -check needs -o DIR")
+		return exitError
+	}
 	var out strings.Builder
 	for _, f := range res.Files {
 		out.WriteString(rewrite.UnifiedDiff(diffPath(dir, res.ModuleDir, f.Path), f.Old, f.New))
+	}
+	status := exitOK
+	if *outDir != "" {
+		diff, differs, err := writeOutput(res, *outDir, dir, *check)
+		if err != nil {
+			var re *rewrite.Error
+			if errors.As(err, &re) {
+				for _, e := range re.Errs {
+					fmt.Fprintln(stderr, relativeError(dir, e))
+				}
+			} else {
+				fmt.Fprintln(stderr, "asyncify:", err)
+			}
+			return exitError
+		}
+		if diff != "" {
+			out.Reset()
+			out.WriteString(diff)
+		}
+		if !differs {
+			out.Reset()
+		}
+		if *check && differs {
+			status = exitDiff
+		}
 	}
 	if _, err := io.WriteString(stdout, out.String()); err != nil {
 		fmt.Fprintln(stderr, "asyncify:", err)
@@ -54,7 +85,46 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	for _, n := range res.Notes {
 		fmt.Fprintln(stderr, relativeError(dir, n))
 	}
-	return exitOK
+	return status
+}
+
+// writeOutput writes the converted package into outDir (or with check,
+// only compares). diff is the change from outDir's previous generated
+// files, or "" on the first run, when the upstream-to-converted diff is
+// the one to review; differs says whether outDir changes.
+func writeOutput(res *rewrite.Result, outDir, cwd string, check bool) (diff string, differs bool, err error) {
+	if len(res.All) == 0 {
+		return "", false, nil
+	}
+	if outDir, err = filepath.Abs(outDir); err != nil {
+		return "", false, err
+	}
+	upstream, err := rewrite.ImportPathOf(filepath.Dir(res.All[0].Path))
+	if err != nil {
+		return "", false, err
+	}
+	copyPath, err := rewrite.ImportPathOf(outDir)
+	if err != nil {
+		return "", false, err
+	}
+	files, err := rewrite.Output(res, upstream, copyPath)
+	if err != nil {
+		return "", false, err
+	}
+	old, _, err := rewrite.ReadGenerated(outDir)
+	if err != nil {
+		return "", false, err
+	}
+	prefix := diffPath(cwd, cwd, outDir) + "/"
+	full := rewrite.DirDiff(prefix, old, files)
+	differs = full != ""
+	if len(old) > 0 {
+		diff = full
+	}
+	if check || !differs {
+		return diff, differs, nil
+	}
+	return diff, differs, rewrite.WriteDir(outDir, files)
 }
 
 // diffPath names a file in the diff: relative to the current directory,
