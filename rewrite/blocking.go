@@ -17,6 +17,9 @@ const and = token.AND
 func (r *pkgRewriter) blocking(call *ast.CallExpr, site *iodetect.Site, src ctxSource) bool {
 	fn, _ := r.callee(unwrapFun(call.Fun))
 	if fn == nil {
+		if site.Kind == iodetect.KindDial && site.Side&iodetect.Client != 0 {
+			r.c.note(site.Pos, "the dial through %s is not cancellable: its func type takes no context", site.Callee)
+		}
 		return false
 	}
 	dcall := r.dst(call).(*dst.CallExpr)
