@@ -319,7 +319,7 @@ func (a *analyzer) evalList(es []ast.Expr, n int) []val {
 		}
 		return vs
 	}
-	if len(es) == 1 {
+	if len(es) == 1 && n > 0 {
 		if call, ok := ast.Unparen(es[0]).(*ast.CallExpr); ok {
 			return a.evalCall(call)
 		}

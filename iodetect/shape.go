@@ -1,9 +1,12 @@
 package iodetect
 
 import (
+	"cmp"
+	"fmt"
 	"go/ast"
 	"go/token"
 	"go/types"
+	"slices"
 	"strings"
 )
 
@@ -105,11 +108,12 @@ func (a *analyzer) computeModes() {
 	}
 	for round := 0; round < 50; round++ {
 		changed := false
+		memo := make(map[bindingKey]shape)
 		for _, fn := range a.funcs {
 			if !fn.Async || body(fn) == nil {
 				continue
 			}
-			w := &shapeWalker{a: a, siteOf: siteOf, shapes: shapes}
+			w := &shapeWalker{a: a, siteOf: siteOf, shapes: shapes, memo: memo}
 			s := w.stmt(body(fn).(*ast.BlockStmt))
 			for i := len(w.deferred) - 1; i >= 0; i-- {
 				s = seq(s, w.deferred[i])
@@ -145,14 +149,42 @@ type shapeWalker struct {
 	// callback a call site passes, not every callback any caller passes.
 	env   map[*types.Var]shape
 	depth int
+	memo  map[bindingKey]shape // for one round of computeModes: shapes change between rounds
 }
 
 // maxDepth bounds how deep calls passing callbacks are followed into.
 const maxDepth = 4
 
+// bindingKey identifies a function walked with its parameters bound: the
+// same function with the same callbacks has the same shape.
+type bindingKey struct {
+	fn    *Func
+	env   string
+	depth int
+}
+
 // walkFunc is the shape of fn's body with its func-typed parameters bound.
 func (w *shapeWalker) walkFunc(fn *Func, env map[*types.Var]shape, depth int) shape {
-	inner := &shapeWalker{a: w.a, siteOf: w.siteOf, shapes: w.shapes, env: env, depth: depth}
+	var b strings.Builder
+	vars := make([]*types.Var, 0, len(env))
+	for v := range env {
+		vars = append(vars, v)
+	}
+	slices.SortFunc(vars, func(x, y *types.Var) int { return cmp.Compare(x.Pos(), y.Pos()) })
+	for _, v := range vars {
+		fmt.Fprintf(&b, "%p=%v;", v, env[v])
+	}
+	key := bindingKey{fn, b.String(), depth}
+	if s, ok := w.memo[key]; ok {
+		return s
+	}
+	s := w.walkBound(fn, env, depth)
+	w.memo[key] = s
+	return s
+}
+
+func (w *shapeWalker) walkBound(fn *Func, env map[*types.Var]shape, depth int) shape {
+	inner := &shapeWalker{a: w.a, siteOf: w.siteOf, shapes: w.shapes, memo: w.memo, env: env, depth: depth}
 	var body *ast.BlockStmt
 	switch {
 	case fn.Decl != nil:
