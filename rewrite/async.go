@@ -17,15 +17,17 @@ import (
 
 // makeAsync returns FAsync(ctx, ...) *Future[T] for an exported async
 // function with a wrapper: it starts FContext on a runtime goroutine
-// (templates' startOp) and returns at once. T is F's result (struct{} when
-// F returns only an error). Not generated, for now: several results
-// besides the error (they need a result struct), no error result, a
-// parameter the call may write into or call back ([]byte, a func) since
-// the operation may outlive the caller's wait, or a name already taken.
-func (r *pkgRewriter) makeAsync(wrapper *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) *dst.FuncDecl {
+// (templates' startOp) and returns at once. T is F's result: struct{}
+// when F returns only an error, a generated FResult struct (TypeFResult for
+// a method) when it returns several values, with a field per value: the
+// result's name, exported, or V0, V1... Not generated, for now: no error
+// result, a parameter the call may write into or call back ([]byte, a
+// func) since the operation may outlive the caller's wait, or a name
+// already taken.
+func (r *pkgRewriter) makeAsync(wrapper *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) []dst.Decl {
 	sig := p.fn.Obj.Type().(*types.Signature)
 	res := sig.Results()
-	if res.Len() == 0 || res.Len() > 2 || !types.Identical(res.At(res.Len()-1).Type(), types.Universe.Lookup("error").Type()) {
+	if res.Len() == 0 || !types.Identical(res.At(res.Len()-1).Type(), types.Universe.Lookup("error").Type()) {
 		return nil
 	}
 	for i := 0; i < sig.Params().Len(); i++ {
@@ -55,8 +57,32 @@ func (r *pkgRewriter) makeAsync(wrapper *dst.FuncDecl, fd *ast.FuncDecl, p *fnPl
 	ctxName := p.src.name
 	a.Type.Params.List = append([]*dst.Field{{Names: []*dst.Ident{dst.NewIdent(ctxName)}, Type: contextType()}}, a.Type.Params.List...)
 	var t dst.Expr = dst.NewIdent("struct{}")
-	if res.Len() == 2 {
+	var resultType *dst.GenDecl
+	var fields []string
+	switch {
+	case res.Len() == 2:
 		t = r.typeExpr(res.At(0).Type())
+	case res.Len() > 2:
+		typeName := fd.Name.Name + "Result"
+		if fd.Recv != nil {
+			typeName = recvTypeName(r.info.TypeOf(fd.Recv.List[0].Type)) + typeName
+		}
+		if r.l.Pkg.Types.Scope().Lookup(typeName) != nil {
+			return nil
+		}
+		st := &dst.StructType{Fields: &dst.FieldList{}}
+		for i := 0; i < res.Len()-1; i++ {
+			name := fmt.Sprintf("V%d", i)
+			if n := res.At(i).Name(); n != "" && n != "_" {
+				name = strings.ToUpper(n[:1]) + n[1:]
+			}
+			fields = append(fields, name)
+			st.Fields.List = append(st.Fields.List, &dst.Field{Names: []*dst.Ident{dst.NewIdent(name)}, Type: r.typeExpr(res.At(i).Type())})
+		}
+		resultType = &dst.GenDecl{Tok: typeTok, Specs: []dst.Spec{&dst.TypeSpec{Name: dst.NewIdent(typeName), Type: st}}}
+		resultType.Decs.Before = dst.EmptyLine
+		resultType.Decs.Start = dst.Decorations{fmt.Sprintf("// %s holds the results of %s.", typeName, p.newName)}
+		t = dst.NewIdent(typeName)
 	}
 	a.Type.Results = &dst.FieldList{List: []*dst.Field{{Type: &dst.StarExpr{X: &dst.IndexExpr{X: dst.NewIdent(names["Future"]), Index: dst.Clone(t).(dst.Expr)}}}}}
 
@@ -72,18 +98,35 @@ func (r *pkgRewriter) makeAsync(wrapper *dst.FuncDecl, fd *ast.FuncDecl, p *fnPl
 	}
 	inner.Args[0] = dst.NewIdent(ctxName)
 	var ret dst.Stmt = &dst.ReturnStmt{Results: []dst.Expr{inner}}
-	if res.Len() == 1 {
+	stmts := []dst.Stmt{ret}
+	switch {
+	case res.Len() == 1:
 		ret = &dst.ReturnStmt{Results: []dst.Expr{&dst.CompositeLit{Type: dst.Clone(t).(dst.Expr)}, inner}}
+		stmts = []dst.Stmt{ret}
+	case res.Len() > 2:
+		// var r FResult; r.A, r.B, err := FContext(...); return r, err
+		rv, ev := "r", "err"
+		decl := &dst.DeclStmt{Decl: &dst.GenDecl{Tok: varTok, Specs: []dst.Spec{&dst.ValueSpec{Names: []*dst.Ident{dst.NewIdent(rv)}, Type: dst.Clone(t).(dst.Expr)}}}}
+		decl2 := &dst.DeclStmt{Decl: &dst.GenDecl{Tok: varTok, Specs: []dst.Spec{&dst.ValueSpec{Names: []*dst.Ident{dst.NewIdent(ev)}, Type: dst.NewIdent("error")}}}}
+		assign := &dst.AssignStmt{Tok: assignTok, Rhs: []dst.Expr{inner}}
+		for _, f := range fields {
+			assign.Lhs = append(assign.Lhs, &dst.SelectorExpr{X: dst.NewIdent(rv), Sel: dst.NewIdent(f)})
+		}
+		assign.Lhs = append(assign.Lhs, dst.NewIdent(ev))
+		ret = &dst.ReturnStmt{Results: []dst.Expr{dst.NewIdent(rv), dst.NewIdent(ev)}}
+		stmts = []dst.Stmt{decl, decl2, assign, ret}
+	}
+	for _, st := range stmts {
+		st.Decorations().Before = dst.NewLine
+		st.Decorations().After = dst.NewLine
 	}
 	body := &dst.FuncLit{
 		Type: &dst.FuncType{Func: true,
 			Params:  &dst.FieldList{List: []*dst.Field{{Names: []*dst.Ident{dst.NewIdent(ctxName)}, Type: contextType()}}},
 			Results: &dst.FieldList{List: []*dst.Field{{Type: dst.Clone(t).(dst.Expr)}, {Type: dst.NewIdent("error")}}},
 		},
-		Body: &dst.BlockStmt{List: []dst.Stmt{ret}},
+		Body: &dst.BlockStmt{List: stmts},
 	}
-	ret.Decorations().Before = dst.NewLine
-	ret.Decorations().After = dst.NewLine
 	start := &dst.ReturnStmt{Results: []dst.Expr{&dst.CallExpr{
 		Fun:  dst.NewIdent(names["startOp"]),
 		Args: []dst.Expr{dst.NewIdent(ctxName), &dst.BasicLit{Kind: stringLit, Value: strconv.Quote(p.fn.Name)}, body},
@@ -92,7 +135,22 @@ func (r *pkgRewriter) makeAsync(wrapper *dst.FuncDecl, fd *ast.FuncDecl, p *fnPl
 	a.Decs.Before = dst.EmptyLine
 	a.Decs.Start = dst.Decorations{fmt.Sprintf("// %s starts %s on its own goroutine and returns its future.", name, p.newName)}
 	a.Decs.After = dst.EmptyLine
-	return a
+	if resultType != nil {
+		return []dst.Decl{a, resultType}
+	}
+	return []dst.Decl{a}
+}
+
+// recvTypeName is the name of a receiver's type, without pointer or type
+// arguments.
+func recvTypeName(t types.Type) string {
+	if p, ok := t.(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	if n, ok := t.(*types.Named); ok {
+		return n.Obj().Name()
+	}
+	return ""
 }
 
 // runtimeNames returns the names of the runtime in the converted package,

@@ -73,9 +73,7 @@ func (r *pkgRewriter) rewriteFunc(df *dst.File, fd *ast.FuncDecl) {
 		r.mapErrors(dfd, fd, p)
 		dfd.Name.Name = p.newName
 		added := []dst.Decl{wrapper, dfd}
-		if a := r.makeAsync(wrapper, fd, p); a != nil {
-			added = append(added, a)
-		}
+		added = append(added, r.makeAsync(wrapper, fd, p)...)
 		for i, d := range df.Decls {
 			if d == dfd {
 				df.Decls = append(df.Decls[:i], append(added, df.Decls[i+1:]...)...)

@@ -5,4 +5,7 @@ import "go/token"
 const (
 	intLit    = token.INT
 	stringLit = token.STRING
+	typeTok   = token.TYPE
+	varTok    = token.VAR
+	assignTok = token.ASSIGN
 )
