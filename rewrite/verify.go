@@ -7,6 +7,7 @@ import (
 	"go/token"
 	"go/types"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -81,7 +82,7 @@ func verify(cfg Config, goVersion string, loaded []*iodetect.Loaded, perPkg [][]
 				return nil, fmt.Errorf("no type information for %q", path)
 			}),
 			Error: func(err error) {
-				errs = append(errs, fmt.Sprintf("%v (in the rewritten code: a construct asyncify does not handle yet)", err))
+				errs = append(errs, inputError(l, parsed[i], err))
 			},
 		}
 		pkg, _ := conf.Check(l.Pkg.PkgPath, fset, parsed[i], nil)
@@ -133,3 +134,60 @@ func loadExports(cfg Config, fset *token.FileSet, known map[string]*types.Packag
 type importerFunc func(path string) (*types.Package, error)
 
 func (f importerFunc) Import(path string) (*types.Package, error) { return f(path) }
+
+// inputError reports a type error in the rewritten code at the input
+// declaration it comes from (found by name: FContext and FAsync come from
+// F), since that is where the reader can see the construct asyncify did not
+// handle; the rewritten line is kept in the message.
+func inputError(l *iodetect.Loaded, rewritten []*ast.File, err error) string {
+	te, ok := err.(types.Error)
+	if !ok {
+		return err.Error()
+	}
+	at := te.Fset.Position(te.Pos)
+	msg := fmt.Sprintf("%s (asyncify produced code that does not type-check, at line %d of the rewritten %s: a construct it does not handle yet)", te.Msg, at.Line, filepath.Base(at.Filename))
+	var name string
+	for _, f := range rewritten {
+		for _, d := range f.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok && fd.Pos() <= te.Pos && te.Pos < fd.End() {
+				name = declKey(fd)
+			}
+		}
+	}
+	if name != "" {
+		for _, f := range l.Pkg.Syntax {
+			for _, d := range f.Decls {
+				fd, ok := d.(*ast.FuncDecl)
+				if !ok {
+					continue
+				}
+				key := declKey(fd)
+				if key == name || key+"Context" == name || key+"Async" == name {
+					return fmt.Sprintf("%s: in %s: %s", l.Pkg.Fset.Position(fd.Pos()), key, msg)
+				}
+			}
+		}
+	}
+	return fmt.Sprintf("%s: %s", at, msg)
+}
+
+// declKey names a declared function: "F", "T.M".
+func declKey(fd *ast.FuncDecl) string {
+	if fd.Recv == nil || len(fd.Recv.List) == 0 {
+		return fd.Name.Name
+	}
+	t := fd.Recv.List[0].Type
+	if star, ok := t.(*ast.StarExpr); ok {
+		t = star.X
+	}
+	switch x := t.(type) {
+	case *ast.IndexExpr:
+		t = x.X
+	case *ast.IndexListExpr:
+		t = x.X
+	}
+	if id, ok := t.(*ast.Ident); ok {
+		return id.Name + "." + fd.Name.Name
+	}
+	return fd.Name.Name
+}
