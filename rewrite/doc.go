@@ -21,14 +21,24 @@
 //     wrapper calling FContext(context.Background(), ...), and FContext,
 //     its renamed body, takes ctx. FContext's error result is mapped to
 //     ctx.Err() when ctx ended first and the error was caused by it.
+//   - async.go: FAsync(ctx, ...) *Future[T] starts FContext on a runtime
+//     goroutine (templates' startOp); the runtime is emitted with it.
 //   - blocking.go: dials become context dials, client deadlines are
 //     bounded by ctx's, time.Sleep becomes a sleep that ends with ctx.
 //   - watch.go: an exchange on a connection that the function holds runs
 //     under a watcher that interrupts it when ctx ends.
 //   - header.go: the generated-code header and the helper file.
+//   - verify.go: the type check of the result, errors at input positions.
+//   - diff.go, output.go: the unified diff; the package written to a
+//     directory of its own (asyncify -o), all or nothing.
 //
-// Deliberately not done yet: XxxAsync functions returning futures, I/O
-// sites through the runtime's stream, func types of stored callbacks, and
-// unexported interfaces changing with their implementations. Calls left
-// without a cancellable ctx are reported as notes.
+// Files that an earlier run generated (asyncify_*.go with the header) are
+// never converted, and a converted package converts to itself.
+//
+// Deliberately not done yet: I/O sites through the runtime's stream and
+// pipelined connection, func types of stored callbacks (they keep their
+// types; the stored value captures the ctx it was made with), unexported
+// interfaces changing with their implementations (their methods keep their
+// signatures and use context.Background(), with a note), exec and DNS
+// calls. Calls left without a cancellable ctx are reported as notes.
 package rewrite

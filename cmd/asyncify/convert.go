@@ -111,7 +111,7 @@ func writeOutput(res *rewrite.Result, outDir, cwd string, check bool) (diff stri
 	if err != nil {
 		return "", false, err
 	}
-	old, _, err := rewrite.ReadGenerated(outDir)
+	old, err := rewrite.Previous(outDir, files)
 	if err != nil {
 		return "", false, err
 	}

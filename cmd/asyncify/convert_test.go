@@ -280,6 +280,7 @@ func NewConn(nc net.Conn) *Conn { return &Conn{nc: nc, r: bufio.NewReader(nc)} }
 // Line reads a line.
 func (c *Conn) Line() (string, error) { return c.r.ReadString('\n') }
 `,
+		"LICENSE": "Copyright upstream\n",
 		"up/p_test.go": `package up_test
 
 import (
@@ -321,6 +322,9 @@ func TestLine(t *testing.T) {
 	}
 	if !strings.Contains(string(test), `"example.com/m/out"`) || !strings.Contains(string(test), "LineContext(t.Context())") {
 		t.Errorf("out/p_test.go does not import the copy or call LineContext:\n%s", test)
+	}
+	if readString(t, "out/LICENSE") != "Copyright upstream\n" {
+		t.Error("upstream's LICENSE was not copied")
 	}
 	goCmd(t, dir, "vet", "./out")
 	goCmd(t, dir, "test", "-count=1", "./out")
