@@ -24,7 +24,7 @@ type Config struct {
 }
 
 // Analyze computes the facts of one type-checked package. info must have
-// Types, Defs, Uses, Selections and Instances filled in.
+// Types, Defs, Uses, Selections and Instances filled in (NewInfo makes one).
 func Analyze(fset *token.FileSet, files []*ast.File, pkg *types.Package, info *types.Info, cfg *Config) *Package {
 	if cfg == nil {
 		cfg = &Config{}

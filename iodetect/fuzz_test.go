@@ -56,15 +56,7 @@ func FuzzAnalyze(f *testing.F) {
 		if err != nil {
 			return
 		}
-		info := &types.Info{
-			Types:      make(map[ast.Expr]types.TypeAndValue),
-			Defs:       make(map[*ast.Ident]types.Object),
-			Uses:       make(map[*ast.Ident]types.Object),
-			Implicits:  make(map[ast.Node]types.Object),
-			Selections: make(map[*ast.SelectorExpr]*types.Selection),
-			Scopes:     make(map[ast.Node]*types.Scope),
-			Instances:  make(map[*ast.Ident]types.Instance),
-		}
+		info := iodetect.NewInfo()
 		conf := types.Config{Importer: imp, FakeImportC: true, Error: func(error) {}}
 		pkg, _ := conf.Check("example.com/fuzz", fset, []*ast.File{file}, info)
 		if pkg == nil {

@@ -295,16 +295,7 @@ func typeCheck(cfg LoadConfig, pkgs []*packages.Package) error {
 			}
 			return gcexportdata.Read(r, fset, fromExport, ep.PkgPath)
 		})
-		info := &types.Info{
-			Types:        make(map[ast.Expr]types.TypeAndValue),
-			Defs:         make(map[*ast.Ident]types.Object),
-			Uses:         make(map[*ast.Ident]types.Object),
-			Implicits:    make(map[ast.Node]types.Object),
-			Selections:   make(map[*ast.SelectorExpr]*types.Selection),
-			Scopes:       make(map[ast.Node]*types.Scope),
-			Instances:    make(map[*ast.Ident]types.Instance),
-			FileVersions: make(map[*ast.File]string),
-		}
+		info := NewInfo()
 		usesCgo := slices.ContainsFunc(p.Syntax, func(f *ast.File) bool {
 			return slices.ContainsFunc(f.Imports, func(s *ast.ImportSpec) bool { return s.Path.Value == `"C"` })
 		})
@@ -358,6 +349,20 @@ func loadTyped(cfg LoadConfig, patterns []string, matched map[*packages.Package]
 		matched[p] = true
 	}
 	return pkgs, nil
+}
+
+// NewInfo returns a types.Info with every map Analyze reads.
+func NewInfo() *types.Info {
+	return &types.Info{
+		Types:        make(map[ast.Expr]types.TypeAndValue),
+		Defs:         make(map[*ast.Ident]types.Object),
+		Uses:         make(map[*ast.Ident]types.Object),
+		Implicits:    make(map[ast.Node]types.Object),
+		Selections:   make(map[*ast.SelectorExpr]*types.Selection),
+		Scopes:       make(map[ast.Node]*types.Scope),
+		Instances:    make(map[*ast.Ident]types.Instance),
+		FileVersions: make(map[*ast.File]string),
+	}
 }
 
 type importerFunc func(path string) (*types.Package, error)
