@@ -3,6 +3,7 @@ package rewrite
 import (
 	"go/ast"
 	"go/token"
+	"go/types"
 
 	"github.com/asyncify-dev/asyncify/iodetect"
 	"github.com/dave/dst"
@@ -14,10 +15,11 @@ const and = token.AND
 // context dials (net.DialTimeout keeps its timeout in the Dialer), a
 // client connection's deadline is bounded by ctx's, and time.Sleep ends
 // early when ctx does. A dial through a func-typed field is left as it is.
+// context.Background() and context.TODO() become ctx (see call).
 func (r *pkgRewriter) blocking(call *ast.CallExpr, site *iodetect.Site, src ctxSource) bool {
 	fn, _ := r.callee(unwrapFun(call.Fun))
 	if fn == nil {
-		if site.Kind == iodetect.KindDial && site.Side&iodetect.Client != 0 {
+		if site.Kind == iodetect.KindDial && site.Side&iodetect.Client != 0 && !takesContext(r.info.TypeOf(call.Fun)) {
 			r.c.note(site.Pos, "the dial through %s is not cancellable: its func type takes no context", site.Callee)
 		}
 		return false
@@ -73,4 +75,21 @@ func (r *pkgRewriter) blocking(call *ast.CallExpr, site *iodetect.Site, src ctxS
 		return true
 	}
 	return false
+}
+
+// takesContext reports whether t is a func type whose first parameter is a
+// context.Context.
+func takesContext(t types.Type) bool {
+	sig, ok := t.Underlying().(*types.Signature)
+	return ok && sig.Params().Len() > 0 && isContext(sig.Params().At(0).Type())
+}
+
+// detachedContext reports whether call is context.Background() or
+// context.TODO(): in code that now has a ctx, a placeholder for it.
+func (r *pkgRewriter) detachedContext(call *ast.CallExpr) bool {
+	fn, _ := r.callee(unwrapFun(call.Fun))
+	if fn == nil || fn.Pkg() == nil || fn.Pkg().Path() != "context" || len(call.Args) != 0 {
+		return false
+	}
+	return fn.Name() == "Background" || fn.Name() == "TODO"
 }

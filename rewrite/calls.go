@@ -191,6 +191,12 @@ func (r *pkgRewriter) planOf(fn *types.Func) *fnPlan {
 func (r *pkgRewriter) call(df *dst.File, call *ast.CallExpr, src ctxSource) {
 	fun := unwrapFun(call.Fun)
 	fn, methodExpr := r.callee(fun)
+	if p := r.planOf(fn); p != nil && src.fixed != "" {
+		r.c.note(r.fset.Position(call.Pos()), "the call of %s is not cancellable: %s", p.fn.Name, src.fixed)
+	}
+	if s := r.sites[call]; s != nil && s.Seeds() && src.fixed != "" {
+		r.c.note(s.Pos, "%s is not cancellable: %s", s.Callee, src.fixed)
+	}
 	if p := r.planOf(fn); p != nil && !(src.background && p.wrapper) {
 		dcall := r.dst(call).(*dst.CallExpr)
 		at := 0
@@ -204,6 +210,12 @@ func (r *pkgRewriter) call(df *dst.File, call *ast.CallExpr, src ctxSource) {
 			rename(r.dst(fun), p.newName)
 		}
 		r.modified[df] = true
+	}
+	if src.name != "" && r.detachedContext(call) {
+		// Code that had no ctx to pass made one up; it has one now.
+		r.replace[r.dst(call)] = dst.NewIdent(src.name)
+		r.modified[df] = true
+		return
 	}
 	if site := r.sites[call]; site != nil && !src.background {
 		if r.blocking(call, site, src) {

@@ -24,6 +24,9 @@ type Config struct {
 	Dir   string // where the package pattern is resolved; "" is the current directory
 	Tests bool   // convert the package's _test.go files too
 	Env   []string
+	// GoVersion is the version of the module that will hold the output
+	// ("go1.24"); "" is the package's own module's.
+	GoVersion string
 }
 
 // File is one file of the converted package.
@@ -84,6 +87,9 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 		if m.Dir != "" {
 			moduleDir = m.Dir
 		}
+	}
+	if cfg.GoVersion != "" {
+		goVersion = cfg.GoVersion
 	}
 	if version.Compare(goVersion, minGoVersion) < 0 {
 		return nil, &Error{Errs: []string{fmt.Sprintf("%s: the module's Go version is %s; the converted code needs %s (context.AfterFunc)", pattern, goVersion, minGoVersion)}}

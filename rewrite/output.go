@@ -260,30 +260,51 @@ func DirDiff(prefix string, old, files map[string][]byte) string {
 // path of the module holding dir (its go.mod's module line) joined with
 // dir's place in it.
 func ImportPathOf(dir string) (string, error) {
+	path, _, err := moduleOf(dir)
+	return path, err
+}
+
+// GoVersionOf returns the Go version ("go1.24") of the module holding dir,
+// which the converted code written there must be valid for.
+func GoVersionOf(dir string) (string, error) {
+	_, v, err := moduleOf(dir)
+	if err == nil && v == "" {
+		v = "go1.16" // the go command's default for a go.mod without a go line
+	}
+	return v, err
+}
+
+func moduleOf(dir string) (importPath, goVersion string, err error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	for d := abs; ; d = filepath.Dir(d) {
 		data, err := os.ReadFile(filepath.Join(d, "go.mod"))
 		if err == nil {
 			for _, line := range strings.Split(string(data), "\n") {
-				if f := strings.Fields(line); len(f) == 2 && f[0] == "module" {
+				f := strings.Fields(line)
+				switch {
+				case len(f) == 2 && f[0] == "module":
 					mod, _ := strconv.Unquote(f[1])
 					if mod == "" {
 						mod = f[1]
 					}
-					rel, _ := filepath.Rel(d, abs)
-					if rel == "." {
-						return mod, nil
+					importPath = mod
+					if rel, _ := filepath.Rel(d, abs); rel != "." {
+						importPath += "/" + filepath.ToSlash(rel)
 					}
-					return mod + "/" + filepath.ToSlash(rel), nil
+				case len(f) == 2 && f[0] == "go":
+					goVersion = "go" + f[1]
 				}
 			}
-			return "", fmt.Errorf("%s: no module line", filepath.Join(d, "go.mod"))
+			if importPath == "" {
+				return "", "", fmt.Errorf("%s: no module line", filepath.Join(d, "go.mod"))
+			}
+			return importPath, goVersion, nil
 		}
 		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("%s is not inside a module (no go.mod above it)", dir)
+			return "", "", fmt.Errorf("%s is not inside a module (no go.mod above it)", dir)
 		}
 	}
 }

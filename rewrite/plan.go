@@ -1,6 +1,7 @@
 package rewrite
 
 import (
+	"fmt"
 	"go/ast"
 	"go/types"
 	"go/version"
@@ -27,6 +28,9 @@ type ctxSource struct {
 	name       string // a parameter holding ctx
 	testVar    string // a *testing.T or *testing.B: ctx is testVar.Context()
 	background bool   // context.Background()
+	// fixed says why a function that needs a ctx cannot have one; its
+	// calls that need one are reported.
+	fixed string
 }
 
 // plan decides, for every declared async function of the package, whether
@@ -64,13 +68,11 @@ func (r *pkgRewriter) chooseSource(fd *ast.FuncDecl, fn *iodetect.Func, testFile
 		return ctxSource{background: true}
 	}
 	if iface := r.fixedBy(fn); iface != "" {
-		r.c.note(fn.Pos, "%s keeps its signature (it implements %s): its calls are not cancellable", fn.Name, iface)
-		return ctxSource{background: true}
+		return ctxSource{background: true, fixed: fmt.Sprintf("%s keeps its signature (it implements %s)", fn.Name, iface)}
 	}
 	if ctxName, ok := r.contextParam(fd); ok {
 		if ctxName == "" || ctxName == "_" {
-			r.c.note(fn.Pos, "%s has an unnamed context.Context parameter: its calls are not cancellable", fn.Name)
-			return ctxSource{background: true}
+			return ctxSource{background: true, fixed: fmt.Sprintf("%s has an unnamed context.Context parameter", fn.Name)}
 		}
 		return ctxSource{name: ctxName}
 	}

@@ -33,7 +33,15 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "asyncify:", err)
 		return exitError
 	}
-	res, err := rewrite.Convert(rewrite.Config{Dir: dir, Tests: *tests}, fs.Arg(0))
+	cfg := rewrite.Config{Dir: dir, Tests: *tests}
+	if *outDir != "" {
+		// the output must be valid for the module that will hold it
+		if cfg.GoVersion, err = rewrite.GoVersionOf(*outDir); err != nil {
+			fmt.Fprintln(stderr, "asyncify:", err)
+			return exitError
+		}
+	}
+	res, err := rewrite.Convert(cfg, fs.Arg(0))
 	if err != nil {
 		var re *rewrite.Error
 		if errors.As(err, &re) {
