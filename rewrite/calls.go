@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"go/ast"
 	"go/types"
+	"strings"
 
 	"github.com/asyncify-dev/asyncify/iodetect"
 	"github.com/dave/dst"
@@ -12,6 +13,7 @@ import (
 
 // rewrite applies every rule to every declaration of the package.
 func (r *pkgRewriter) rewrite() {
+	defer r.noteUnwatched()
 	for i, f := range r.ast {
 		if r.generated[f] {
 			continue
@@ -85,8 +87,9 @@ func (r *pkgRewriter) rewriteFunc(df *dst.File, fd *ast.FuncDecl) {
 
 // walk rewrites the calls, function values and blocking calls under root,
 // whose ctx comes from src. Function literals capture the enclosing ctx,
-// except that one with a testing parameter uses its own, and one passed
-// to t.Cleanup runs after the test's context is cancelled.
+// except that one with a testing parameter or an *http.Request uses its
+// own, and one passed to t.Cleanup runs after the test's context is
+// cancelled.
 func (r *pkgRewriter) walk(df *dst.File, root ast.Node, src ctxSource) {
 	called := make(map[ast.Expr]bool)
 	cleanup := make(map[*ast.FuncLit]bool)
@@ -101,6 +104,8 @@ func (r *pkgRewriter) walk(df *dst.File, root ast.Node, src ctxSource) {
 				litSrc := src
 				if t := r.testingParam(n.Type); t != "" {
 					litSrc = r.testSource(t)
+				} else if req := r.requestParam(n.Type); req != "" {
+					litSrc = ctxSource{request: req}
 				} else if cleanup[n] {
 					litSrc = ctxSource{background: true}
 				}
@@ -309,6 +314,8 @@ func (s ctxSource) expr() dst.Expr {
 		return dst.NewIdent(s.name)
 	case s.testVar != "":
 		return &dst.CallExpr{Fun: &dst.SelectorExpr{X: dst.NewIdent(s.testVar), Sel: dst.NewIdent("Context")}}
+	case s.request != "":
+		return &dst.CallExpr{Fun: &dst.SelectorExpr{X: dst.NewIdent(s.request), Sel: dst.NewIdent("Context")}}
 	}
 	return &dst.CallExpr{Fun: &dst.Ident{Name: "Background", Path: "context"}}
 }
@@ -352,4 +359,26 @@ func (r *pkgRewriter) exchangeWork(stmt ast.Stmt, direct bool) bool {
 		return true
 	})
 	return found
+}
+
+// noteUnwatched reports, once per package, the client I/O that no watcher
+// can interrupt because the connection has no deadlines (an
+// io.ReadWriteCloser, say): for now only its dial follows ctx.
+func (r *pkgRewriter) noteUnwatched() {
+	if len(r.holders) > 0 {
+		return
+	}
+	var first *iodetect.Site
+	n := 0
+	for _, s := range r.l.Sites {
+		if s.Seeds() && s.Kind != iodetect.KindDial && s.Kind != iodetect.KindDeadline && !strings.HasSuffix(s.Pos.Filename, "_test.go") {
+			if first == nil {
+				first = s
+			}
+			n++
+		}
+	}
+	if first != nil {
+		r.c.note(first.Pos, "%d I/O calls on connections are not cancellable yet: no connection field with deadlines to interrupt them (the runtime's stream will)", n)
+	}
 }

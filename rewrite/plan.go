@@ -27,6 +27,7 @@ type fnPlan struct {
 type ctxSource struct {
 	name       string // a parameter holding ctx
 	testVar    string // a *testing.T or *testing.B: ctx is testVar.Context()
+	request    string // an HTTP handler's *http.Request: ctx is request.Context()
 	background bool   // context.Background()
 	// fixed says why a function that needs a ctx cannot have one; its
 	// calls that need one are reported.
@@ -61,6 +62,9 @@ func (r *pkgRewriter) plan() {
 func (r *pkgRewriter) chooseSource(fd *ast.FuncDecl, fn *iodetect.Func, testFile bool, p *fnPlan) ctxSource {
 	if t := r.testingParam(fd.Type); t != "" {
 		return r.testSource(t)
+	}
+	if req := r.requestParam(fd.Type); req != "" {
+		return ctxSource{request: req}
 	}
 	name := fd.Name.Name
 	if fd.Recv == nil && (name == "init" || name == "main" && r.l.Pkg.Name == "main" ||
@@ -114,6 +118,27 @@ func (r *pkgRewriter) testingParam(ft *ast.FuncType) string {
 				if id.Name != "_" {
 					return id.Name
 				}
+			}
+		}
+	}
+	return ""
+}
+
+// requestParam returns the name of an *http.Request parameter: a handler
+// takes its ctx from the request.
+func (r *pkgRewriter) requestParam(ft *ast.FuncType) string {
+	for _, field := range ft.Params.List {
+		p, ok := r.info.TypeOf(field.Type).(*types.Pointer)
+		if !ok {
+			continue
+		}
+		n, ok := p.Elem().(*types.Named)
+		if !ok || n.Obj().Pkg() == nil || n.Obj().Pkg().Path() != "net/http" || n.Obj().Name() != "Request" {
+			continue
+		}
+		for _, id := range field.Names {
+			if id.Name != "_" {
+				return id.Name
 			}
 		}
 	}
