@@ -175,7 +175,11 @@ func (r *report) markdown() string {
 	if failures == "" {
 		p("None.\n")
 	} else {
-		p("| package | step | what |\n| --- | --- | --- |\n%s", failures)
+		p("By kind (the detail normalised like a refusal reason):\n\n| packages | step | what | example |\n| --: | --- | --- | --- |\n")
+		for _, k := range r.failureKinds() {
+			p("| %d | %s | %s | `%s` |\n", k.n, k.step, cell(k.what), k.example)
+		}
+		p("\nEvery one:\n\n| package | step | what |\n| --- | --- | --- |\n%s", failures)
 	}
 	p("\n## Time-outs\n\n")
 	if t := r.listing(timedOut); t == "" {
@@ -217,4 +221,34 @@ func writeDoc(file, generated string) error {
 		intro = string(old) + "\n"
 	}
 	return os.WriteFile(file, []byte(intro+marker+"\n\n"+generated), 0o644)
+}
+
+type failureKind struct {
+	step, what, example string
+	n                   int
+}
+
+// failureKinds groups the failed steps by step and normalised detail, most
+// packages first.
+func (r *report) failureKinds() []*failureKind {
+	var kinds []*failureKind
+	for _, x := range r.Results {
+		for _, s := range []struct {
+			name string
+			step step
+		}{{"detect", x.Detect}, {"convert", x.Convert}} {
+			if s.step.Outcome != failed {
+				continue
+			}
+			what := normalise(s.step.Detail)
+			i := slices.IndexFunc(kinds, func(k *failureKind) bool { return k.step == s.name && k.what == what })
+			if i < 0 {
+				kinds = append(kinds, &failureKind{step: s.name, what: what, example: x.Pkg})
+				i = len(kinds) - 1
+			}
+			kinds[i].n++
+		}
+	}
+	slices.SortStableFunc(kinds, func(a, b *failureKind) int { return b.n - a.n })
+	return kinds
 }
