@@ -308,3 +308,61 @@ func moduleOf(dir string) (importPath, goVersion string, err error) {
 		}
 	}
 }
+
+// WriteInPlace writes the changed and added files of res over the package
+// itself (asyncify -w, for a fork the user owns). All or nothing: the new
+// contents are written next to their files first, then renamed over them;
+// if a rename fails, the files already replaced are restored.
+func WriteInPlace(res *Result) error {
+	type pending struct{ tmp, path, backup string }
+	var todo []pending
+	cleanup := func() {
+		for _, p := range todo {
+			os.Remove(p.tmp)
+			if p.backup != "" {
+				os.Remove(p.backup)
+			}
+		}
+	}
+	for _, f := range res.Files {
+		tmp, err := os.CreateTemp(filepath.Dir(f.Path), "."+filepath.Base(f.Path)+".asyncify-")
+		if err != nil {
+			cleanup()
+			return err
+		}
+		_, err = tmp.Write(f.New)
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		p := pending{tmp: tmp.Name(), path: f.Path}
+		if err == nil && f.Old != nil {
+			// keep the old content aside, for a rollback
+			p.backup = tmp.Name() + ".old"
+			err = os.Link(f.Path, p.backup)
+		}
+		todo = append(todo, p)
+		if err != nil {
+			cleanup()
+			return err
+		}
+	}
+	for i, p := range todo {
+		if err := os.Rename(p.tmp, p.path); err != nil {
+			for _, q := range todo[:i] {
+				if q.backup != "" {
+					os.Rename(q.backup, q.path)
+				} else {
+					os.Remove(q.path)
+				}
+			}
+			cleanup()
+			return err
+		}
+	}
+	for _, p := range todo {
+		if p.backup != "" {
+			os.Remove(p.backup)
+		}
+	}
+	return nil
+}

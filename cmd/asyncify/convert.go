@@ -11,7 +11,7 @@ import (
 	"github.com/asyncify-dev/asyncify/rewrite"
 )
 
-const convertSynopsis = "asyncify [-d | -o DIR [-check]] [-tests=true] PACKAGE"
+const convertSynopsis = "asyncify [-d | -w | -o DIR [-check]] [-tests=true] PACKAGE"
 
 // runConvert converts one package and prints the change as a unified diff.
 func runConvert(args []string, stdout, stderr io.Writer) int {
@@ -20,6 +20,7 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	tests := fs.Bool("tests", true, "convert the package's _test.go files too, so its tests run the ctx paths")
 	outDir := fs.String("o", "", "write the converted package (tests, helpers and runtime included) into `DIR`, and print the diff")
 	check := fs.Bool("check", false, "with -o: write nothing; exit 1 with the diff if DIR differs from what would be written")
+	inPlace := fs.Bool("w", false, "rewrite the package in place (for a fork you own), and print the diff")
 	if status, done := parseFlags(fs, args, stdout); done {
 		return status
 	}
@@ -57,6 +58,13 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "asyncify: -check needs -o DIR")
 		return exitError
 	}
+	if *inPlace && *outDir != "" {
+		fmt.Fprintln(stderr, "asyncify: -w and -o exclude each other")
+		return exitError
+	}
+	if !*tests {
+		fmt.Fprintln(stderr, "asyncify: warning: -tests=false: the package's _test.go files are not converted; tests calling functions whose signatures changed will not compile")
+	}
 	var out strings.Builder
 	for _, f := range res.Files {
 		out.WriteString(rewrite.UnifiedDiff(diffPath(dir, res.ModuleDir, f.Path), f.Old, f.New))
@@ -84,6 +92,12 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 		}
 		if *check && differs {
 			status = exitDiff
+		}
+	}
+	if *inPlace {
+		if err := rewrite.WriteInPlace(res); err != nil {
+			fmt.Fprintln(stderr, "asyncify:", err)
+			return exitError
 		}
 	}
 	if _, err := io.WriteString(stdout, out.String()); err != nil {

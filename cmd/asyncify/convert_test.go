@@ -356,6 +356,50 @@ func TestLine(t *testing.T) {
 	}
 }
 
+// TestConvertInPlace: -w rewrites the package itself and prints the diff;
+// the result builds, and a second run changes and prints nothing.
+func TestConvertInPlace(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	t.Setenv("GOWORK", "off")
+	src := `package fork
+
+import (
+	"bufio"
+	"net"
+)
+
+// Conn is a connection.
+type Conn struct{ r *bufio.Reader }
+
+// NewConn returns a Conn on nc.
+func NewConn(nc net.Conn) *Conn { return &Conn{r: bufio.NewReader(nc)} }
+
+// Line reads a line.
+func (c *Conn) Line() (string, error) { return c.r.ReadString('\n') }
+`
+	for name, data := range map[string]string{"go.mod": "module example.com/m\n\ngo 1.24\n", "fork/p.go": src} {
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(name, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-w", "./fork"}, &stdout, &stderr); code != exitOK || !strings.Contains(stdout.String(), "+func (c *Conn) LineContext(ctx context.Context)") {
+		t.Fatalf("asyncify -w: exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(readString(t, "fork/p.go"), "LineContext") {
+		t.Fatal("fork/p.go was not rewritten")
+	}
+	goCmd(t, dir, "vet", "./fork")
+	stdout.Reset()
+	if code := run([]string{"-w", "./fork"}, &stdout, &stderr); code != exitOK || stdout.Len() != 0 {
+		t.Errorf("second -w: exit %d, printed:\n%s", code, stdout.String())
+	}
+}
+
 func readString(t *testing.T, name string) string {
 	t.Helper()
 	b, err := os.ReadFile(name)

@@ -3,7 +3,7 @@
 //
 // Usage:
 //
-//	asyncify [-d] [-tests=true] PACKAGE
+//	asyncify [-d | -w | -o DIR [-check]] [-tests=true] PACKAGE
 //	asyncify detect [-json] [-tests=true] PATTERN...
 //	asyncify version
 //	go vet -vettool=$(which asyncify) PACKAGES
@@ -57,7 +57,7 @@ func usage(w io.Writer) {
 
 Usage:
 
-	asyncify [-d] [-tests=true] PACKAGE
+	asyncify [-d | -w | -o DIR [-check]] [-tests=true] PACKAGE
 	asyncify detect [-json] [-tests=true] PATTERN...
 
 Without a command, asyncify converts PACKAGE into a context-aware one and
