@@ -158,13 +158,13 @@ func recvTypeName(t types.Type) string {
 // generated, are taken, as are the helpers'.
 func (c *converter) runtimeNames() map[string]string {
 	if c.runtime == nil && c.runtimeErr == nil {
-		c.runtime, c.runtimeNames_, c.runtimeErr = templates.Emit(c.base.Pkg.Name, c.taken)
+		c.runtime, c.rtNames, c.runtimeErr = templates.Emit(c.base.Pkg.Name, c.taken)
 	}
 	if c.runtimeErr != nil {
 		c.errs = append(c.errs, "emitting the runtime: "+c.runtimeErr.Error())
 		return nil
 	}
-	return c.runtimeNames_
+	return c.rtNames
 }
 
 // taken reports whether the package declares name, other than in a file

@@ -157,7 +157,9 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 	}
 	for _, files := range perPkg {
 		for _, f := range files {
-			f.Rel = filepath.ToSlash(must(filepath.Rel(moduleDir, f.Path)))
+			if rel, err := filepath.Rel(moduleDir, f.Path); err == nil {
+				f.Rel = filepath.ToSlash(rel)
+			}
 			res.Files = append(res.Files, f)
 		}
 	}
@@ -183,23 +185,16 @@ type converter struct {
 	notes     []string
 	errs      []string
 
-	base          *iodetect.Loaded
-	usesRuntime   bool // an XxxAsync was generated
-	runtime       map[string][]byte
-	runtimeNames_ map[string]string
-	runtimeErr    error
+	base        *iodetect.Loaded
+	usesRuntime bool // an XxxAsync was generated
+	runtime     map[string][]byte
+	rtNames     map[string]string
+	runtimeErr  error
 }
 
 func (c *converter) note(pos token.Position, format string, args ...any) {
-	c.notes = append(c.notes, fmt.Sprintf("%s: %s", c.rel(pos), fmt.Sprintf(format, args...)))
+	c.notes = append(c.notes, fmt.Sprintf("%s: %s", pos, fmt.Sprintf(format, args...)))
 }
-
-func (c *converter) fail(pos token.Position, format string, args ...any) {
-	c.errs = append(c.errs, fmt.Sprintf("%s: %s", pos, fmt.Sprintf(format, args...)))
-}
-
-// rel formats pos with its file name as given (absolute); the CLI shortens it.
-func (c *converter) rel(pos token.Position) string { return pos.String() }
 
 // pkgRewriter rewrites one package.
 type pkgRewriter struct {
@@ -331,11 +326,4 @@ func mergeFiles(files, generated []File) []File {
 		}
 	}
 	return files
-}
-
-func must(s string, err error) string {
-	if err != nil {
-		return ""
-	}
-	return s
 }
