@@ -365,6 +365,11 @@ func (r *pkgRewriter) exchangeWork(stmt ast.Stmt, direct bool) bool {
 // can interrupt because the connection has no deadlines (an
 // io.ReadWriteCloser, say): for now only its dial follows ctx.
 func (r *pkgRewriter) noteUnwatched() {
+	for _, fn := range r.l.Funcs {
+		if fn.External != nil && fn.Next == nil && fn.Site == nil && !strings.HasSuffix(fn.Pos.Filename, "_test.go") && r.c.plans[fn.External.Name] == nil {
+			r.c.note(fn.Pos, "%s calls %s, which blocks on a connection in another package that is not converted: not cancellable", fn.Name, fn.External.Name)
+		}
+	}
 	if len(r.holders) > 0 {
 		return
 	}

@@ -37,6 +37,7 @@ type ctxSource struct {
 // plan decides, for every declared async function of the package, whether
 // its signature changes and where its ctx comes from.
 func (r *pkgRewriter) plan() {
+	var decls []*ast.FuncDecl // the functions that gain a ctx parameter
 	for _, f := range r.ast {
 		if r.generated[f] {
 			continue
@@ -55,8 +56,73 @@ func (r *pkgRewriter) plan() {
 			p := &fnPlan{fn: fn}
 			r.c.plans[obj.FullName()] = p
 			p.src = r.chooseSource(fd, fn, testFile, p)
+			if p.addParam {
+				decls = append(decls, fd)
+			}
 		}
 	}
+	r.dropUnusedCtx(decls)
+}
+
+// dropUnusedCtx keeps the signature of the functions that would not use a
+// ctx parameter: those async only because they call a func-typed
+// parameter, variable or field (a callback keeps its type; the closure
+// handed to it captures ctx). A function uses ctx when its body (with the
+// literals that capture it) has a socket or blocking site, a
+// context.Background() or TODO() that ctx replaces, or a call of, or
+// reference to, a function that uses ctx: a fixpoint.
+func (r *pkgRewriter) dropUnusedCtx(decls []*ast.FuncDecl) {
+	uses := make(map[*ast.FuncDecl]bool)
+	planOfDecl := func(fd *ast.FuncDecl) *fnPlan {
+		return r.c.plans[r.info.Defs[fd.Name].(*types.Func).FullName()]
+	}
+	usesCtx := func(fd *ast.FuncDecl) bool {
+		found := false
+		ast.Inspect(fd.Body, func(n ast.Node) bool {
+			if found {
+				return false
+			}
+			switch n := n.(type) {
+			case *ast.FuncLit:
+				// a literal with a ctx of its own
+				return r.testingParam(n.Type) == "" && r.requestParam(n.Type) == ""
+			case *ast.CallExpr:
+				if s := r.sites[n]; s != nil && (s.Seeds() || s.Kind == iodetect.KindSleep) || r.detachedContext(n) {
+					found = true
+				}
+			case *ast.Ident:
+				if fn, ok := r.info.Uses[n].(*types.Func); ok {
+					if p := r.c.plans[fn.Origin().FullName()]; p != nil && p.addParam && p.fn.Decl != nil && (uses[p.fn.Decl] || !r.inPackage(p.fn.Decl)) {
+						found = true
+					}
+				}
+			}
+			return !found
+		})
+		return found
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, fd := range decls {
+			if !uses[fd] && usesCtx(fd) {
+				uses[fd], changed = true, true
+			}
+		}
+	}
+	for _, fd := range decls {
+		if !uses[fd] {
+			p := planOfDecl(fd)
+			p.addParam, p.wrapper, p.newName = false, false, ""
+			p.src = ctxSource{background: true}
+		}
+	}
+}
+
+// inPackage reports whether fd is one of this package's declarations (not
+// one of the package an external test package tests).
+func (r *pkgRewriter) inPackage(fd *ast.FuncDecl) bool {
+	_, ok := r.info.Defs[fd.Name]
+	return ok
 }
 
 func (r *pkgRewriter) chooseSource(fd *ast.FuncDecl, fn *iodetect.Func, testFile bool, p *fnPlan) ctxSource {
