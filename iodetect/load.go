@@ -317,6 +317,12 @@ func typeCheck(cfg LoadConfig, pkgs []*packages.Package) error {
 		}
 		p.TypesInfo = info
 		p.Types, _ = tc.Check(p.PkgPath, fset, p.Syntax, info)
+		if p.Types != nil {
+			// export data read later that mentions this package (hash_test
+			// imports crypto/sha256, whose export data refers to hash) must
+			// use this package, not make a second one from its own view
+			fromExport[p.PkgPath] = p.Types
+		}
 	}
 	if len(errs) > 0 {
 		return &LoadError{Errs: dedupe(errs)}

@@ -143,3 +143,16 @@ func TestLoadTestVariantDependencies(t *testing.T) {
 		t.Errorf("loaded %v, want net/netip and net/netip_test", paths)
 	}
 }
+
+// hash_test imports crypto/sha256, read from export data, which mentions
+// hash, checked from source: both must be the same package, or hash.Hash
+// would not implement hash.Hash.
+func TestLoadExportDataMentionsCheckedPackage(t *testing.T) {
+	loaded, err := load(t, t.TempDir(), true, "hash", "crypto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(loaded) < 2 {
+		t.Errorf("loaded %d packages, want hash, crypto and their tests", len(loaded))
+	}
+}
