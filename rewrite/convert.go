@@ -9,6 +9,7 @@ import (
 	"go/token"
 	"go/types"
 	"go/version"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -92,7 +93,16 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 		goVersion = cfg.GoVersion
 	}
 	if version.Compare(goVersion, minGoVersion) < 0 {
-		return nil, &Error{Errs: []string{fmt.Sprintf("%s: the module's Go version is %s; the converted code needs %s (context.AfterFunc)", pattern, goVersion, minGoVersion)}}
+		where := pattern
+		if m := base.Pkg.Module; cfg.GoVersion == "" && m != nil {
+			// the module's own go.mod (GoMod is the module cache's copy for a dependency)
+			if gomod := filepath.Join(m.Dir, "go.mod"); m.Dir != "" && fileExists(gomod) {
+				where = goDirectivePos(gomod)
+			} else if m.GoMod != "" {
+				where = goDirectivePos(m.GoMod)
+			}
+		}
+		return nil, &Error{Errs: []string{fmt.Sprintf("%s: the module's Go version is %s; the converted code needs %s (context.AfterFunc): convert into a module of your own with -o", where, goVersion, minGoVersion)}}
 	}
 
 	c := &converter{
@@ -326,4 +336,24 @@ func mergeFiles(files, generated []File) []File {
 		}
 	}
 	return files
+}
+
+// goDirectivePos is the position of the go directive in a go.mod file, as
+// "file:line:col", or the file alone when it has none or cannot be read.
+func goDirectivePos(gomod string) string {
+	data, err := os.ReadFile(gomod)
+	if err != nil {
+		return gomod
+	}
+	for i, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == "go" {
+			return fmt.Sprintf("%s:%d:%d", gomod, i+1, strings.Index(line, "go")+1)
+		}
+	}
+	return gomod
+}
+
+func fileExists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
 }
