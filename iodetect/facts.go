@@ -27,15 +27,6 @@ const (
 	KindCgo      Kind = "cgo"
 )
 
-// socket reports whether the kind is I/O on a connection.
-func (k Kind) socket() bool {
-	switch k {
-	case KindRead, KindWrite, KindFlush, KindDial, KindDeadline, KindPipeline, KindClose, KindAccept:
-		return true
-	}
-	return false
-}
-
 // seeds reports whether a client-side site of this kind makes its function async.
 func (k Kind) seeds() bool {
 	switch k {

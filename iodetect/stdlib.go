@@ -42,9 +42,8 @@ var blockingFuncs = map[string]Kind{
 	"net.ResolveTCPAddr": KindDNS, "net.ResolveUDPAddr": KindDNS, "net.ResolveIPAddr": KindDNS,
 }
 
-// blockingMethods are methods that block without touching a connection,
-// keyed "pkgpath.Type" and then by method name ("" matches every method
-// whose name starts with the listed prefix).
+// blockingMethods classify, by method name, the methods of these types
+// (keyed "pkgpath.Type") that block without touching a connection.
 var blockingMethods = map[string]func(name string) Kind{
 	"os.File": func(name string) Kind {
 		switch {
