@@ -47,6 +47,16 @@ type Result struct {
 	// Notes are "file:line:col: message" lines about what could not be
 	// made cancellable.
 	Notes []string
+	// Input names what was converted, for the record (RecordFile).
+	Input Input
+}
+
+// Input names a converted package.
+type Input struct {
+	PkgPath string // import path
+	Name    string // package name
+	// Module is where the package came from, as Record.Module says.
+	Module string
 }
 
 // Error is a conversion that failed; Errs are "file:line:col: message".
@@ -127,7 +137,7 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 		return nil, &Error{Errs: c.errs}
 	}
 
-	res := &Result{ModuleDir: moduleDir, Notes: c.notes}
+	res := &Result{ModuleDir: moduleDir, Notes: c.notes, Input: inputOf(base)}
 	perPkg := make([][]File, len(pkgs))
 	changed := false
 	for i, r := range pkgs {

@@ -71,7 +71,8 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	}
 	status := exitOK
 	if *outDir != "" {
-		diff, differs, err := writeOutput(res, *outDir, dir, *check)
+		opts := []string{fmt.Sprintf("tests=%t", *tests), "go=" + cfg.GoVersion}
+		diff, differs, findings, err := writeOutput(res, *outDir, dir, opts, *check)
 		if err != nil {
 			var re *rewrite.Error
 			if errors.As(err, &re) {
@@ -93,6 +94,13 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 		if *check && differs {
 			status = exitDiff
 		}
+		for _, f := range findings {
+			if *check {
+				fmt.Fprintf(stderr, "asyncify: -check: %s\n", f.Msg)
+			} else if f.Kind == "edited" {
+				fmt.Fprintf(stderr, "asyncify: warning: %s\n", f.Msg)
+			}
+		}
 	}
 	if *inPlace {
 		if err := rewrite.WriteInPlace(res); err != nil {
@@ -104,49 +112,61 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "asyncify:", err)
 		return exitError
 	}
-	for _, n := range res.Notes {
-		fmt.Fprintln(stderr, relativeError(dir, n))
+	if !*check { // -check compares; the notes were shown when the output was written
+		for _, n := range res.Notes {
+			fmt.Fprintln(stderr, relativeError(dir, n))
+		}
 	}
 	return status
 }
 
 // writeOutput writes the converted package into outDir (or with check,
-// only compares). diff is the change from outDir's previous generated
-// files, or "" on the first run, when the upstream-to-converted diff is
-// the one to review; differs says whether outDir changes.
-func writeOutput(res *rewrite.Result, outDir, cwd string, check bool) (diff string, differs bool, err error) {
+// only compares), with the record of options. diff is the change from
+// outDir's previous generated files, or "" on the first run, when the
+// upstream-to-converted diff is the one to review; differs says whether
+// outDir changes, and findings why (from the record outDir holds).
+func writeOutput(res *rewrite.Result, outDir, cwd string, options []string, check bool) (diff string, differs bool, findings []rewrite.Finding, err error) {
 	if len(res.All) == 0 {
-		return "", false, nil
+		return "", false, nil, nil
 	}
 	if outDir, err = filepath.Abs(outDir); err != nil {
-		return "", false, err
+		return "", false, nil, err
 	}
 	upstream, err := rewrite.ImportPathOf(filepath.Dir(res.All[0].Path))
 	if err != nil {
-		return "", false, err
+		return "", false, nil, err
 	}
 	copyPath, err := rewrite.ImportPathOf(outDir)
 	if err != nil {
-		return "", false, err
+		return "", false, nil, err
 	}
 	files, err := rewrite.Output(res, upstream, copyPath)
 	if err != nil {
-		return "", false, err
+		return "", false, nil, err
 	}
+	options = append(options, "into="+copyPath)
+	rec := rewrite.NewRecord(res, options, files)
+	files[rewrite.RecordFile] = rec.Source(copyPath)
 	old, err := rewrite.Previous(outDir, files)
 	if err != nil {
-		return "", false, err
+		return "", false, nil, err
 	}
-	prefix := diffPath(cwd, cwd, outDir) + "/"
-	full := rewrite.DirDiff(prefix, old, files)
+	display := diffPath(cwd, cwd, outDir)
+	full := rewrite.DirDiff(display+"/", old, files)
 	differs = full != ""
 	if len(old) > 0 {
 		diff = full
+		if differs {
+			findings = rewrite.CheckDir(outDir, display, rec)
+		}
+	}
+	if check && differs && len(old) == 0 {
+		findings = rewrite.CheckDir(outDir, display, rec) // says there is no record
 	}
 	if check || !differs {
-		return diff, differs, nil
+		return diff, differs, findings, nil
 	}
-	return diff, differs, rewrite.WriteDir(outDir, files)
+	return diff, differs, findings, rewrite.WriteDir(outDir, files)
 }
 
 // diffPath names a file in the diff: relative to the current directory,

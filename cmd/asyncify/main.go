@@ -76,8 +76,14 @@ packages' blocking sites like any other vet check.
 Patterns are resolved like the go command's (import paths, ./dir, ./...),
 from the current directory's module. Run "asyncify detect -h" for its flags.
 
-Exit status: 0 on success, 2 on error (a package that does not load or
-type-check is refused with its own file:line:col errors).
+With -o, asyncify also writes DIR/asyncify_record.go: the input
+(module@version), the options and a hash of every file, read by -check to
+say whether DIR is stale (the input changed), edited by hand, or was made
+with other options.
+
+Exit status: 0 on success, 1 when -check found a difference, 2 on error (a
+package that does not load or type-check is refused with its own
+file:line:col errors).
 `)
 }
 
