@@ -3,6 +3,7 @@ package templates
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 )
 
@@ -19,6 +20,10 @@ const (
 	// callback) or holds its connection exclusively. It always runs on the
 	// caller's goroutine; when ctx ends mid-exchange its connection is closed.
 	opAttached
+	// opExclusive: opAttached, and the exchanges it begins on connection
+	// handles (see shareConn) hold their connection exclusively: its I/O is
+	// several rounds, or relies on connection state between them.
+	opExclusive
 )
 
 // op is the context an operation's body runs under. It carries the caller's
@@ -29,10 +34,14 @@ const (
 // committed request is bounded by the stuck-connection limit, not by the
 // caller.
 type op struct {
-	caller   context.Context
-	detached bool
-	streams  []*stream  // nil once ended
-	inline   [2]*stream // backs streams: most operations begin one or two
+	caller    context.Context
+	detached  bool
+	exclusive bool       // opExclusive
+	streams   []*stream  // nil once ended
+	inline    [2]*stream // backs streams: most operations begin one or two
+
+	mu      sync.Mutex  // guards handles: a body may run goroutines
+	handles []*pipeConn // whose exchange the op began; ended with it
 }
 
 type opKey struct{}
@@ -94,6 +103,13 @@ func (o *op) finish(err error) {
 		s.release()
 	}
 	o.streams = nil
+	o.mu.Lock()
+	handles := o.handles
+	o.handles = nil
+	o.mu.Unlock()
+	for _, h := range handles {
+		h.opEnded(o, err)
+	}
 }
 
 // errPanicked ends the streams of a body that panicked: their connections
@@ -118,10 +134,17 @@ func run[T any](o *op, body func(ctx context.Context) (T, error)) (v T, err erro
 // runOp runs body, the operation called name, and returns its result, or
 // ctx.Err() when ctx ends first (the body then goes on without the caller,
 // see opDetachable). The body runs inline, with no goroutine hop, when ctx
-// cannot be cancelled or mode is opAttached.
+// cannot be cancelled or mode is not opDetachable. Inside another
+// operation (an XxxAsync calling XxxContext), the body runs inline and
+// keeps the outer operation's caller and detachment.
 func runOp[T any](ctx context.Context, name string, mode opMode, body func(ctx context.Context) (T, error)) (T, error) {
-	if ctx.Done() == nil || mode == opAttached {
-		o := &op{caller: ctx}
+	outer := opFrom(ctx)
+	if ctx.Done() == nil || mode != opDetachable || outer != nil {
+		o := &op{caller: ctx, exclusive: mode == opExclusive}
+		if outer != nil {
+			o.caller, o.detached = outer.caller, outer.detached
+			o.exclusive = o.exclusive || outer.exclusive
+		}
 		o.streams = o.inline[:0]
 		var start time.Time
 		if slowThreshold > 0 {
@@ -142,7 +165,7 @@ func runOp[T any](ctx context.Context, name string, mode opMode, body func(ctx c
 // committed, the body runs to completion whatever ctx does.
 func startOp[T any](ctx context.Context, name string, body func(ctx context.Context) (T, error)) *Future[T] {
 	r := &opRun[T]{
-		o: op{caller: ctx, detached: true},
+		o: op{caller: callerContext(ctx), detached: true},
 		f: Future[T]{done: make(chan struct{})},
 	}
 	r.o.streams = r.o.inline[:0]

@@ -56,6 +56,11 @@ type pipeline struct {
 	rs     *stream
 	rctx   context.Context
 	readDL time.Time // read deadline last set on dl
+	// What connection handles read (see pipeConn.Read): bytes of hbuf
+	// between hr and hw are unread. A handle's exchange hands back what its
+	// client's bufio.Reader read ahead by moving hr back.
+	hbuf   []byte
+	hr, hw int
 
 	mu             sync.Mutex
 	head, tail     *stream // reply queue: committed exchanges not ended yet
@@ -95,13 +100,19 @@ var streamPool = sync.Pool{New: func() any { return &stream{turn: make(chan stru
 
 // begin starts an exchange that may be pipelined with others.
 func (pl *pipeline) begin(ctx context.Context) *stream {
-	s := streamPool.Get().(*stream)
-	s.pl = pl
-	s.base = pl.cfg.StuckAfter
+	s := pl.newStream()
 	if o := opFrom(ctx); o != nil {
 		s.op, s.opIndex = o, len(o.streams)
 		o.streams = append(o.streams, s)
 	}
+	return s
+}
+
+// newStream is a stream on pl that no operation ends for its body.
+func (pl *pipeline) newStream() *stream {
+	s := streamPool.Get().(*stream)
+	s.pl = pl
+	s.base = pl.cfg.StuckAfter
 	return s
 }
 

@@ -39,7 +39,7 @@ func newPool(cfg poolConfig) *pool {
 // begin starts a pipelined exchange on a connection to addr, dialing one
 // under ctx if needed.
 func (p *pool) begin(ctx context.Context, addr net.Addr) (*stream, error) {
-	pl, err := p.pick(ctx, addr, false)
+	pl, err := p.pick(ctx, callerContext(ctx), addr, false)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +50,7 @@ func (p *pool) begin(ctx context.Context, addr net.Addr) (*stream, error) {
 // has nothing in flight, dialing a new one if there is none: a long exclusive
 // exchange never holds up pipelined ones.
 func (p *pool) beginExclusive(ctx context.Context, addr net.Addr) (*stream, error) {
-	pl, err := p.pick(ctx, addr, true)
+	pl, err := p.pick(ctx, callerContext(ctx), addr, true)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +58,10 @@ func (p *pool) beginExclusive(ctx context.Context, addr net.Addr) (*stream, erro
 	return s, nil
 }
 
-func (p *pool) pick(ctx context.Context, netAddr net.Addr, exclusive bool) (*pipeline, error) {
+// pick returns a connection to netAddr for an exchange: the least loaded
+// one, or for an exclusive exchange one with nothing in flight, dialing
+// under dialCtx when there is none.
+func (p *pool) pick(ctx, dialCtx context.Context, netAddr net.Addr, exclusive bool) (*pipeline, error) {
 	addr := netAddr.String()
 	for {
 		p.mu.Lock()
@@ -102,7 +105,7 @@ func (p *pool) pick(ctx context.Context, netAddr net.Addr, exclusive bool) (*pip
 		p.dialing[addr] = done
 		p.mu.Unlock()
 
-		rwc, err := p.cfg.Dial(callerContext(ctx), netAddr)
+		rwc, err := p.cfg.Dial(dialCtx, netAddr)
 
 		p.mu.Lock()
 		delete(p.dialing, addr)

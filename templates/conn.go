@@ -1,0 +1,405 @@
+package templates
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// AsyncifyPipelining makes the connections the client dials share a few
+// pipelined physical connections (true, the default): each dial returns a
+// cheap handle, and the exchanges of concurrent operations go over the
+// same connection, their replies read in request order. Set it to false,
+// before the client dials, for one physical connection per dial as the
+// original client does: needed when the client relies on server-side
+// state of a connection between operations (a transaction or a
+// subscription spanning calls, a selected database), which the converter
+// cannot see.
+var AsyncifyPipelining = true
+
+// shareDials counts the physical connections dialed for handles.
+var shareDials atomic.Int64
+
+// shareKey says which handles may share physical connections: those dialed
+// by the same client value (owner: the receiver of the method that dials,
+// nil for a function) to the same address.
+type shareKey struct {
+	owner         any
+	network, addr string
+}
+
+// A shareGroup is the physical connections of one shareKey, open while any
+// handle to them is.
+type shareGroup struct {
+	key     shareKey
+	pool    *pool
+	handles int // under sharedMu
+}
+
+var (
+	sharedMu sync.Mutex
+	shared   = map[shareKey]*shareGroup{}
+)
+
+type shareAddr shareKey
+
+func (a *shareAddr) Network() string { return a.network }
+func (a *shareAddr) String() string  { return a.addr }
+
+// shareConn is what a dial of the client becomes: a handle on a shared
+// pipelined connection to network/addr, dialing one with dial (under ctx)
+// when there is none, so that a failed dial fails here as it would have.
+// Later physical connections (for an exclusive exchange, or after one broke)
+// are dialed by dial under the caller's context of the operation that needs
+// them. owner must be comparable (a pointer) or nil.
+func shareConn(ctx context.Context, owner any, network, addr string, dial func(ctx context.Context) (net.Conn, error)) (net.Conn, error) {
+	if !AsyncifyPipelining {
+		return dial(ctx)
+	}
+	key := shareKey{owner, network, addr}
+	sharedMu.Lock()
+	g := shared[key]
+	if g == nil {
+		g = &shareGroup{key: key}
+		g.pool = newPool(poolConfig{Dial: func(ctx context.Context, _ net.Addr) (io.ReadWriteCloser, error) {
+			nc, err := dial(ctx)
+			if err == nil {
+				shareDials.Add(1)
+			}
+			return nc, err
+		}})
+		shared[key] = g
+	}
+	g.handles++
+	sharedMu.Unlock()
+	pl, err := g.pool.pick(ctx, ctx, (*shareAddr)(&g.key), false)
+	if err != nil {
+		g.drop()
+		return nil, err
+	}
+	h := &pipeConn{g: g, ctx: context.Background()}
+	if nc, ok := pl.rwc.(net.Conn); ok {
+		h.local, h.remote = nc.LocalAddr(), nc.RemoteAddr()
+	}
+	return h, nil
+}
+
+// drop forgets a closed handle; the last one closes the physical
+// connections.
+func (g *shareGroup) drop() {
+	sharedMu.Lock()
+	g.handles--
+	last := g.handles == 0
+	if last && shared[g.key] == g {
+		delete(shared, g.key)
+	}
+	sharedMu.Unlock()
+	if last {
+		g.pool.close()
+	}
+}
+
+// A pipeConn is a handle on a shared physical connection: a net.Conn that
+// the client uses as its own. Its exchange (one request and its reply, see
+// stream) begins at the first Write, commits at the first Read, which waits
+// for the exchange's turn, and ends when the operation that began it says
+// so (bindConn), when the operation ends, when the handle writes again
+// after reading (a new request), or at Close.
+//
+// A handle is used by one goroutine at a time, like the connection it
+// stands for; mu orders it with the end of the operation that last used it.
+type pipeConn struct {
+	g             *shareGroup
+	local, remote net.Addr
+
+	mu      sync.Mutex
+	ctx     context.Context // of the operation bound last
+	s       *stream         // the exchange under way, or nil
+	o       *op             // the operation whose exchange s is
+	depth   int             // binds under way
+	clean   bool            // the outermost bind ended with a nil error
+	closed  bool
+	readers []*bufio.Reader // the client's readers over the handle
+	rdl     time.Time       // the client's deadlines, for each exchange
+	wdl     time.Time
+}
+
+// readChunk bounds what a handle's Read hands a client's bufio.Reader at a
+// time, and so what that reader may read ahead of its reply.
+const readChunk = 1024
+
+// exchange returns the exchange under way, beginning one when there is
+// none, or when write is set and the pipelined one under way has read its
+// reply (the client writes a new request).
+func (h *pipeConn) exchange(write bool) (*stream, context.Context, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, nil, net.ErrClosed
+	}
+	if h.s != nil && write && h.s.reading && !h.s.exclusive {
+		h.end(false)
+	}
+	if h.s == nil {
+		o := opFrom(h.ctx)
+		exclusive := o != nil && o.exclusive
+		pl, err := h.g.pool.pick(h.ctx, callerContext(h.ctx), (*shareAddr)(&h.g.key), exclusive)
+		if err != nil {
+			return nil, nil, err
+		}
+		s := pl.newStream()
+		s.exclusive = exclusive
+		h.clean = false
+		s.rdl, s.wdl = h.rdl, h.wdl
+		s.setLimit(h.rdl)
+		h.s, h.o = s, o
+		if o != nil {
+			o.mu.Lock()
+			o.handles = append(o.handles, h)
+			o.mu.Unlock()
+		}
+	}
+	return h.s, h.ctx, nil
+}
+
+func (h *pipeConn) Write(p []byte) (int, error) {
+	s, ctx, err := h.exchange(true)
+	if err != nil {
+		return 0, err
+	}
+	return s.write(ctx, p)
+}
+
+// Read commits what the exchange wrote, waits for its turn, and reads the
+// shared connection.
+func (h *pipeConn) Read(p []byte) (int, error) {
+	s, ctx, err := h.exchange(false)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.beginRead(ctx); err != nil {
+		return 0, err
+	}
+	pl := s.pl
+	if pl.hr == pl.hw {
+		if pl.hbuf == nil {
+			pl.hbuf = make([]byte, pl.cfg.ReadBufferSize)
+		}
+		n, err := s.read(ctx, pl.hbuf)
+		pl.hr, pl.hw = 0, n
+		if n == 0 {
+			return 0, err
+		}
+	}
+	if len(p) > readChunk && len(p) <= 4096 {
+		p = p[:readChunk]
+	}
+	n := copy(p, pl.hbuf[pl.hr:pl.hw])
+	pl.hr += n
+	return n, nil
+}
+
+// end ends the exchange: in turn, what the client's readers read ahead goes
+// back to the shared connection for the next exchange. With closeConn, or
+// when the exchange broke, the physical connection is closed. Called with
+// mu held.
+func (h *pipeConn) end(closeConn bool) {
+	s := h.s
+	h.s, h.o = nil, nil
+	if s.reading && !closeConn && !s.broken {
+		h.unread(s.pl)
+	}
+	for _, br := range h.readers {
+		br.Reset(h)
+	}
+	if !closeConn && h.clean && !s.broken && s.wside && len(s.wbuf) > 0 {
+		// A request that expects no reply, never flushed: send it.
+		closeConn = s.flush(h.ctx) != nil
+	}
+	if closeConn {
+		s.close()
+		return
+	}
+	s.release()
+}
+
+// unread hands back the bytes the client's readers hold beyond the
+// exchange's reply. They are the last bytes Read returned: usually still in
+// hbuf just before hr.
+func (h *pipeConn) unread(pl *pipeline) {
+	for _, br := range h.readers {
+		n := br.Buffered()
+		if n == 0 {
+			continue
+		}
+		b, _ := br.Peek(n)
+		if n <= pl.hr && bytes.Equal(b, pl.hbuf[pl.hr-n:pl.hr]) {
+			pl.hr -= n
+			continue
+		}
+		rest := pl.hbuf[pl.hr:pl.hw]
+		nb := make([]byte, 0, max(n+len(rest), len(pl.hbuf)))
+		nb = append(append(nb, b...), rest...)
+		pl.hbuf, pl.hr, pl.hw = nb[:cap(nb)], 0, len(nb)
+	}
+}
+
+// opEnded ends the exchange that o began and the client left open (see
+// bindConn): the client did not close the handle, so it holds the
+// connection in sync. A request committed and never read by a body that
+// failed closes the physical connection: its reply would go to the next
+// exchange.
+func (h *pipeConn) opEnded(o *op, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.s != nil && h.o == o {
+		h.end(err != nil && h.s.queued && !h.s.reading)
+	}
+	if opFrom(h.ctx) == o {
+		h.ctx = context.Background()
+	}
+}
+
+// Close drops the handle. Closing it in the middle of an exchange that has
+// committed its request, other than after the operation said it ended
+// cleanly, closes the physical connection: the client gave up on a
+// connection it believes out of sync, and the requests in flight on it fail
+// with ErrMaybeExecuted.
+func (h *pipeConn) Close() error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return net.ErrClosed
+	}
+	h.closed = true
+	if h.s != nil {
+		h.end(!h.clean && h.s.queued)
+	}
+	h.mu.Unlock()
+	h.g.drop()
+	return nil
+}
+
+func (h *pipeConn) LocalAddr() net.Addr  { return h.local }
+func (h *pipeConn) RemoteAddr() net.Addr { return h.remote }
+
+// SetDeadline and its kin are the client's deadlines for its exchanges: on
+// an exclusive exchange, the connection's deadlines (the earlier of the
+// client's and ctx's); on a pipelined one, its stuck-connection limit. They
+// never set a deadline on the shared connection.
+func (h *pipeConn) SetDeadline(t time.Time) error {
+	h.mu.Lock()
+	h.rdl, h.wdl = t, t
+	s := h.s
+	h.mu.Unlock()
+	if s != nil {
+		return s.setDeadline(t)
+	}
+	return nil
+}
+
+func (h *pipeConn) SetReadDeadline(t time.Time) error {
+	h.mu.Lock()
+	h.rdl = t
+	s := h.s
+	h.mu.Unlock()
+	if s != nil {
+		return s.setReadDeadline(t)
+	}
+	return nil
+}
+
+func (h *pipeConn) SetWriteDeadline(t time.Time) error {
+	h.mu.Lock()
+	h.wdl = t
+	s := h.s
+	h.mu.Unlock()
+	if s != nil {
+		return s.setWriteDeadline(t)
+	}
+	return nil
+}
+
+// shareReader is what bufio.NewReader(r) and bufio.NewReaderSize(r, size)
+// become around a connection (size 0: bufio's default): the same reader,
+// which, when r is a handle, gives back what it read ahead of each reply
+// when the exchange ends.
+func shareReader(r io.Reader, size int) *bufio.Reader {
+	if size <= 0 {
+		size = 4096
+	}
+	br := bufio.NewReaderSize(r, size)
+	if h, ok := r.(*pipeConn); ok {
+		h.mu.Lock()
+		h.readers = append(h.readers, br)
+		h.mu.Unlock()
+	}
+	return br
+}
+
+// connWithDeadline is what bindConn needs of a plain connection.
+type connWithDeadline interface {
+	SetDeadline(t time.Time) error
+	Close() error
+}
+
+// bindConn is called, deferred, where a function of the client begins using
+// a connection c under ctx:
+//
+//	defer bindConn(ctx, cn.nc, &err)()
+//
+// On a handle, the exchange that follows belongs to the operation of ctx
+// (pipelined, or exclusive as the operation's mode says). When the
+// outermost bind ends with a nil *errp, the exchange ends there, handing
+// the turn on; otherwise (an error, or errp nil: a function that does not
+// know if the reply was read whole) it goes on until the handle is closed,
+// writes a new request, or the operation ends.
+//
+// On a plain connection, ctx's end moves c's deadline to now, interrupting
+// a blocked read or write; the connection, out of sync, is then closed when
+// the function returns.
+func bindConn(ctx context.Context, c connWithDeadline, errp *error) (end func()) {
+	h, ok := c.(*pipeConn)
+	if !ok {
+		return watchConn(ctx, c)
+	}
+	h.mu.Lock()
+	h.depth++
+	if h.depth == 1 {
+		h.ctx, h.clean = ctx, false
+	}
+	h.mu.Unlock()
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.depth--; h.depth > 0 || errp == nil || *errp != nil {
+			return
+		}
+		h.clean = true
+		if h.s != nil && (h.s.reading || !h.s.queued) {
+			h.end(false)
+		}
+	}
+}
+
+func watchConn(ctx context.Context, c connWithDeadline) (end func()) {
+	if c == nil || ctx.Done() == nil {
+		return func() {}
+	}
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		c.SetDeadline(time.Unix(1, 0))
+		close(fired)
+	})
+	return func() {
+		if !stop() {
+			<-fired
+			c.Close()
+		}
+	}
+}

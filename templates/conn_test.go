@@ -1,0 +1,266 @@
+package templates
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// poolClient is a sync client written like gomemcache, as the converter
+// leaves it: a free list of connections, each wrapped in its own
+// bufio.Reader (shareReader) and bufio.Writer; a dial that became
+// shareConn; a bind where a function takes a connection.
+type poolClient struct {
+	addr    string
+	maxIdle int
+
+	mu   sync.Mutex
+	free []*poolConn
+}
+
+type poolConn struct {
+	nc net.Conn
+	r  *bufio.Reader
+	w  *bufio.Writer
+}
+
+func (c *poolClient) conn(ctx context.Context) (*poolConn, error) {
+	c.mu.Lock()
+	if n := len(c.free); n > 0 {
+		cn := c.free[n-1]
+		c.free = c.free[:n-1]
+		c.mu.Unlock()
+		return cn, nil
+	}
+	c.mu.Unlock()
+	nc, err := shareConn(ctx, c, "tcp", c.addr, func(ctx context.Context) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "tcp", c.addr)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &poolConn{nc: nc, r: shareReader(nc, 0), w: bufio.NewWriter(nc)}, nil
+}
+
+// condRelease is gomemcache's: a connection that failed is closed, others go
+// back to the free list, which closes what does not fit.
+func (c *poolClient) condRelease(cn *poolConn, err *error) {
+	if *err != nil {
+		cn.nc.Close()
+		return
+	}
+	c.mu.Lock()
+	if len(c.free) >= c.maxIdle {
+		c.mu.Unlock()
+		cn.nc.Close()
+		return
+	}
+	c.free = append(c.free, cn)
+	c.mu.Unlock()
+}
+
+func (c *poolClient) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, cn := range c.free {
+		cn.nc.Close()
+	}
+	c.free = nil
+}
+
+func (c *poolClient) get(ctx context.Context, token string, size int) (string, error) {
+	return runOp(ctx, "get", opDetachable, func(ctx context.Context) (string, error) {
+		return c.getBody(ctx, token, size)
+	})
+}
+
+func (c *poolClient) getBody(ctx context.Context, token string, size int) (val string, err error) {
+	cn, err := c.conn(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer c.condRelease(cn, &err)
+	defer bindConn(ctx, cn.nc, &err)()
+	fmt.Fprintf(cn.w, "get %s %d\n", token, size)
+	if err := cn.w.Flush(); err != nil {
+		return "", err
+	}
+	line, err := cn.r.ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	var tok string
+	var n int
+	if _, err := fmt.Sscanf(line, "val %s %d\n", &tok, &n); err != nil {
+		return "", fmt.Errorf("bad reply %q: %v", line, err)
+	}
+	if tok != token || n != size {
+		return "", fmt.Errorf("%w: got %s %d, want %s %d", errMismatch, tok, n, token, size)
+	}
+	buf := make([]byte, n+1)
+	if _, err := io.ReadFull(cn.r, buf); err != nil {
+		return "", err
+	}
+	if string(buf) != strings.Repeat("x", n)+"\n" {
+		return "", fmt.Errorf("%w: bad value for %s", errMismatch, token)
+	}
+	return tok, nil
+}
+
+// twoRounds writes after reading: exclusive.
+func (c *poolClient) twoRounds(ctx context.Context, a, b string) error {
+	_, err := runOp(ctx, "twoRounds", opExclusive, func(ctx context.Context) (struct{}, error) {
+		for _, tok := range []string{a, b} {
+			if _, err := c.getBody(ctx, tok, 3); err != nil {
+				return struct{}{}, err
+			}
+		}
+		return struct{}{}, nil
+	})
+	return err
+}
+
+func sharedGroups() int {
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	return len(shared)
+}
+
+func TestSharedConnNoCrossTalk(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	srv := newFakeServer(t)
+	c := &poolClient{addr: srv.addr(), maxIdle: 2}
+	dials := shareDials.Load()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for g := 0; g < 64; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rnd := rand.New(rand.NewSource(int64(g)))
+			for i := 0; i < 100; i++ {
+				size := rnd.Intn(64)
+				if i%17 == 0 {
+					size = 20000 + rnd.Intn(5000) // beyond the shared buffer
+				}
+				tok := fmt.Sprintf("g%d-%d", g, i)
+				ctx, cancel := context.WithCancel(context.Background())
+				if rnd.Intn(3) == 0 {
+					time.AfterFunc(time.Duration(rnd.Intn(200))*time.Microsecond, cancel)
+				}
+				got, err := c.get(ctx, tok, size)
+				cancel()
+				if err != nil && !errors.Is(err, context.Canceled) || err == nil && got != tok {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("%s: %q, %v", tok, got, err))
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs[:min(len(errs), 5)] {
+		t.Error(err)
+	}
+	// The client keeps working.
+	if got, err := c.get(context.Background(), "after", 5); err != nil || got != "after" {
+		t.Fatalf("after: %q, %v", got, err)
+	}
+	if err := c.twoRounds(t.Context(), "x1", "x2"); err != nil {
+		t.Fatal(err)
+	}
+	if n := shareDials.Load() - dials; n < 1 || n > 3 {
+		t.Errorf("%d physical connections dialed, want 1 to 3", n)
+	}
+	// Detached bodies may still be finishing.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c.close()
+		if sharedGroups() == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := sharedGroups(); n != 0 {
+		t.Fatalf("%d share groups left after every handle closed", n)
+	}
+	srv.close()
+}
+
+func TestSharedConnCloseMidExchange(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	srv := newFakeServer(t)
+	c := &poolClient{addr: srv.addr(), maxIdle: 4}
+	ctx := context.Background()
+	a, err := c.conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// a commits a request and reads part of its reply; b's request is in
+	// flight behind it. Closing a mid-exchange must close the physical
+	// connection (b's request may or may not have run) rather than hand
+	// the rest of a's reply to b.
+	fmt.Fprintf(a.w, "get half 10\n")
+	a.w.Flush()
+	if _, err := a.r.ReadByte(); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(b.w, "get b 1\n")
+	b.w.Flush()
+	bErr := make(chan error, 1)
+	go func() {
+		_, err := b.r.ReadString('\n')
+		bErr <- err
+	}()
+	for srv.requests.Load() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	a.nc.Close()
+	if err := <-bErr; !errors.Is(err, ErrMaybeExecuted) {
+		t.Fatalf("b's read after a closed mid-exchange: %v, want ErrMaybeExecuted", err)
+	}
+	b.nc.Close()
+	// A new handle dials again.
+	if got, err := c.get(ctx, "again", 2); err != nil || got != "again" {
+		t.Fatalf("again: %q, %v", got, err)
+	}
+	c.close()
+	if n := sharedGroups(); n != 0 {
+		t.Fatalf("%d share groups left", n)
+	}
+	srv.close()
+}
+
+func TestPipeliningOff(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	AsyncifyPipelining = false
+	defer func() { AsyncifyPipelining = true }()
+	srv := newFakeServer(t)
+	c := &poolClient{addr: srv.addr(), maxIdle: 2}
+	if got, err := c.get(t.Context(), "plain", 3); err != nil || got != "plain" {
+		t.Fatalf("%q, %v", got, err)
+	}
+	c.mu.Lock()
+	_, isHandle := c.free[0].nc.(*pipeConn)
+	c.mu.Unlock()
+	if isHandle {
+		t.Fatal("AsyncifyPipelining=false still gave a handle")
+	}
+	c.close()
+	srv.close()
+}
