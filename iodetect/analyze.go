@@ -21,6 +21,9 @@ type Config struct {
 	// Seeds are parameters of this package's functions that other packages
 	// pass conn-derived values to (Package.Bindings of its importers).
 	Seeds map[*types.Var]Side
+
+	// Overrides are the user's configuration; nil for none.
+	Overrides *Overrides
 }
 
 // Analyze computes the facts of one type-checked package. info must have
@@ -41,6 +44,7 @@ func Analyze(fset *token.FileSet, files []*ast.File, pkg *types.Package, info *t
 	for v, side := range cfg.Seeds {
 		a.merge(v, val{side: side})
 	}
+	a.seedConnParams()
 	// Local types whose Read or Write turns out to be async carry a
 	// connection's bytes too (a type implementing io.Reader over a conn):
 	// finding one can make more values conn-derived, so iterate.
@@ -510,7 +514,7 @@ func (a *analyzer) isConnType(t types.Type) bool {
 		t = p.Elem()
 	}
 	n, ok := types.Unalias(t).(*types.Named)
-	return ok && a.connTypes[n.Origin().Obj()]
+	return ok && a.connTypes[n.Origin().Obj()] || a.cfg.Overrides.connTypeRule(t, a.pkg)
 }
 
 func (a *analyzer) eval1(e ast.Expr) val {
@@ -925,6 +929,18 @@ func (a *analyzer) classify(fn *Func, call *ast.CallExpr) {
 		}
 		name := a.calleeName(callee)
 		sig := callee.Type().(*types.Signature)
+		if k := a.cfg.Overrides.blockingRule(callee); k != "" {
+			var side Side
+			if k.seeds() {
+				side = Client
+			}
+			on := ""
+			if sig.Recv() != nil {
+				on = a.recvText(call)
+			}
+			site(k, name, on, side)
+			return
+		}
 		if sig.Recv() == nil {
 			key := callee.Pkg().Path() + "." + callee.Name()
 			if dialFuncs[key] {
@@ -1072,9 +1088,13 @@ func (a *analyzer) computeAsync() {
 			fn.External, fn.dist = fn.ext[0], 1
 		}
 	}
+	sync := a.applyAsyncRules(inf)
 	for changed := true; changed; {
 		changed = false
 		for _, fn := range a.funcs {
+			if sync[fn] {
+				continue
+			}
 			for _, c := range fn.calls {
 				if c.dist+1 < fn.dist {
 					fn.dist, fn.Next, fn.Site, fn.External = c.dist+1, c, nil, nil

@@ -101,13 +101,18 @@ type Func struct {
 	Site  *Site
 	// External names a function of another package that made this one async.
 	External *ExternalAsync
+	// Rule is the configuration's sync or async rule for the function, if
+	// one applied: a forced async function has no Site of its own.
+	Rule *Rule
 
 	// Mode says, for an async function, whether its exchange is one round of
 	// writes then reads (Pipelined) or not (Exclusive: ModeWrite comes after
 	// ModeRead).
 	Mode                Mode
 	ModeRead, ModeWrite *Site
-	dist                int
+	// ModeRule is the configuration's mode rule that set Mode, if any.
+	ModeRule *Rule
+	dist     int
 
 	calls []*Func // callees, in source order, deduplicated
 	ext   []*ExternalAsync
@@ -158,6 +163,8 @@ func (f *Func) Chain(rel func(token.Position) string) []string {
 				chain = append(chain, ext...)
 			case g.External != nil:
 				chain = append(chain, g.External.Chain...)
+			case g.Rule != nil && g.Rule.Verb == RuleAsync:
+				chain = append(chain, "async by the configuration at "+g.Rule.Pos)
 			}
 		}
 	}

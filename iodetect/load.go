@@ -23,6 +23,8 @@ type LoadConfig struct {
 	Dir   string // where patterns are resolved, as by the go command; "" is the current directory
 	Tests bool   // include the packages' _test.go files
 	Env   []string
+	// Overrides are the user's corrections (asyncify's configuration file).
+	Overrides *Overrides
 }
 
 // LoadError is a package that could not be loaded or type-checked; Errs
@@ -92,7 +94,7 @@ func Load(cfg LoadConfig, patterns ...string) ([]*Loaded, error) {
 		return nil, err
 	}
 	var out []*Loaded
-	for _, l := range analyzeAll(pkgs) {
+	for _, l := range analyzeAll(pkgs, cfg.Overrides) {
 		if matched[l.Pkg] {
 			out = append(out, l)
 		}
@@ -151,7 +153,7 @@ func moduleDeps(cfg LoadConfig, pkgs []*packages.Package) ([]*packages.Package, 
 // importer passes to a package's functions (a driver handing its bufio.Writer
 // to its internal protocol package) seed that package's parameters, and the
 // packages are analysed again until no parameter gains a side.
-func analyzeAll(pkgs []*packages.Package) []*Loaded {
+func analyzeAll(pkgs []*packages.Package, ov *Overrides) []*Loaded {
 	owner := make(map[*types.Package]*packages.Package)
 	for _, p := range pkgs {
 		owner[p.Types] = p
@@ -163,7 +165,7 @@ func analyzeAll(pkgs []*packages.Package) []*Loaded {
 		var out []*Loaded
 		grew := false
 		for _, p := range pkgs {
-			res := Analyze(p.Fset, p.Syntax, p.Types, p.TypesInfo, &Config{ExternalAsync: external, Seeds: seeds[p]})
+			res := Analyze(p.Fset, p.Syntax, p.Types, p.TypesInfo, &Config{ExternalAsync: external, Seeds: seeds[p], Overrides: ov})
 			for _, fn := range res.Async {
 				if fn.Obj != nil {
 					async[fn.Obj.FullName()] = &ExternalAsync{Name: qualifiedName(fn), Func: fn}

@@ -137,6 +137,7 @@ func (a *analyzer) computeModes() {
 			fn.Mode, fn.ModeRead, fn.ModeWrite = Exclusive, s.badR, s.badW
 		}
 	}
+	a.applyModeRules()
 }
 
 type shapeWalker struct {
@@ -411,7 +412,10 @@ func (w *shapeWalker) bind(c *ast.CallExpr, t funcRef) map[*types.Var]shape {
 
 // modeReason explains an exclusive mode: "write at POS after read at POS".
 func modeReason(fn *Func, rel func(token.Position) string) string {
-	if fn.Mode != Exclusive {
+	if fn.ModeRule != nil {
+		return "set by the configuration at " + fn.ModeRule.Pos
+	}
+	if fn.Mode != Exclusive || fn.ModeWrite == nil || fn.ModeRead == nil {
 		return ""
 	}
 	return fn.ModeWrite.Callee + " at " + rel(fn.ModeWrite.Pos) + " after " + fn.ModeRead.Callee + " at " + rel(fn.ModeRead.Pos)

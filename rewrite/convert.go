@@ -28,6 +28,8 @@ type Config struct {
 	// GoVersion is the version of the module that will hold the output
 	// ("go1.24"); "" is the package's own module's.
 	GoVersion string
+	// Overrides are the configuration file's rules (ReadConfig); nil for none.
+	Overrides *iodetect.Overrides
 }
 
 // File is one file of the converted package.
@@ -75,7 +77,7 @@ const testContextGoVersion = "go1.24"
 
 // Convert converts the one package that pattern names.
 func Convert(cfg Config, pattern string) (*Result, error) {
-	loaded, err := iodetect.Load(iodetect.LoadConfig{Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env}, pattern)
+	loaded, err := iodetect.Load(iodetect.LoadConfig{Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env, Overrides: cfg.Overrides}, pattern)
 	if err != nil {
 		var le *iodetect.LoadError
 		if errors.As(err, &le) {

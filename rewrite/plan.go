@@ -101,6 +101,12 @@ func (r *pkgRewriter) dropUnusedCtx(decls []*ast.FuncDecl) {
 		})
 		return found
 	}
+	for _, fd := range decls {
+		// the configuration made it async: it takes ctx, I/O or not
+		if p := planOfDecl(fd); p != nil && p.fn.Rule != nil && p.fn.Rule.Verb == iodetect.RuleAsync {
+			uses[fd] = true
+		}
+	}
 	for changed := true; changed; {
 		changed = false
 		for _, fd := range decls {

@@ -21,6 +21,7 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	outDir := fs.String("o", "", "write the converted package (tests, helpers and runtime included) into `DIR`, and print the diff")
 	check := fs.Bool("check", false, "with -o: write nothing; exit 1 with the diff if DIR differs from what would be written")
 	inPlace := fs.Bool("w", false, "rewrite the package in place (for a fork you own), and print the diff")
+	configFile := fs.String("config", "", configFlagHelp)
 	if status, done := parseFlags(fs, args, stdout); done {
 		return status
 	}
@@ -35,6 +36,15 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	cfg := rewrite.Config{Dir: dir, Tests: *tests}
+	configDir := dir
+	if *outDir != "" {
+		configDir = *outDir
+	}
+	ov, configOption, ok := loadConfig(*configFile, configDir, dir, stderr)
+	if !ok {
+		return exitError
+	}
+	cfg.Overrides = ov
 	if *outDir != "" {
 		// the output must be valid for the module that will hold it
 		if cfg.GoVersion, err = rewrite.GoVersionOf(*outDir); err != nil {
@@ -72,6 +82,9 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	status := exitOK
 	if *outDir != "" {
 		opts := []string{fmt.Sprintf("tests=%t", *tests), "go=" + cfg.GoVersion}
+		if configOption != "" {
+			opts = append(opts, configOption)
+		}
 		diff, differs, findings, err := writeOutput(res, *outDir, dir, opts, *check)
 		if err != nil {
 			var re *rewrite.Error
@@ -112,6 +125,7 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "asyncify:", err)
 		return exitError
 	}
+	reportUnmatched(ov, stderr)
 	if !*check { // -check compares; the notes were shown when the output was written
 		for _, n := range res.Notes {
 			fmt.Fprintln(stderr, relativeError(dir, n))

@@ -13,6 +13,7 @@ func runDetect(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("detect", "asyncify detect [-json] [-tests=true] PATTERN...", stdout, stderr)
 	jsonOut := fs.Bool("json", false, "print the report as JSON (schema: docs/detect-json.md)")
 	tests := fs.Bool("tests", true, "include the packages' _test.go files (their fake servers are reported as server side)")
+	configFile := fs.String("config", "", configFlagHelp)
 	if status, done := parseFlags(fs, args, stdout); done {
 		return status
 	}
@@ -26,7 +27,11 @@ func runDetect(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "asyncify detect:", err)
 		return exitError
 	}
-	loaded, err := iodetect.Load(iodetect.LoadConfig{Dir: dir, Tests: *tests}, fs.Args()...)
+	ov, _, ok := loadConfig(*configFile, dir, dir, stderr)
+	if !ok {
+		return exitError
+	}
+	loaded, err := iodetect.Load(iodetect.LoadConfig{Dir: dir, Tests: *tests, Overrides: ov}, fs.Args()...)
 	if err != nil {
 		var le *iodetect.LoadError
 		if errors.As(err, &le) {
@@ -52,5 +57,6 @@ func runDetect(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "asyncify detect:", err)
 		return exitError
 	}
+	reportUnmatched(ov, stderr)
 	return exitOK
 }
