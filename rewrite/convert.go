@@ -51,6 +51,12 @@ type Result struct {
 	Notes []string
 	// Input names what was converted, for the record (RecordFile).
 	Input Input
+	// Ignored are the package's files that the current build does not
+	// see (build constraints): not converted, copied unchanged by -o.
+	Ignored []File
+	// Nothing, when the conversion changes nothing, says why (the package
+	// does no socket I/O, or is asyncify's own output).
+	Nothing string
 }
 
 // Input names a converted package.
@@ -81,15 +87,23 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 	if err != nil {
 		var le *iodetect.LoadError
 		if errors.As(err, &le) {
+			if many := morePackages(cfg, pattern); many != nil {
+				return nil, many
+			}
 			return nil, &Error{Errs: le.Errs}
 		}
 		return nil, err
 	}
 	base := loaded[0]
-	for _, l := range loaded[1:] {
-		if l.Pkg.PkgPath != base.Pkg.PkgPath+"_test" {
-			return nil, &Error{Errs: []string{fmt.Sprintf("%s: matches more than one package (%s, %s); asyncify converts one at a time", pattern, base.Pkg.PkgPath, l.Pkg.PkgPath)}}
-		}
+	var paths []string
+	for _, l := range loaded {
+		paths = append(paths, strings.TrimSuffix(l.Pkg.PkgPath, "_test"))
+	}
+	if many := manyPackages(pattern, paths); many != nil {
+		return nil, many
+	}
+	if err := refuseCgo(loaded); err != nil {
+		return nil, err
 	}
 	goVersion := "go1.26"
 	moduleDir := filepath.Dir(base.Pkg.GoFiles[0])
@@ -139,7 +153,10 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 		return nil, &Error{Errs: c.errs}
 	}
 
-	res := &Result{ModuleDir: moduleDir, Notes: c.notes, Input: inputOf(base)}
+	res := &Result{ModuleDir: moduleDir, Notes: append(withoutGeneratedNotes(c.notes, pkgs), generatedNotes(pkgs)...), Input: inputOf(base)}
+	if res.Ignored, err = ignoredFiles(loaded, moduleDir, cfg.Tests); err != nil {
+		return nil, err
+	}
 	perPkg := make([][]File, len(pkgs))
 	changed := false
 	for i, r := range pkgs {
@@ -153,6 +170,9 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 			}
 		}
 		perPkg[i] = files
+	}
+	if !changed {
+		res.Nothing = nothingToDo(pkgs)
 	}
 	if changed {
 		helper, err := c.helperFile(base)

@@ -23,7 +23,7 @@ import (
 // name the copy's import path instead.
 func Output(res *Result, upstreamPath, copyPath string) (map[string][]byte, error) {
 	out := make(map[string][]byte)
-	for _, f := range res.All {
+	for _, f := range append(res.All[:len(res.All):len(res.All)], res.Ignored...) {
 		src := f.New
 		if !bytes.HasPrefix(src, []byte(templates.Header)) {
 			src = append([]byte(templates.Header+"\n// Copied by asyncify from "+f.Rel+".\n\n"), src...)
@@ -142,12 +142,27 @@ func Previous(dir string, files map[string][]byte) (map[string][]byte, error) {
 	return old, nil
 }
 
+// WriteHook is for tests: when set, it is called before every step of
+// WriteDir and WriteInPlace that changes the file system, with the step
+// ("mkdir", "create", "write", "link", "rename") and the path it acts on;
+// an error it returns fails that step, as a full disk would. (File
+// permissions cannot inject such failures: they do not stop root.)
+var WriteHook func(op, path string) error
+
+func writeStep(op, path string) error {
+	if WriteHook != nil {
+		return WriteHook(op, path)
+	}
+	return nil
+}
+
 // WriteDir makes dir's generated files exactly files: new and changed
 // ones are written, stale ones removed, the user's files left alone (a
 // name clash with one is an error). All or nothing: the new files are
 // staged next to dir first, the replaced ones kept aside until every
-// move has succeeded, and put back if one fails.
-func WriteDir(dir string, files map[string][]byte) error {
+// move has succeeded, and put back if one fails; directories it had to
+// create are removed again.
+func WriteDir(dir string, files map[string][]byte) (err error) {
 	old, user, err := ReadGenerated(dir)
 	if err != nil {
 		return err
@@ -166,7 +181,30 @@ func WriteDir(dir string, files map[string][]byte) error {
 		sort.Strings(clash)
 		return &Error{Errs: clash}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// the directories that do not exist yet, deepest first
+	var created []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || filepath.Dir(d) == d {
+			break
+		}
+		created = append(created, d)
+	}
+	defer func() {
+		if err != nil {
+			for _, d := range created {
+				os.Remove(d) // only if empty: nothing of the user's is lost
+			}
+		}
+	}()
+	for i := len(created) - 1; i >= 0; i-- {
+		if err := writeStep("mkdir", created[i]); err != nil {
+			return err
+		}
+		if err := os.Mkdir(created[i], 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
+		}
+	}
+	if err := writeStep("mkdir", filepath.Dir(dir)); err != nil {
 		return err
 	}
 	stage, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".asyncify-")
@@ -182,6 +220,9 @@ func WriteDir(dir string, files map[string][]byte) error {
 		if bytes.Equal(old[name], src) {
 			continue
 		}
+		if err := writeStep("write", filepath.Join(stage, name)); err != nil {
+			return err
+		}
 		if err := os.WriteFile(filepath.Join(stage, name), src, 0o644); err != nil {
 			return err
 		}
@@ -194,7 +235,11 @@ func WriteDir(dir string, files map[string][]byte) error {
 		}
 	}
 	mv := func(from, to string) error {
-		if err := os.Rename(from, to); err != nil {
+		err := writeStep("rename", to)
+		if err == nil {
+			err = os.Rename(from, to)
+		}
+		if err != nil {
 			undo()
 			return err
 		}
@@ -325,12 +370,19 @@ func WriteInPlace(res *Result) error {
 		}
 	}
 	for _, f := range res.Files {
+		if err := writeStep("create", f.Path); err != nil {
+			cleanup()
+			return err
+		}
 		tmp, err := os.CreateTemp(filepath.Dir(f.Path), "."+filepath.Base(f.Path)+".asyncify-")
 		if err != nil {
 			cleanup()
 			return err
 		}
-		_, err = tmp.Write(f.New)
+		err = writeStep("write", tmp.Name())
+		if err == nil {
+			_, err = tmp.Write(f.New)
+		}
 		if cerr := tmp.Close(); err == nil {
 			err = cerr
 		}
@@ -338,7 +390,9 @@ func WriteInPlace(res *Result) error {
 		if err == nil && f.Old != nil {
 			// keep the old content aside, for a rollback
 			p.backup = tmp.Name() + ".old"
-			err = os.Link(f.Path, p.backup)
+			if err = writeStep("link", p.backup); err == nil {
+				err = os.Link(f.Path, p.backup)
+			}
 		}
 		todo = append(todo, p)
 		if err != nil {
@@ -347,7 +401,11 @@ func WriteInPlace(res *Result) error {
 		}
 	}
 	for i, p := range todo {
-		if err := os.Rename(p.tmp, p.path); err != nil {
+		err := writeStep("rename", p.path)
+		if err == nil {
+			err = os.Rename(p.tmp, p.path)
+		}
+		if err != nil {
 			for _, q := range todo[:i] {
 				if q.backup != "" {
 					os.Rename(q.backup, q.path)

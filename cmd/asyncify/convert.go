@@ -35,6 +35,27 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "asyncify:", err)
 		return exitError
 	}
+	if *check && *outDir == "" {
+		fmt.Fprintln(stderr, "asyncify: -check needs -o DIR")
+		return exitError
+	}
+	if *inPlace && *outDir != "" {
+		fmt.Fprintln(stderr, "asyncify: -w and -o exclude each other")
+		return exitError
+	}
+	var places readOnlyPlaces
+	if *outDir != "" || *inPlace {
+		if places, err = goPlaces(dir); err != nil {
+			fmt.Fprintln(stderr, "asyncify:", err)
+			return exitError
+		}
+	}
+	if *outDir != "" {
+		if err := checkOutDir(*outDir, places); err != nil {
+			fmt.Fprintln(stderr, "asyncify:", err)
+			return exitError
+		}
+	}
 	cfg := rewrite.Config{Dir: dir, Tests: *tests}
 	configDir := dir
 	if *outDir != "" {
@@ -64,13 +85,34 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitError
 	}
-	if *check && *outDir == "" {
-		fmt.Fprintln(stderr, "asyncify: -check needs -o DIR")
-		return exitError
+	if len(res.All) > 0 {
+		pkgDir := filepath.Dir(res.All[0].Path)
+		if *outDir != "" {
+			if err := checkNotInput(*outDir, pkgDir); err != nil {
+				fmt.Fprintln(stderr, "asyncify:", err)
+				return exitError
+			}
+		}
+		if *inPlace {
+			if err := places.refuse("-w", pkgDir); err != nil {
+				fmt.Fprintln(stderr, "asyncify:", err)
+				return exitError
+			}
+		}
 	}
-	if *inPlace && *outDir != "" {
-		fmt.Fprintln(stderr, "asyncify: -w and -o exclude each other")
-		return exitError
+	if res.Nothing != "" {
+		fmt.Fprintf(stderr, "asyncify: %s: %s; nothing written\n", fs.Arg(0), res.Nothing)
+		for _, n := range res.Notes {
+			fmt.Fprintln(stderr, relativeError(dir, n))
+		}
+		return exitOK
+	}
+	for _, f := range res.Ignored {
+		what := "left as it is"
+		if *outDir != "" {
+			what = "copied unchanged"
+		}
+		fmt.Fprintf(stderr, "asyncify: %s: not converted (the build for %s excludes it); %s: its calls are not cancellable where it builds\n", diffPath(dir, res.ModuleDir, f.Path), rewrite.Platform(nil), what)
 	}
 	if !*tests {
 		fmt.Fprintln(stderr, "asyncify: warning: -tests=false: the package's _test.go files are not converted; tests calling functions whose signatures changed will not compile")
