@@ -16,6 +16,21 @@ import (
 // from a cache; dependencies stay cached, as in a user's edit-and-check loop. The target is
 // detect/vet ≤ 1.5 (issue 2); docs/performance.md has the figures.
 func BenchmarkDetectVsVet(b *testing.B) {
+	compareWithVet(b, "detect", "detect", "./memcache")
+}
+
+// BenchmarkConvertVsVet times `asyncify -d ./memcache` (the whole conversion: load, detect,
+// plan, rewrite, type-check the result, print the diff) against `go vet ./memcache`, set up as
+// BenchmarkDetectVsVet. The target is convert/vet ≤ 2 (issue 3); docs/performance.md has the
+// figures.
+func BenchmarkConvertVsVet(b *testing.B) {
+	compareWithVet(b, "convert", "-d", "./memcache")
+}
+
+// compareWithVet times `asyncify ARGS` and `go vet ./memcache` on a copy of gomemcache's package
+// in a temporary module, one after the other in each iteration, and reports NAME-ns/op,
+// vet-ns/op and NAME/vet.
+func compareWithVet(b *testing.B, name string, args ...string) {
 	src := filepath.Join(moduleDir(b, gomemcacheModule), "memcache")
 	dir := writeModule(b, "bench", map[string]string{
 		"go.mod": "module example.com/detectbench\n\ngo 1.26\n",
@@ -48,23 +63,62 @@ func BenchmarkDetectVsVet(b *testing.B) {
 		}
 		return elapsed
 	}
-	detect := func() time.Duration { edit(); return run(asyncifyBin, "detect", "./memcache") }
+	tool := func() time.Duration { edit(); return run(asyncifyBin, args...) }
 	vet := func() time.Duration { edit(); return run("go", "vet", "./memcache") }
 
 	// Once untimed, so that the dependencies' export data is in the build cache for both.
-	detect()
+	tool()
 	vet()
 
-	var detectTime, vetTime time.Duration
+	var toolTime, vetTime time.Duration
 	b.ResetTimer()
 	for range b.N {
-		detectTime += detect()
+		toolTime += tool()
 		vetTime += vet()
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(detectTime.Nanoseconds())/float64(b.N), "detect-ns/op")
+	b.ReportMetric(float64(toolTime.Nanoseconds())/float64(b.N), name+"-ns/op")
 	b.ReportMetric(float64(vetTime.Nanoseconds())/float64(b.N), "vet-ns/op")
-	b.ReportMetric(float64(detectTime)/float64(vetTime), "detect/vet")
+	b.ReportMetric(float64(toolTime)/float64(vetTime), name+"/vet")
+}
+
+// BenchmarkDeadlineLatency reports how long the converted gomemcache's GetContext with a 50 ms
+// deadline takes to return against a server that accepts connections and never answers (the
+// target: under 60 ms). It converts gomemcache as TestConvertGomemcache does and runs
+// testdata/convert/mcdeadline's BenchmarkDeadlineLatency there, max(b.N, 20) calls.
+func BenchmarkDeadlineLatency(b *testing.B) {
+	dir, res := convertInto(b, "memcache", gomemcachePkg)
+	if res.exit != 0 {
+		b.Fatalf("asyncify -o ./internal/memcache: exit %d\n%s", res.exit, res.stderr)
+	}
+	converted := convertedModulePath + "/internal/memcache"
+	installProgram(b, dir, "mcdeadline", "mcdeadline", converted, converted, nil)
+	n := max(b.N, 20)
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", "^BenchmarkDeadlineLatency$", fmt.Sprintf("-benchtime=%dx", n), "-count=1", "./mcdeadline")
+	cmd.Dir = dir
+	cmd.Env = moduleEnv()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		b.Fatalf("go test -bench in the converted module: %v\n%s", err, out)
+	}
+	metrics := map[string]float64{}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 || !strings.HasPrefix(f[0], "BenchmarkDeadlineLatency") {
+			continue
+		}
+		for i := 2; i+1 < len(f); i += 2 {
+			var v float64
+			if _, err := fmt.Sscan(f[i], &v); err == nil {
+				metrics[f[i+1]] = v
+			}
+		}
+	}
+	if _, ok := metrics["ms/deadline"]; !ok {
+		b.Fatalf("no ms/deadline metric in:\n%s", out)
+	}
+	b.ReportMetric(metrics["ms/deadline"], "ms/deadline")
+	b.ReportMetric(metrics["worst-ms"], "worst-ms")
 }
 
 // moduleDir returns the directory of a module required by the clients module: its copy in the

@@ -285,6 +285,18 @@ func checkPackage(tb testing.TB, results map[string]*pkgResult, pkg string, want
 	return top
 }
 
+// logLines logs the lines of a package's test output that contain substr (what a test measured).
+func logLines(t *testing.T, results map[string]*pkgResult, pkg, substr string) {
+	t.Helper()
+	if r := results[pkg]; r != nil {
+		for _, line := range strings.Split(r.output.String(), "\n") {
+			if strings.Contains(line, substr) {
+				t.Log(strings.TrimSpace(line))
+			}
+		}
+	}
+}
+
 func TestConvertGomemcache(t *testing.T) {
 	dir, res := convertInto(t, "memcache", gomemcachePkg)
 	converted := convertedModulePath + "/internal/memcache"
@@ -331,6 +343,7 @@ func TestConvertGomemcache(t *testing.T) {
 	})
 	t.Run("unresponsive server", func(t *testing.T) {
 		checkPackage(t, results, convertedModulePath+"/mcdeadline", "TestUnresponsiveServer")
+		logLines(t, results, convertedModulePath+"/mcdeadline", "returned after")
 	})
 }
 
@@ -359,9 +372,13 @@ func TestConvertBeanstalk(t *testing.T) {
 
 	installProgram(t, dir, "bsold", "bsold", beanstalkPkg, converted, nil)
 	installProgram(t, dir, "bsold", "bsoldupstream", beanstalkPkg, beanstalkPkg, nil)
+	installProgram(t, dir, "bsstall", "bsstall", beanstalkPkg, converted,
+		map[string]string{"mode_test.go": "package bsstall\n\nconst upstream = false\n"})
+	installProgram(t, dir, "bsstall", "bsstallupstream", beanstalkPkg, beanstalkPkg,
+		map[string]string{"mode_test.go": "package bsstall\n\nconst upstream = true\n"})
 	installProgram(t, dir, "bsreal", "bsreal", converted, converted, nil)
 	needServer(t, "BEANSTALKD_ADDR", "127.0.0.1:21300")
-	results := goTestJSON(t, dir, nil, "./internal/beanstalk", "./bsold", "./bsoldupstream", "./bsreal")
+	results := goTestJSON(t, dir, nil, "./internal/beanstalk", "./bsold", "./bsoldupstream", "./bsstall", "./bsstallupstream", "./bsreal")
 
 	t.Run("own tests", func(t *testing.T) {
 		top := checkPackage(t, results, converted)
@@ -375,6 +392,13 @@ func TestConvertBeanstalk(t *testing.T) {
 		checkPackage(t, results, convertedModulePath+"/bsoldupstream", "TestOldAPI")
 	})
 	t.Run("context API against beanstalkd", func(t *testing.T) {
-		checkPackage(t, results, convertedModulePath+"/bsreal", "TestPutReserveDelete", "TestConcurrent", "TestCancelledCallers")
+		checkPackage(t, results, convertedModulePath+"/bsreal", "TestPutReserveDelete", "TestReserveDeadline", "TestConcurrent", "TestCancelledCallers")
+		logLines(t, results, convertedModulePath+"/bsreal", "returned after")
+	})
+	t.Run("stall", func(t *testing.T) {
+		// upstream stalls (the test sees it), the converted package does not
+		checkPackage(t, results, convertedModulePath+"/bsstallupstream", "TestStall")
+		logLines(t, results, convertedModulePath+"/bsstallupstream", "stalled")
+		checkPackage(t, results, convertedModulePath+"/bsstall", "TestStall")
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"go/ast"
 	"go/types"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -172,6 +173,9 @@ func (c *converter) runtimeNames() map[string]string {
 func (c *converter) taken(name string) bool {
 	switch name {
 	case helperWatch, helperDeadline, helperSleep, helperCtxErr, helperConn:
+		return true
+	}
+	if slices.Contains(seqHelperNames, name) {
 		return true
 	}
 	obj := c.base.Pkg.Types.Scope().Lookup(name)

@@ -73,6 +73,7 @@ func (r *pkgRewriter) rewriteFunc(df *dst.File, fd *ast.FuncDecl) {
 	}
 	if wrapper != nil {
 		r.mapErrors(dfd, fd, p)
+		r.sequence(dfd, fd, p)
 		dfd.Name.Name = p.newName
 		added := []dst.Decl{wrapper, dfd}
 		added = append(added, r.makeAsync(wrapper, fd, p)...)
@@ -219,6 +220,10 @@ func (r *pkgRewriter) call(df *dst.File, call *ast.CallExpr, src ctxSource) {
 	if src.name != "" && r.detachedContext(call) {
 		// Code that had no ctx to pass made one up; it has one now.
 		r.replace[r.dst(call)] = dst.NewIdent(src.name)
+		r.modified[df] = true
+		return
+	}
+	if r.pipelineCall(call, src) {
 		r.modified[df] = true
 		return
 	}
@@ -383,7 +388,10 @@ func (r *pkgRewriter) noteUnwatched() {
 			n++
 		}
 	}
-	if first != nil {
+	switch {
+	case first != nil && r.c.sequenced:
+		r.c.note(first.Pos, "%d I/O calls on connections without deadlines to interrupt them: the exported operations that sequence them with textproto.Pipeline run detached when ctx can end (the caller returns ctx.Err(); the exchange completes on its own goroutine)", n)
+	case first != nil:
 		r.c.note(first.Pos, "%d I/O calls on connections are not cancellable yet: no connection field with deadlines to interrupt them (the runtime's stream will)", n)
 	}
 }

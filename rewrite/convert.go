@@ -143,6 +143,7 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
+		r.findSequenced()
 		r.plan()
 		pkgs = append(pkgs, r)
 	}
@@ -185,6 +186,13 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 		}
 		if !present {
 			perPkg[0] = append(perPkg[0], helper)
+		}
+		if c.sequenced {
+			seq, err := c.seqFile(base)
+			if err != nil {
+				return nil, err
+			}
+			perPkg[0] = mergeFiles(perPkg[0], []File{seq})
 		}
 		if c.usesRuntime {
 			rt, err := c.runtimeFiles(base)
@@ -229,9 +237,13 @@ type converter struct {
 
 	base        *iodetect.Loaded
 	usesRuntime bool // an XxxAsync was generated
-	runtime     map[string][]byte
-	rtNames     map[string]string
-	runtimeErr  error
+	// sequenced: the package sequences exchanges with textproto.Pipeline;
+	// seqReach: the functions that reach such a call (sequence.go).
+	sequenced  bool
+	seqReach   map[string]bool
+	runtime    map[string][]byte
+	rtNames    map[string]string
+	runtimeErr error
 }
 
 func (c *converter) note(pos token.Position, format string, args ...any) {

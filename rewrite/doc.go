@@ -27,6 +27,11 @@
 //     bounded by ctx's, time.Sleep becomes a sleep that ends with ctx.
 //   - watch.go: an exchange on a connection that the function holds runs
 //     under a watcher that interrupts it when ctx ends.
+//   - sequence.go: textproto.Pipeline's Next, StartRequest... go through
+//     helpers that record each id's progress; an exported operation reaching
+//     them completes what its ids were left without when it returns (no
+//     stall), and runs detached when ctx can end, so its caller can leave
+//     while the exchange completes (connections without deadlines).
 //   - header.go: the generated-code header and the helper file.
 //   - verify.go: the type check of the result, errors at input positions.
 //   - diff.go, output.go: the unified diff; the package written to a

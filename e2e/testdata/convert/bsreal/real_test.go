@@ -58,8 +58,50 @@ func TestPutReserveDelete(t *testing.T) {
 	if _, err := c.PeekContext(ctx, id); !errors.As(err, &cerr) || cerr.Err != beanstalk.ErrNotFound {
 		t.Fatalf("PeekContext of a deleted job: %v, want ErrNotFound", err)
 	}
+	// A ctx that has already ended sends nothing.
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := tube.PutContext(ended, []byte("never"), 1, 0, time.Minute); !errors.Is(err, context.Canceled) {
+		t.Fatalf("PutContext with an ended ctx: %v, want context.Canceled", err)
+	}
 	if st, err := tube.StatsContext(ctx); err != nil || st["current-jobs-ready"] != "0" || st["total-jobs"] != "1" {
 		t.Fatalf("StatsContext = %v, %v: want the one job, deleted", st, err)
+	}
+}
+
+// TestReserveDeadline: a ctx deadline ends a blocking reserve promptly, and
+// the same Conn keeps working.
+func TestReserveDeadline(t *testing.T) {
+	c := dial(t)
+	name := unique("bsdeadline")
+	ts := beanstalk.NewTubeSet(c, name)
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, _, err := ts.ReserveContext(ctx, 2*time.Second) // the server holds the reply up to 2s
+	took := time.Since(start)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("ReserveContext with a 100ms deadline: %v, want context.DeadlineExceeded", err)
+	}
+	if took > time.Second {
+		t.Fatalf("ReserveContext with a 100ms deadline returned after %v", took)
+	}
+	t.Logf("ReserveContext with a 100ms deadline returned after %v", took)
+
+	// The same Conn still works: its reply order is intact (the abandoned
+	// reserve's TIMED_OUT is consumed by the reserve itself).
+	other := unique("bsafter")
+	tube := beanstalk.NewTube(c, other)
+	id, err := tube.PutContext(t.Context(), []byte("after"), 1, 0, time.Minute)
+	if err != nil {
+		t.Fatalf("PutContext after the deadline: %v", err)
+	}
+	rid, body, err := beanstalk.NewTubeSet(c, other).ReserveContext(t.Context(), time.Second)
+	if err != nil || rid != id || string(body) != "after" {
+		t.Fatalf("ReserveContext after the deadline = %d %q %v, want %d after", rid, body, err, id)
+	}
+	if err := c.DeleteContext(t.Context(), id); err != nil {
+		t.Fatal(err)
 	}
 }
 

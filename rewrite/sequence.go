@@ -1,0 +1,593 @@
+package rewrite
+
+import (
+	"bytes"
+	"fmt"
+	"go/ast"
+	"go/format"
+	"go/token"
+	"go/types"
+	"path/filepath"
+	"strings"
+
+	"github.com/asyncify-dev/asyncify/iodetect"
+	"github.com/asyncify-dev/asyncify/templates"
+	"github.com/dave/dst"
+)
+
+// Clients built on net/textproto's Pipeline (go-beanstalk) sequence their
+// exchanges on one shared connection with Next, StartRequest, EndRequest,
+// StartResponse and EndResponse. An id that is obtained and then not taken
+// through all four calls (the caller failed in between) stalls every later
+// exchange on the connection, forever. And such a connection is often an
+// io.ReadWriteCloser without deadlines, so a blocked read cannot be
+// interrupted when ctx ends.
+//
+// The rewrite, in code that has a ctx:
+//
+//	id := c.c.Next()            ->  id := asyncifyNext(ctx, c.c)
+//	c.c.StartRequest(id)        ->  asyncifyStartRequest(ctx, c.c, id)
+//	... EndRequest, StartResponse, EndResponse likewise
+//
+// records every id an operation obtains and how far it got, and each exported
+// operation that reaches these calls (FContext) begins with
+//
+//	if ctx.Done() != nil {
+//		// detached: runs on its own goroutine; the caller leaves when ctx ends
+//		r, err := asyncifyDetach(ctx, func(ctx context.Context) (r struct{...}, err error) {
+//			r.V0, err = t.FContext(ctx, args...)
+//			return
+//		})
+//		return r.V0, err
+//	}
+//	ctx, asyncifyEnd := asyncifySequenced(ctx)
+//	defer asyncifyEnd()
+//
+// asyncifyEnd completes, in order, the calls an id left undone when the
+// operation returns, so a failed operation never stalls the connection. When
+// ctx can end, the operation runs detached: the caller returns ctx.Err() as
+// soon as ctx ends, while the operation goes on to read (and drop) its reply,
+// so the replies of later exchanges stay in order. An operation whose
+// parameters it may share with the caller after returning (pointers, maps,
+// funcs; []byte arguments are copied) stays attached, and is reported.
+
+// The helpers of sequence.go, generated into seqFileName.
+const (
+	seqFileName       = "asyncify_sequence.go"
+	helperNext        = "asyncifyNext"
+	helperSequenced   = "asyncifySequenced"
+	helperDetach      = "asyncifyDetach"
+	helperSeqEndLocal = "asyncifyEnd"
+)
+
+// pipelineMethods maps textproto.Pipeline's methods to their helpers.
+var pipelineMethods = map[string]string{
+	"Next":          helperNext,
+	"StartRequest":  "asyncifyStartRequest",
+	"EndRequest":    "asyncifyEndRequest",
+	"StartResponse": "asyncifyStartResponse",
+	"EndResponse":   "asyncifyEndResponse",
+}
+
+// seqHelperNames are the names the sequence helper file declares.
+var seqHelperNames = []string{helperNext, "asyncifyStartRequest", "asyncifyEndRequest", "asyncifyStartResponse",
+	"asyncifyEndResponse", helperSequenced, helperDetach, "asyncifySequencer", "asyncifySeqOp", "asyncifySeqID",
+	"asyncifySeqKey", "asyncifySeqMark"}
+
+// isPipelineMethod reports whether fn is one of textproto.Pipeline's methods.
+func isPipelineMethod(fn *types.Func) bool {
+	if fn == nil || fn.Pkg() == nil || fn.Pkg().Path() != "net/textproto" {
+		return false
+	}
+	recv := fn.Type().(*types.Signature).Recv()
+	if recv == nil {
+		return false
+	}
+	t := recv.Type()
+	if p, ok := t.(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	n, ok := t.(*types.Named)
+	return ok && n.Obj().Name() == "Pipeline" && pipelineMethods[fn.Name()] != ""
+}
+
+// findSequenced records whether the package (not its tests) sequences
+// exchanges with textproto.Pipeline, and which of its functions reach such a
+// call, directly or through calls of the package's functions.
+func (r *pkgRewriter) findSequenced() {
+	direct := make(map[*types.Func]bool)
+	callees := make(map[*types.Func][]*types.Func)
+	var decls []*types.Func
+	for _, f := range r.ast {
+		if r.generated[f] || strings.HasSuffix(r.fset.File(f.Pos()).Name(), "_test.go") {
+			continue
+		}
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Body == nil {
+				continue
+			}
+			obj, _ := r.info.Defs[fd.Name].(*types.Func)
+			if obj == nil {
+				continue
+			}
+			decls = append(decls, obj)
+			ast.Inspect(fd.Body, func(n ast.Node) bool {
+				call, ok := n.(*ast.CallExpr)
+				if !ok {
+					return true
+				}
+				fn, _ := r.callee(unwrapFun(call.Fun))
+				if isPipelineMethod(fn) {
+					direct[obj] = true
+					r.c.sequenced = true
+				} else if fn != nil && fn.Pkg() == r.l.Pkg.Types {
+					callees[obj] = append(callees[obj], fn.Origin())
+				}
+				return true
+			})
+		}
+	}
+	if r.c.seqReach == nil {
+		r.c.seqReach = make(map[string]bool)
+	}
+	for obj := range direct {
+		r.c.seqReach[obj.FullName()] = true
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, obj := range decls {
+			if r.c.seqReach[obj.FullName()] {
+				continue
+			}
+			for _, c := range callees[obj] {
+				if r.c.seqReach[c.FullName()] {
+					r.c.seqReach[obj.FullName()] = true
+					changed = true
+					break
+				}
+			}
+		}
+	}
+}
+
+// pipelineCall rewrites a call of a textproto.Pipeline method in code with a
+// ctx into its helper, which records the id's progress in the operation.
+func (r *pkgRewriter) pipelineCall(call *ast.CallExpr, src ctxSource) bool {
+	if src.background || src.fixed != "" {
+		return false
+	}
+	sel, ok := unwrapFun(call.Fun).(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	fn, methodExpr := r.callee(sel)
+	if methodExpr || !isPipelineMethod(fn) {
+		return false
+	}
+	dcall := r.dst(call).(*dst.CallExpr)
+	dsel, ok := dcall.Fun.(*dst.SelectorExpr)
+	if !ok {
+		return false
+	}
+	var on dst.Expr = dsel.X
+	if _, isPtr := r.info.TypeOf(sel.X).Underlying().(*types.Pointer); !isPtr {
+		on = &dst.UnaryExpr{Op: token.AND, X: on}
+	}
+	dcall.Fun = dst.NewIdent(pipelineMethods[fn.Name()])
+	dcall.Args = append([]dst.Expr{src.expr(), on}, dcall.Args...)
+	return true
+}
+
+// sequence makes an exported operation FContext that reaches a
+// textproto.Pipeline call complete what it leaves undone, and run detached
+// when its ctx can end (see the top of this file).
+func (r *pkgRewriter) sequence(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) {
+	if !r.c.seqReach[p.fn.Obj.FullName()] || p.src.name == "" {
+		return
+	}
+	ctxName := p.src.name
+	var stmts []dst.Stmt
+	if detach, why := r.detachable(dfd, fd, p); detach != nil {
+		stmts = append(stmts, detach)
+	} else {
+		r.c.note(r.fset.Position(fd.Pos()), "%s runs attached to its caller (%s): when ctx ends, its exchange on a connection without deadlines is not interrupted", p.newName, why)
+	}
+	// ctx, asyncifyEnd := asyncifySequenced(ctx); defer asyncifyEnd()
+	stmts = append(stmts,
+		&dst.AssignStmt{
+			Lhs: []dst.Expr{dst.NewIdent(ctxName), dst.NewIdent(helperSeqEndLocal)},
+			Tok: token.DEFINE,
+			Rhs: []dst.Expr{&dst.CallExpr{Fun: dst.NewIdent(helperSequenced), Args: []dst.Expr{dst.NewIdent(ctxName)}}},
+		},
+		&dst.DeferStmt{Call: &dst.CallExpr{Fun: dst.NewIdent(helperSeqEndLocal)}},
+	)
+	for _, s := range stmts {
+		s.Decorations().Before = dst.NewLine
+		s.Decorations().After = dst.NewLine
+	}
+	at := 0
+	if len(dfd.Body.List) > 0 {
+		if d, ok := dfd.Body.List[0].(*dst.DeferStmt); ok {
+			if id, ok := d.Call.Fun.(*dst.Ident); ok && id.Name == helperCtxErr {
+				at = 1
+			}
+		}
+	}
+	dfd.Body.List = append(dfd.Body.List[:at], append(stmts, dfd.Body.List[at:]...)...)
+}
+
+// detachable returns the statement that runs FContext detached when ctx can
+// end, or nil and why it cannot be.
+func (r *pkgRewriter) detachable(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) (dst.Stmt, string) {
+	sig := p.fn.Obj.Type().(*types.Signature)
+	res := sig.Results()
+	if res.Len() == 0 || !types.Identical(res.At(res.Len()-1).Type(), types.Universe.Lookup("error").Type()) {
+		return nil, "it returns no error to report ctx's with"
+	}
+	if sig.TypeParams().Len() > 0 || sig.RecvTypeParams().Len() > 0 {
+		return nil, "it is generic"
+	}
+	ctxName := p.src.name
+	rName, eName := r.freshName(fd, "asyncifyR"), r.freshName(fd, "asyncifyE")
+	var clones []dst.Stmt
+	var args []dst.Expr
+	for i := 0; i < sig.Params().Len(); i++ {
+		v := sig.Params().At(i)
+		if v.Name() == "" || v.Name() == "_" {
+			return nil, "a parameter has no name"
+		}
+		t := v.Type()
+		if s, ok := t.Underlying().(*types.Slice); ok {
+			if b, ok := s.Elem().Underlying().(*types.Basic); ok && (b.Kind() == types.Byte || b.Info()&types.IsString != 0 || b.Info()&types.IsNumeric != 0) {
+				if b.Kind() == types.Byte && r.writesInto(fd, v) {
+					return nil, fmt.Sprintf("it may write into %s, the caller's memory", v.Name())
+				}
+				// p = append(p[:0:0], p...): the detached operation has its own
+				// copy (nil stays nil, empty stays empty)
+				clones = append(clones, &dst.AssignStmt{
+					Lhs: []dst.Expr{dst.NewIdent(v.Name())},
+					Tok: token.ASSIGN,
+					Rhs: []dst.Expr{&dst.CallExpr{
+						Fun: dst.NewIdent("append"),
+						Args: []dst.Expr{
+							&dst.SliceExpr{X: dst.NewIdent(v.Name()), High: &dst.BasicLit{Kind: intLit, Value: "0"}, Max: &dst.BasicLit{Kind: intLit, Value: "0"}, Slice3: true},
+							dst.NewIdent(v.Name()),
+						},
+						Ellipsis: true,
+					}},
+				})
+				args = append(args, dst.NewIdent(v.Name()))
+				continue
+			}
+		}
+		switch u := t.Underlying().(type) {
+		case *types.Basic:
+			if u.Kind() == types.UnsafePointer {
+				return nil, fmt.Sprintf("%s is a pointer the caller shares", v.Name())
+			}
+		default:
+			return nil, fmt.Sprintf("%s (%s) may be shared with the caller after it returns", v.Name(), types.TypeString(t, types.RelativeTo(r.l.Pkg.Types)))
+		}
+		args = append(args, dst.NewIdent(v.Name()))
+	}
+	var fun dst.Expr = dst.NewIdent(p.newName)
+	if recv := sig.Recv(); recv != nil {
+		if recv.Name() == "" || recv.Name() == "_" {
+			return nil, "its receiver has no name"
+		}
+		fun = &dst.SelectorExpr{X: dst.NewIdent(recv.Name()), Sel: dst.NewIdent(p.newName)}
+	}
+	inner := &dst.CallExpr{Fun: fun, Args: append([]dst.Expr{dst.NewIdent(ctxName)}, args...), Ellipsis: sig.Variadic()}
+
+	st := &dst.StructType{Fields: &dst.FieldList{}}
+	var lhs, outer []dst.Expr
+	for i := 0; i < res.Len()-1; i++ {
+		name := fmt.Sprintf("V%d", i)
+		st.Fields.List = append(st.Fields.List, &dst.Field{Names: []*dst.Ident{dst.NewIdent(name)}, Type: r.typeExpr(res.At(i).Type())})
+		lhs = append(lhs, &dst.SelectorExpr{X: dst.NewIdent(rName), Sel: dst.NewIdent(name)})
+		outer = append(outer, &dst.SelectorExpr{X: dst.NewIdent(rName), Sel: dst.NewIdent(name)})
+	}
+	lhs = append(lhs, dst.NewIdent(eName))
+	outer = append(outer, dst.NewIdent(eName))
+	body := []dst.Stmt{
+		&dst.AssignStmt{Lhs: lhs, Tok: token.ASSIGN, Rhs: []dst.Expr{inner}},
+		&dst.ReturnStmt{},
+	}
+	for _, s := range body {
+		s.Decorations().Before = dst.NewLine
+		s.Decorations().After = dst.NewLine
+	}
+	var resType dst.Expr = st
+	if res.Len() == 1 {
+		resType = dst.NewIdent("struct{}")
+	}
+	lit := &dst.FuncLit{
+		Type: &dst.FuncType{Func: true,
+			Params: &dst.FieldList{List: []*dst.Field{{Names: []*dst.Ident{dst.NewIdent(ctxName)}, Type: contextType()}}},
+			Results: &dst.FieldList{List: []*dst.Field{
+				{Names: []*dst.Ident{dst.NewIdent(rName)}, Type: resType},
+				{Names: []*dst.Ident{dst.NewIdent(eName)}, Type: dst.NewIdent("error")},
+			}},
+		},
+		Body: &dst.BlockStmt{List: body},
+	}
+	first := dst.Expr(dst.NewIdent(rName))
+	if res.Len() == 1 {
+		first = dst.NewIdent("_")
+	}
+	call := &dst.AssignStmt{
+		Lhs: []dst.Expr{first, dst.NewIdent(eName)},
+		Tok: token.DEFINE,
+		Rhs: []dst.Expr{&dst.CallExpr{Fun: dst.NewIdent(helperDetach), Args: []dst.Expr{dst.NewIdent(ctxName), lit}}},
+	}
+	block := append(clones, call, &dst.ReturnStmt{Results: outer})
+	for _, s := range block {
+		s.Decorations().Before = dst.NewLine
+		s.Decorations().After = dst.NewLine
+	}
+	block[0].Decorations().Start = dst.Decorations{"// detached: when ctx ends, the caller leaves and the exchange completes on its own"}
+	return &dst.IfStmt{
+		Cond: &dst.BinaryExpr{
+			X:  &dst.CallExpr{Fun: &dst.SelectorExpr{X: dst.NewIdent(ctxName), Sel: dst.NewIdent("Done")}},
+			Op: token.NEQ,
+			Y:  dst.NewIdent("nil"),
+		},
+		Body: &dst.BlockStmt{List: block},
+	}, ""
+}
+
+// writesInto reports whether fd's body may write into the byte slice v: it
+// assigns to an element, copies into it, or hands it to a Read method or to
+// io.ReadFull / io.ReadAtLeast.
+func (r *pkgRewriter) writesInto(fd *ast.FuncDecl, v *types.Var) bool {
+	is := func(e ast.Expr) bool {
+		for {
+			switch x := e.(type) {
+			case *ast.SliceExpr:
+				e = x.X
+				continue
+			case *ast.ParenExpr:
+				e = x.X
+				continue
+			case *ast.Ident:
+				return r.info.Uses[x] == v
+			}
+			return false
+		}
+	}
+	found := false
+	ast.Inspect(fd.Body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.AssignStmt:
+			for _, l := range n.Lhs {
+				if ix, ok := l.(*ast.IndexExpr); ok && is(ix.X) {
+					found = true
+				}
+			}
+		case *ast.CallExpr:
+			name := ""
+			switch f := unwrapFun(n.Fun).(type) {
+			case *ast.Ident:
+				name = f.Name
+			case *ast.SelectorExpr:
+				name = f.Sel.Name
+			}
+			for i, a := range n.Args {
+				if !is(a) {
+					continue
+				}
+				if name == "copy" && i == 0 || strings.HasPrefix(name, "Read") {
+					found = true
+				}
+			}
+		}
+		return !found
+	})
+	return found
+}
+
+// seqFile returns the file of the sequence helpers for the converted package.
+func (c *converter) seqFile(base *iodetect.Loaded) (File, error) {
+	dir := filepath.Dir(base.Pkg.GoFiles[0])
+	path := filepath.Join(dir, seqFileName)
+	scope := base.Pkg.Types.Scope()
+	var errs []string
+	for _, name := range seqHelperNames {
+		if obj := scope.Lookup(name); obj != nil {
+			pos := base.Pkg.Fset.Position(obj.Pos())
+			if filepath.Base(pos.Filename) != seqFileName {
+				errs = append(errs, fmt.Sprintf("%s: %s is declared by the package; asyncify needs the name for a helper", pos, name))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return File{}, &Error{Errs: errs}
+	}
+	out, err := format.Source([]byte(fmt.Sprintf(seqSource, templates.Header, base.Pkg.Name)))
+	if err != nil {
+		return File{}, err
+	}
+	old, err := readFile(path)
+	if err != nil {
+		old = nil
+	}
+	if old != nil && !bytes.HasPrefix(old, []byte(templates.Header)) {
+		return File{}, &Error{Errs: []string{fmt.Sprintf("%s: exists and was not generated by asyncify", path)}}
+	}
+	return File{Path: path, Old: old, New: out}, nil
+}
+
+const seqSource = `%s
+
+package %s
+
+import (
+	"context"
+	"sync"
+)
+
+// asyncifySequencer is what a textproto.Pipeline, or a textproto.Conn, offers.
+type asyncifySequencer interface {
+	Next() uint
+	StartRequest(id uint)
+	EndRequest(id uint)
+	StartResponse(id uint)
+	EndResponse(id uint)
+}
+
+type asyncifySeqKey struct{}
+
+// asyncifySeqOp records the ids an operation obtained and how far each got.
+type asyncifySeqOp struct {
+	mu  sync.Mutex
+	ids []asyncifySeqID
+}
+
+type asyncifySeqID struct {
+	p     asyncifySequencer
+	id    uint
+	phase int // the last call made: 1 StartRequest, 2 EndRequest, 3 StartResponse, 4 EndResponse
+}
+
+// asyncifySequenced starts recording the ids the operation under ctx obtains;
+// calling end completes, in order, the calls each id was left without, so
+// that an operation that failed half-way never stalls the connection.
+func asyncifySequenced(ctx context.Context) (_ context.Context, end func()) {
+	op := &asyncifySeqOp{}
+	return context.WithValue(ctx, asyncifySeqKey{}, op), op.end
+}
+
+func (op *asyncifySeqOp) end() {
+	op.mu.Lock()
+	ids := op.ids
+	op.ids = nil
+	op.mu.Unlock()
+	for _, s := range ids {
+		switch {
+		case s.phase >= 4:
+			continue
+		case s.phase == 3:
+			s.p.EndResponse(s.id)
+			continue
+		case s.phase < 1:
+			s.p.StartRequest(s.id)
+			fallthrough
+		case s.phase < 2:
+			s.p.EndRequest(s.id)
+		}
+		// No reply was read for this id: nothing was sent for it, or its
+		// connection failed. Its turn to read waits for the replies before
+		// it, so it is taken on a goroutine and the operation returns now.
+		go func(s asyncifySeqID) {
+			s.p.StartResponse(s.id)
+			s.p.EndResponse(s.id)
+		}(s)
+	}
+}
+
+func asyncifySeqMark(ctx context.Context, p asyncifySequencer, id uint, phase int) {
+	op, _ := ctx.Value(asyncifySeqKey{}).(*asyncifySeqOp)
+	if op == nil {
+		return
+	}
+	op.mu.Lock()
+	for i := range op.ids {
+		if op.ids[i].p == p && op.ids[i].id == id && op.ids[i].phase < phase {
+			op.ids[i].phase = phase
+		}
+	}
+	op.mu.Unlock()
+}
+
+// asyncifyNext is p.Next(), recorded in the operation under ctx.
+func asyncifyNext(ctx context.Context, p asyncifySequencer) uint {
+	id := p.Next()
+	if op, _ := ctx.Value(asyncifySeqKey{}).(*asyncifySeqOp); op != nil {
+		op.mu.Lock()
+		op.ids = append(op.ids, asyncifySeqID{p: p, id: id})
+		op.mu.Unlock()
+	}
+	return id
+}
+
+// asyncifyStartRequest is p.StartRequest(id), recorded.
+func asyncifyStartRequest(ctx context.Context, p asyncifySequencer, id uint) {
+	p.StartRequest(id)
+	asyncifySeqMark(ctx, p, id, 1)
+}
+
+// asyncifyEndRequest is p.EndRequest(id), recorded.
+func asyncifyEndRequest(ctx context.Context, p asyncifySequencer, id uint) {
+	p.EndRequest(id)
+	asyncifySeqMark(ctx, p, id, 2)
+}
+
+// asyncifyStartResponse is p.StartResponse(id), recorded.
+func asyncifyStartResponse(ctx context.Context, p asyncifySequencer, id uint) {
+	p.StartResponse(id)
+	asyncifySeqMark(ctx, p, id, 3)
+}
+
+// asyncifyEndResponse is p.EndResponse(id), recorded.
+func asyncifyEndResponse(ctx context.Context, p asyncifySequencer, id uint) {
+	p.EndResponse(id)
+	asyncifySeqMark(ctx, p, id, 4)
+}
+
+// asyncifyDetach runs body on its own goroutine, with ctx's values but not its
+// cancellation, and returns its result, or ctx.Err() as soon as ctx ends: the
+// body then completes without the caller, so that the exchange it began on a
+// shared connection is read to its end and the next one finds the connection
+// in order. Nothing is started when ctx has already ended. A panic in body
+// is raised again in the caller if it is still waiting.
+func asyncifyDetach[T any](ctx context.Context, body func(context.Context) (T, error)) (T, error) {
+	var zero T
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	type result struct {
+		v     T
+		err   error
+		panic any
+		ok    bool
+	}
+	done := make(chan result, 1)
+	var mu sync.Mutex
+	left := false
+	go func() {
+		var r result
+		defer func() {
+			if !r.ok {
+				r.panic = recover()
+				mu.Lock()
+				gone := left
+				mu.Unlock()
+				if gone {
+					panic(r.panic) // nobody is waiting to receive it
+				}
+			}
+			done <- r
+		}()
+		r.v, r.err = body(context.WithoutCancel(ctx))
+		r.ok = true
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		mu.Lock()
+		left = true
+		mu.Unlock()
+		select {
+		case r = <-done:
+		default:
+			return zero, ctx.Err()
+		}
+	}
+	if !r.ok {
+		panic(r.panic)
+	}
+	return r.v, r.err
+}
+`
