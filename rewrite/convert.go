@@ -57,6 +57,9 @@ type Result struct {
 	// Nothing, when the conversion changes nothing, says why (the package
 	// does no socket I/O, or is asyncify's own output).
 	Nothing string
+	// Facts are the detector's facts about the package (with its
+	// in-package tests), which the conversion followed.
+	Facts *iodetect.Package
 }
 
 // Input names a converted package.
@@ -154,7 +157,7 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 		return nil, &Error{Errs: c.errs}
 	}
 
-	res := &Result{ModuleDir: moduleDir, Notes: append(withoutGeneratedNotes(c.notes, pkgs), generatedNotes(pkgs)...), Input: inputOf(base)}
+	res := &Result{ModuleDir: moduleDir, Notes: append(withoutGeneratedNotes(c.notes, pkgs), generatedNotes(pkgs)...), Input: inputOf(base), Facts: base.Package}
 	if res.Ignored, err = ignoredFiles(loaded, moduleDir, cfg.Tests); err != nil {
 		return nil, err
 	}

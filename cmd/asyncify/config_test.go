@@ -198,6 +198,19 @@ func TestConfigRules(t *testing.T) {
 		t.Errorf("asyncify does not report the unmatched rule:\n%s", stderr.String())
 	}
 
+	// and so does explain
+	for name, want := range map[string]string{
+		"(*Client).Get":   "Mode: exclusive, set by the configuration at asyncify.conf:4.\n",
+		"(*Client).Stats": "(*Client).Stats is left sync by the configuration at asyncify.conf:2.\n",
+		"version":         "Why: version -> async by the configuration at asyncify.conf:3\n",
+	} {
+		stdout.Reset()
+		stderr.Reset()
+		if code := run([]string{"explain", "./client", name}, &stdout, &stderr); code != exitOK || !strings.Contains(stdout.String(), want) {
+			t.Errorf("explain %s with rules: exit %d, want %q in:\n%s\n%s", name, code, want, stdout.String(), stderr.String())
+		}
+	}
+
 	// errors: bad rules, at their file:line; a -config file that does not exist
 	writeFiles(t, map[string]string{"bad.conf": "mode (*Client).Get sometimes\nfrobnicate x\nsync\n"})
 	stdout.Reset()

@@ -4,7 +4,8 @@
 // Usage:
 //
 //	asyncify [-d | -w | -o DIR [-check]] [-tests=true] PACKAGE
-//	asyncify detect [-json] [-tests=true] PATTERN...
+//	asyncify detect [-json] [-tests=true] [-config FILE] PATTERN...
+//	asyncify explain [-tests=true] [-config FILE] PACKAGE NAME
 //	asyncify version
 //	go vet -vettool=$(which asyncify) PACKAGES
 //
@@ -39,6 +40,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		switch args[0] {
 		case "detect":
 			return runDetect(args[1:], stdout, stderr)
+		case "explain":
+			return runExplain(args[1:], stdout, stderr)
 		case "version":
 			return runVersion(stdout)
 		case "help", "-h", "-help", "--help":
@@ -57,8 +60,10 @@ func usage(w io.Writer) {
 
 Usage:
 
-	asyncify [-d | -w | -o DIR [-check]] [-tests=true] PACKAGE
-	asyncify detect [-json] [-tests=true] PATTERN...
+	asyncify [-d | -w | -o DIR [-check]] [-tests=true] [-config FILE] [-color=auto] PACKAGE
+	asyncify detect [-json] [-tests=true] [-config FILE] PATTERN...
+	asyncify explain [-tests=true] [-config FILE] PACKAGE NAME
+	asyncify version
 
 Without a command, asyncify converts PACKAGE into a context-aware one and
 prints the change as a unified diff that git apply accepts.
@@ -68,6 +73,8 @@ Commands:
 	detect    list the sites where the packages block on a connection (and
 	          their other blocking calls), and the functions that must become
 	          context-aware, each with the chain of calls that explains why
+	explain   say why one function is async, whether its operation is
+	          pipelined or exclusive and why, and how the rewrite changes it
 	version   print asyncify's version and the Go toolchain it was built with
 
 As a vet tool, "go vet -vettool=$(which asyncify) PACKAGES" reports the
@@ -80,6 +87,11 @@ With -o, asyncify also writes DIR/asyncify_record.go: the input
 (module@version), the options and a hash of every file, read by -check to
 say whether DIR is stale (the input changed), edited by hand, or was made
 with other options.
+
+Rules in asyncify.conf (in DIR with -o, else in the current directory; or
+-config FILE) leave functions sync, force them async, set their mode, add
+connections and blocking calls. docs/reference.md describes every flag,
+rule and exit status.
 
 Exit status: 0 on success, 1 when -check found a difference, 2 on error (a
 package that does not load or type-check is refused with its own

@@ -1,0 +1,304 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/asyncify-dev/asyncify/iodetect"
+	"github.com/asyncify-dev/asyncify/rewrite"
+)
+
+const explainSynopsis = "asyncify explain [-tests=true] [-config FILE] PACKAGE NAME"
+
+// runExplain says why one function is async (its chain down to a socket
+// site), whether its operation is pipelined or exclusive and why, which
+// sites its body holds, and how the rewrite changes it: the converter runs,
+// and the function's part of the diff is shown.
+func runExplain(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("explain", explainSynopsis, stdout, stderr)
+	tests := fs.Bool("tests", true, "analyse and convert the package with its _test.go files, as asyncify does by default")
+	configFile := fs.String("config", "", configFlagHelp)
+	if status, done := parseFlags(fs, args, stdout); done {
+		return status
+	}
+	if fs.NArg() != 2 {
+		fmt.Fprintln(stderr, "asyncify explain: want a package and a function name, as detect names it: F, (*T).M, T.M")
+		fs.Usage()
+		return exitError
+	}
+	dir, ok := getwd(stderr, "asyncify explain")
+	if !ok {
+		return exitError
+	}
+	ov, _, ok := loadConfig(*configFile, dir, dir, stderr)
+	if !ok {
+		return exitError
+	}
+	res, err := rewrite.Convert(rewrite.Config{Dir: dir, Tests: *tests, Overrides: ov}, fs.Arg(0))
+	if err != nil {
+		var re *rewrite.Error
+		if errors.As(err, &re) {
+			for _, e := range re.Errs {
+				fmt.Fprintln(stderr, relativeError(dir, e))
+			}
+		} else {
+			fmt.Fprintln(stderr, "asyncify explain:", err)
+		}
+		return exitError
+	}
+	reportUnmatched(ov, stderr)
+	fn, msg := findFunc(res.Facts, fs.Arg(1))
+	if fn == nil {
+		fmt.Fprintf(stderr, "asyncify explain: %s\n", msg)
+		return exitError
+	}
+	rel := iodetect.Relative(dir)
+	var b strings.Builder
+	explain(&b, res, fn, rel)
+	if _, err := io.WriteString(stdout, b.String()); err != nil {
+		fmt.Fprintln(stderr, "asyncify explain:", err)
+		return exitError
+	}
+	return exitOK
+}
+
+// findFunc finds the function detect names name, or one whose name ends
+// with ".name" when only one does.
+func findFunc(p *iodetect.Package, name string) (*iodetect.Func, string) {
+	var suffix []*iodetect.Func
+	for _, fn := range p.Funcs {
+		if fn.Name == name {
+			return fn, ""
+		}
+		if strings.HasSuffix(fn.Name, "."+name) {
+			suffix = append(suffix, fn)
+		}
+	}
+	if len(suffix) == 1 {
+		return suffix[0], ""
+	}
+	if len(suffix) > 1 {
+		var names []string
+		for _, fn := range suffix {
+			names = append(names, fn.Name)
+		}
+		return nil, fmt.Sprintf("%s names several functions of %s: %s", name, p.Path, strings.Join(names, ", "))
+	}
+	return nil, fmt.Sprintf("%s: no such function in %s (name it as detect does: F, (*T).M, T.M)", name, p.Path)
+}
+
+func explain(b *strings.Builder, res *rewrite.Result, fn *iodetect.Func, rel func(token.Position) string) {
+	if !fn.Async {
+		if fn.Rule != nil && fn.Rule.Verb == iodetect.RuleSync {
+			fmt.Fprintf(b, "%s: %s is left sync by the configuration at %s.\n", rel(fn.Pos), fn.Name, fn.Rule.Pos)
+		} else {
+			fmt.Fprintf(b, "%s: %s is not async: neither it nor anything it calls reads or writes a client connection.\n", rel(fn.Pos), fn.Name)
+		}
+		return
+	}
+	fmt.Fprintf(b, "%s: %s is async.\n\n", rel(fn.Pos), fn.Name)
+	fmt.Fprintf(b, "Why: %s\n", strings.Join(fn.Chain(rel), " -> "))
+	if len(fn.Implements) > 0 {
+		fmt.Fprintf(b, "Its signature cannot change: it implements %s.\n", strings.Join(fn.Implements, ", "))
+	}
+	b.WriteString("\nMode: ")
+	switch {
+	case fn.ModeRule != nil:
+		fmt.Fprintf(b, "%s, set by the configuration at %s.\n", fn.Mode, fn.ModeRule.Pos)
+	case fn.Mode == iodetect.Exclusive:
+		fmt.Fprintf(b, "exclusive: %s at %s writes after %s at %s read; each round depends on the reply to the one before, so no other exchange may come between them and the operation holds its connection alone.\n",
+			fn.ModeWrite.Callee, rel(fn.ModeWrite.Pos), fn.ModeRead.Callee, rel(fn.ModeRead.Pos))
+	default:
+		b.WriteString("pipelined: its exchange is one round of writes, then reads, so it can share a connection with other operations.\n")
+	}
+
+	decl := enclosingDecl(res.Facts, fn)
+	b.WriteString("\nSites in its body:\n")
+	n := 0
+	for _, s := range res.Facts.Sites {
+		if !inside(res.Facts.Fset, decl, fn, s) {
+			continue
+		}
+		fmt.Fprintf(b, "\t%s: %s: %s", rel(s.Pos), s.Kind, s.Callee)
+		if s.On != "" {
+			fmt.Fprintf(b, " on %s", s.On)
+		}
+		if s.Func != fn {
+			fmt.Fprintf(b, " in %s", s.Func.Name)
+		}
+		if !s.Seeds() {
+			b.WriteString(" (reported; not socket I/O)")
+		}
+		b.WriteByte('\n')
+		n++
+	}
+	if n == 0 {
+		b.WriteString("\tnone: it is async through what it calls\n")
+	}
+	if decl != nil {
+		explainRewrite(b, res, decl, rel)
+		explainNotes(b, res, decl, rel)
+	}
+}
+
+// explainNotes lists the converter's notes (calls left not cancellable,
+// say) about lines of decl.
+func explainNotes(b *strings.Builder, res *rewrite.Result, decl *ast.FuncDecl, rel func(token.Position) string) {
+	from, to := res.Facts.Fset.Position(decl.Pos()), res.Facts.Fset.Position(decl.End())
+	var notes []string
+	for _, n := range res.Notes {
+		parts := strings.SplitN(n, ":", 4)
+		if len(parts) < 4 || parts[0] != from.Filename {
+			continue
+		}
+		line, col := 0, 0
+		fmt.Sscan(parts[1], &line)
+		fmt.Sscan(parts[2], &col)
+		if from.Line <= line && line <= to.Line {
+			notes = append(notes, rel(token.Position{Filename: parts[0], Line: line, Column: col})+":"+parts[3])
+		}
+	}
+	if len(notes) > 0 {
+		b.WriteString("\nNotes from the rewrite:\n")
+		for _, n := range notes {
+			b.WriteString("\t" + n + "\n")
+		}
+	}
+}
+
+// enclosingDecl is fn's declaration, or the one holding the literal fn.
+func enclosingDecl(p *iodetect.Package, fn *iodetect.Func) *ast.FuncDecl {
+	if fn.Decl != nil {
+		return fn.Decl
+	}
+	for _, g := range p.Funcs {
+		if g.Decl != nil && fn.Lit != nil && g.Decl.Pos() <= fn.Lit.Pos() && fn.Lit.End() <= g.Decl.End() {
+			return g.Decl
+		}
+	}
+	return nil
+}
+
+// inside reports whether the site is in fn's body (with its literals).
+func inside(fset *token.FileSet, decl *ast.FuncDecl, fn *iodetect.Func, s *iodetect.Site) bool {
+	switch {
+	case fn.Lit != nil:
+		return fn.Lit.Pos() <= s.Call.Pos() && s.Call.End() <= fn.Lit.End()
+	case decl != nil:
+		return decl.Pos() <= s.Call.Pos() && s.Call.End() <= decl.End()
+	}
+	return s.Func == fn
+}
+
+// explainRewrite shows the declaration as the converter leaves it: the
+// declaration's lines in the input against the declarations of that name
+// (and its Context and Async forms) in the output.
+func explainRewrite(b *strings.Builder, res *rewrite.Result, decl *ast.FuncDecl, rel func(token.Position) string) {
+	fset := res.Facts.Fset
+	pos := fset.Position(decl.Pos())
+	var file *rewrite.File
+	for i := range res.All {
+		if res.All[i].Path == pos.Filename {
+			file = &res.All[i]
+		}
+	}
+	if file == nil || file.Old == nil {
+		return
+	}
+	start := decl.Pos()
+	if decl.Doc != nil {
+		start = decl.Doc.Pos()
+	}
+	old := file.Old[fset.Position(start).Offset:fset.Position(decl.End()).Offset]
+	name, recv := decl.Name.Name, recvName(decl)
+	nfset := token.NewFileSet()
+	nf, err := parser.ParseFile(nfset, pos.Filename, file.New, parser.ParseComments)
+	if err != nil {
+		return
+	}
+	var parts []string
+	var forms []string
+	for _, d := range nf.Decls {
+		fd, ok := d.(*ast.FuncDecl)
+		if !ok || recvName(fd) != recv {
+			continue
+		}
+		switch fd.Name.Name {
+		case name, name + "Context", name + "Async":
+			s := fd.Pos()
+			if fd.Doc != nil {
+				s = fd.Doc.Pos()
+			}
+			parts = append(parts, string(file.New[nfset.Position(s).Offset:nfset.Position(fd.End()).Offset]))
+			forms = append(forms, fd.Name.Name)
+		}
+	}
+	newText := strings.Join(parts, "\n\n")
+	fmt.Fprintf(b, "\nRewritten (%s):\n", rel(pos))
+	if string(old) == newText {
+		b.WriteString("\tunchanged: it keeps its signature (a callback it is handed captures ctx where it is created)\n")
+		return
+	}
+	if len(forms) > 1 {
+		fmt.Fprintf(b, "\t%s keeps its signature and calls %sContext with context.Background(); %s\n", name, name, apiForms(name, forms))
+	}
+	diff := rewrite.UnifiedDiff(filepath.Base(pos.Filename), append(old, '\n'), []byte(newText+"\n"))
+	for i, line := range strings.SplitAfter(diff, "\n") {
+		switch {
+		case i < 2 || line == "":
+			continue // the --- and +++ lines
+		case strings.HasPrefix(line, "@@"):
+			if i > 2 {
+				b.WriteString("\t...\n")
+			}
+			continue
+		}
+		b.WriteString("\t" + line)
+	}
+}
+
+// apiForms says which forms the exported function gained.
+func apiForms(name string, forms []string) string {
+	has := make(map[string]bool)
+	for _, f := range forms {
+		has[f] = true
+	}
+	var parts []string
+	if has[name+"Context"] {
+		parts = append(parts, name+"Context takes ctx first")
+	}
+	if has[name+"Async"] {
+		parts = append(parts, name+"Async starts the call and returns a *Future")
+	}
+	return strings.Join(parts, "; ") + "."
+}
+
+// recvName is the name of a method's receiver type, "" for a function.
+func recvName(fd *ast.FuncDecl) string {
+	if fd.Recv == nil || len(fd.Recv.List) == 0 {
+		return ""
+	}
+	t := fd.Recv.List[0].Type
+	for {
+		switch x := t.(type) {
+		case *ast.StarExpr:
+			t = x.X
+		case *ast.IndexExpr:
+			t = x.X
+		case *ast.IndexListExpr:
+			t = x.X
+		case *ast.ParenExpr:
+			t = x.X
+		case *ast.Ident:
+			return x.Name
+		default:
+			return ""
+		}
+	}
+}
