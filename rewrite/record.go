@@ -68,7 +68,7 @@ func NewRecord(res *Result, options []string, files map[string][]byte) *Record {
 		Outputs: make(map[string]string),
 	}
 	sort.Strings(rec.Options)
-	for _, f := range res.All {
+	for _, f := range append(res.All[:len(res.All):len(res.All)], res.Ignored...) {
 		if f.Old != nil && !isGeneratedSource(f.Old) {
 			rec.Inputs[f.Rel] = Hash(f.Old)
 		}
