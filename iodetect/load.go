@@ -25,6 +25,15 @@ type LoadConfig struct {
 	Env   []string
 	// Overrides are the user's corrections (asyncify's configuration file).
 	Overrides *Overrides
+	// Progress, if set, is told each step as it starts ("type-checking 3
+	// packages"), for a progress line.
+	Progress func(step string)
+}
+
+func (cfg LoadConfig) progress(format string, args ...any) {
+	if cfg.Progress != nil {
+		cfg.Progress(fmt.Sprintf(format, args...))
+	}
 }
 
 // LoadError is a package that could not be loaded or type-checked; Errs
@@ -61,6 +70,7 @@ const metaMode = packages.NeedName | packages.NeedFiles |
 // dependencies are read from export data, which the go command builds (or
 // finds in its cache) without compiling the matched packages themselves.
 func Load(cfg LoadConfig, patterns ...string) ([]*Loaded, error) {
+	cfg.progress("loading %s (go list)", strings.Join(patterns, " "))
 	pcfg := &packages.Config{Mode: metaMode, Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env}
 	meta, err := packages.Load(pcfg, patterns...)
 	if err != nil {
@@ -86,6 +96,7 @@ func Load(cfg LoadConfig, patterns ...string) ([]*Loaded, error) {
 	if errs := listErrors(pkgs); len(errs) > 0 {
 		return nil, &LoadError{Errs: errs}
 	}
+	cfg.progress("type-checking %d packages", len(pkgs))
 	if err := typeCheck(cfg, pkgs); err == errTestVariantDeps {
 		if pkgs, err = loadTyped(cfg, patterns, matched); err != nil {
 			return nil, err
@@ -93,6 +104,7 @@ func Load(cfg LoadConfig, patterns ...string) ([]*Loaded, error) {
 	} else if err != nil {
 		return nil, err
 	}
+	cfg.progress("analysing %d packages", len(pkgs))
 	var out []*Loaded
 	for _, l := range analyzeAll(pkgs, cfg.Overrides) {
 		if matched[l.Pkg] {

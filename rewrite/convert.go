@@ -30,6 +30,8 @@ type Config struct {
 	GoVersion string
 	// Overrides are the configuration file's rules (ReadConfig); nil for none.
 	Overrides *iodetect.Overrides
+	// Progress, if set, is told each step as it starts, for a progress line.
+	Progress func(step string)
 }
 
 // File is one file of the converted package.
@@ -86,7 +88,7 @@ const testContextGoVersion = "go1.24"
 
 // Convert converts the one package that pattern names.
 func Convert(cfg Config, pattern string) (*Result, error) {
-	loaded, err := iodetect.Load(iodetect.LoadConfig{Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env, Overrides: cfg.Overrides}, pattern)
+	loaded, err := iodetect.Load(iodetect.LoadConfig{Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env, Overrides: cfg.Overrides, Progress: cfg.Progress}, pattern)
 	if err != nil {
 		var le *iodetect.LoadError
 		if errors.As(err, &le) {
@@ -139,6 +141,9 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 		moduleDir: moduleDir,
 		plans:     make(map[string]*fnPlan),
 		base:      base,
+	}
+	if cfg.Progress != nil {
+		cfg.Progress("rewriting " + base.Pkg.PkgPath)
 	}
 	var pkgs []*pkgRewriter
 	for _, l := range loaded {
@@ -204,6 +209,9 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 			}
 			perPkg[0] = mergeFiles(perPkg[0], rt)
 		}
+	}
+	if cfg.Progress != nil {
+		cfg.Progress("verifying: type-checking the converted package")
 	}
 	if err := verify(cfg, goVersion, loaded, perPkg); err != nil {
 		return nil, err

@@ -22,6 +22,7 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	check := fs.Bool("check", false, "with -o: write nothing; exit 1 with the diff if DIR differs from what would be written")
 	inPlace := fs.Bool("w", false, "rewrite the package in place (for a fork you own), and print the diff")
 	configFile := fs.String("config", "", configFlagHelp)
+	colorMode := fs.String("color", "auto", "colour the diff: `auto` (when stdout is a terminal), always or never")
 	if status, done := parseFlags(fs, args, stdout); done {
 		return status
 	}
@@ -56,6 +57,11 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 			return exitError
 		}
 	}
+	color, err := useColor(*colorMode, stdout)
+	if err != nil {
+		fmt.Fprintln(stderr, "asyncify:", err)
+		return exitError
+	}
 	cfg := rewrite.Config{Dir: dir, Tests: *tests}
 	configDir := dir
 	if *outDir != "" {
@@ -73,7 +79,12 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 			return exitError
 		}
 	}
+	prog := startProgress(stderr, progressEnabled(stderr))
+	if prog != nil {
+		cfg.Progress = prog.set
+	}
 	res, err := rewrite.Convert(cfg, fs.Arg(0))
+	prog.end()
 	if err != nil {
 		var re *rewrite.Error
 		if errors.As(err, &re) {
@@ -163,7 +174,11 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 			return exitError
 		}
 	}
-	if _, err := io.WriteString(stdout, out.String()); err != nil {
+	text := out.String()
+	if color {
+		text = colorDiff(text)
+	}
+	if _, err := io.WriteString(stdout, text); err != nil {
 		fmt.Fprintln(stderr, "asyncify:", err)
 		return exitError
 	}

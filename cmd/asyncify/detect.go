@@ -31,7 +31,13 @@ func runDetect(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return exitError
 	}
-	loaded, err := iodetect.Load(iodetect.LoadConfig{Dir: dir, Tests: *tests, Overrides: ov}, fs.Args()...)
+	prog := startProgress(stderr, progressEnabled(stderr))
+	lcfg := iodetect.LoadConfig{Dir: dir, Tests: *tests, Overrides: ov}
+	if prog != nil {
+		lcfg.Progress = prog.set
+	}
+	loaded, err := iodetect.Load(lcfg, fs.Args()...)
+	prog.end()
 	if err != nil {
 		var le *iodetect.LoadError
 		if errors.As(err, &le) {

@@ -40,7 +40,13 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return exitError
 	}
-	res, err := rewrite.Convert(rewrite.Config{Dir: dir, Tests: *tests, Overrides: ov}, fs.Arg(0))
+	cfg := rewrite.Config{Dir: dir, Tests: *tests, Overrides: ov}
+	prog := startProgress(stderr, progressEnabled(stderr))
+	if prog != nil {
+		cfg.Progress = prog.set
+	}
+	res, err := rewrite.Convert(cfg, fs.Arg(0))
+	prog.end()
 	if err != nil {
 		var re *rewrite.Error
 		if errors.As(err, &re) {
