@@ -40,7 +40,7 @@ func TestRegenerateAcrossUpgrade(t *testing.T) {
 	record := regenRead(t, filepath.Join(dir, out, "asyncify_record.go"))
 	for _, want := range []string{
 		"// asyncify:module " + gomemcacheModule + " " + gomemcacheOldVersion + "\n",
-		"// asyncify:input memcache/memcache.go sha256:",
+		"// asyncify:input memcache.go sha256:",
 		"import _ \"" + gomemcachePkg + "\"\n",
 	} {
 		if !strings.Contains(record, want) {

@@ -46,7 +46,7 @@ type Record struct {
 	// sorted: tests, the Go version of the module holding the output,
 	// the output's import path, the configuration file's hash.
 	Options []string
-	Inputs  map[string]string // input file (relative to its module's root) -> hash
+	Inputs  map[string]string // input file (its name in the package's directory, or a license's) -> hash
 	Outputs map[string]string // output file name -> hash; RecordFile itself is not in it
 }
 
@@ -70,7 +70,9 @@ func NewRecord(res *Result, options []string, files map[string][]byte) *Record {
 	sort.Strings(rec.Options)
 	for _, f := range append(res.All[:len(res.All):len(res.All)], res.Ignored...) {
 		if f.Old != nil && !isGeneratedSource(f.Old) {
-			rec.Inputs[f.Rel] = Hash(f.Old)
+			// by name in the package's directory: the same for the module
+			// cache's copy and a vendored one
+			rec.Inputs[filepath.Base(f.Path)] = Hash(f.Old)
 		}
 	}
 	if len(res.All) > 0 {

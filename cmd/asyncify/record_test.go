@@ -56,7 +56,7 @@ func (c *Conn) Line() (string, error) { return c.r.ReadString('\n') }
 		"// asyncify:option go=go1.24\n",
 		"// asyncify:option into=example.com/m/out\n",
 		"// asyncify:option tests=true\n",
-		"// asyncify:input up/p.go sha256:",
+		"// asyncify:input p.go sha256:",
 		"// asyncify:output p.go " + rewrite.Hash([]byte(readString(t, "out/p.go"))) + "\n",
 		"\npackage up\n",
 		"import _ \"example.com/m/up\"\n",
@@ -66,7 +66,7 @@ func (c *Conn) Line() (string, error) { return c.r.ReadString('\n') }
 		}
 	}
 	if strings.Count(recSrc, "asyncify:input") != 1 {
-		t.Errorf("the record has inputs other than up/p.go:\n%s", recSrc)
+		t.Errorf("the record has inputs other than p.go:\n%s", recSrc)
 	}
 	// Only the record names the input: no other file carries a hash or the module.
 	entries, _ := os.ReadDir("out")
@@ -114,9 +114,9 @@ func (c *Conn) Line() (string, error) { return c.r.ReadString('\n') }
 
 	up := readString(t, "up/p.go")
 	writeFiles(t, map[string]string{"up/p.go": strings.Replace(up, "// Conn is a connection.", "// Conn is a client connection.", 1)})
-	check("upstream changed", exitDiff, "asyncify: -check: out: stale: the input changed since it was generated (files changed: up/p.go)")
+	check("upstream changed", exitDiff, "asyncify: -check: out: stale: the input changed since it was generated (files changed: p.go)")
 	code, diff, _ := asyncify("-o", "./out", "./up")
-	if code != exitOK || !strings.Contains(diff, "+// Conn is a client connection.") || !strings.Contains(diff, "-// asyncify:input up/p.go sha256:") {
+	if code != exitOK || !strings.Contains(diff, "+// Conn is a client connection.") || !strings.Contains(diff, "-// asyncify:input p.go sha256:") {
 		t.Errorf("regeneration: exit %d, diff:\n%s", code, diff)
 	}
 	check("regenerated after the upstream change", exitOK)
