@@ -11,7 +11,7 @@ import (
 	"github.com/asyncify-dev/asyncify/rewrite"
 )
 
-const convertSynopsis = "asyncify [-d | -w | -o DIR [-check]] [-tests=true] PACKAGE"
+const convertSynopsis = "asyncify [-d | -w | -o DIR [-check]] [-tests=true] [-config FILE] [-color=auto] PACKAGE"
 
 // runConvert converts one package and prints the change as a unified diff.
 func runConvert(args []string, stdout, stderr io.Writer) int {
@@ -130,7 +130,15 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	}
 	var out strings.Builder
 	for _, f := range res.Files {
-		out.WriteString(rewrite.UnifiedDiff(diffPath(dir, res.ModuleDir, f.Path), f.Old, f.New))
+		// with -o, upstream's files first, then the files asyncify adds
+		if *outDir == "" || f.Old != nil {
+			out.WriteString(rewrite.UnifiedDiff(diffPath(dir, res.ModuleDir, f.Path), f.Old, f.New))
+		}
+	}
+	for _, f := range res.Files {
+		if *outDir != "" && f.Old == nil {
+			out.WriteString(rewrite.UnifiedDiff(diffPath(dir, res.ModuleDir, f.Path), f.Old, f.New))
+		}
 	}
 	status := exitOK
 	if *outDir != "" {
@@ -223,7 +231,11 @@ func writeOutput(res *rewrite.Result, outDir, cwd string, options []string, chec
 		return "", false, nil, err
 	}
 	display := diffPath(cwd, cwd, outDir)
-	full := rewrite.DirDiff(display+"/", old, files)
+	prefix := display + "/"
+	if display == "." {
+		prefix = "" // go generate runs in the output directory
+	}
+	full := rewrite.DirDiff(prefix, old, files)
 	differs = full != ""
 	if len(old) > 0 {
 		diff = full

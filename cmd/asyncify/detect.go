@@ -10,7 +10,7 @@ import (
 )
 
 func runDetect(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("detect", "asyncify detect [-json] [-tests=true] PATTERN...", stdout, stderr)
+	fs := newFlagSet("detect", "asyncify detect [-json] [-tests=true] [-config FILE] PATTERN...", stdout, stderr)
 	jsonOut := fs.Bool("json", false, "print the report as JSON (schema: docs/detect-json.md)")
 	tests := fs.Bool("tests", true, "include the packages' _test.go files (their fake servers are reported as server side)")
 	configFile := fs.String("config", "", configFlagHelp)

@@ -41,6 +41,10 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	cfg := rewrite.Config{Dir: dir, Tests: *tests, Overrides: ov}
+	// explained as asyncify -o would convert it into the current module
+	if v, err := rewrite.GoVersionOf(dir); err == nil {
+		cfg.GoVersion = v
+	}
 	prog := startProgress(stderr, progressEnabled(stderr))
 	if prog != nil {
 		cfg.Progress = prog.set

@@ -111,15 +111,21 @@ func newFlagSet(name, synopsis string, stdout, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args; done is true when the command must stop with status.
+// parseFlags parses args; done is true when the command must stop with
+// status. -h prints the usage once, on stdout; a bad flag prints its error
+// and the usage on stderr.
 func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (status int, done bool) {
+	usage := fs.Usage
+	fs.Usage = func() {}
 	err := fs.Parse(args)
+	fs.Usage = usage
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		fs.SetOutput(stdout)
 		fs.Usage()
 		return exitOK, true
 	case err != nil:
+		fs.Usage()
 		return exitError, true
 	}
 	return exitOK, false
