@@ -28,6 +28,10 @@ type LoadConfig struct {
 	// Progress, if set, is told each step as it starts ("type-checking 3
 	// packages"), for a progress line.
 	Progress func(step string)
+	// Overlay maps absolute file names to contents that replace (or add)
+	// those on disk, as packages.Config.Overlay does: the tests of a
+	// vendored package, which go mod vendor drops, say.
+	Overlay map[string][]byte
 }
 
 func (cfg LoadConfig) progress(format string, args ...any) {
@@ -71,7 +75,7 @@ const metaMode = packages.NeedName | packages.NeedFiles |
 // finds in its cache) without compiling the matched packages themselves.
 func Load(cfg LoadConfig, patterns ...string) ([]*Loaded, error) {
 	cfg.progress("loading %s (go list)", strings.Join(patterns, " "))
-	pcfg := &packages.Config{Mode: metaMode, Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env}
+	pcfg := &packages.Config{Mode: metaMode, Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env, Overlay: cfg.Overlay}
 	meta, err := packages.Load(pcfg, patterns...)
 	if err != nil {
 		return nil, err
@@ -143,7 +147,7 @@ func moduleDeps(cfg LoadConfig, pkgs []*packages.Package) ([]*packages.Package, 
 			break
 		}
 		sort.Strings(want)
-		pcfg := &packages.Config{Mode: metaMode, Dir: cfg.Dir, Env: cfg.Env}
+		pcfg := &packages.Config{Mode: metaMode, Dir: cfg.Dir, Env: cfg.Env, Overlay: cfg.Overlay}
 		metas, err := packages.Load(pcfg, want...)
 		if err != nil {
 			return nil, err
@@ -267,7 +271,11 @@ func typeCheck(cfg LoadConfig, pkgs []*packages.Package) error {
 	for _, p := range pkgs {
 		p.Fset, p.TypesSizes = fset, sizes
 		for _, name := range p.GoFiles {
-			f, err := parser.ParseFile(fset, name, nil, parser.ParseComments|parser.SkipObjectResolution)
+			var src any // nil: read from disk
+			if o, ok := cfg.Overlay[name]; ok {
+				src = o
+			}
+			f, err := parser.ParseFile(fset, name, src, parser.ParseComments|parser.SkipObjectResolution)
 			if err != nil {
 				errs = append(errs, scannerErrors(err)...)
 				continue
@@ -354,7 +362,7 @@ func isTestVariant(id string) bool { return strings.Contains(id, " [") }
 // matched is updated to hold the new values of the matched packages.
 func loadTyped(cfg LoadConfig, patterns []string, matched map[*packages.Package]bool) ([]*packages.Package, error) {
 	mode := metaMode | packages.NeedTypes | packages.NeedTypesInfo | packages.NeedSyntax | packages.NeedTypesSizes
-	pkgs, err := packages.Load(&packages.Config{Mode: mode, Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env}, patterns...)
+	pkgs, err := packages.Load(&packages.Config{Mode: mode, Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env, Overlay: cfg.Overlay}, patterns...)
 	if err != nil {
 		return nil, err
 	}

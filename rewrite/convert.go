@@ -100,6 +100,21 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 		return nil, err
 	}
 	base := loaded[0]
+	var vendorNote string
+	var overlay map[string][]byte
+	if cfg.Tests {
+		if overlay, vendorNote = vendoredTests(cfg, base); overlay != nil {
+			loaded, err = iodetect.Load(iodetect.LoadConfig{Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env, Overrides: cfg.Overrides, Progress: cfg.Progress, Overlay: overlay}, pattern)
+			if err != nil {
+				var le *iodetect.LoadError
+				if errors.As(err, &le) {
+					return nil, &Error{Errs: append(le.Errs, vendorNote)}
+				}
+				return nil, err
+			}
+			base = loaded[0]
+		}
+	}
 	var paths []string
 	for _, l := range loaded {
 		paths = append(paths, strings.TrimSuffix(l.Pkg.PkgPath, "_test"))
@@ -141,6 +156,10 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 		moduleDir: moduleDir,
 		plans:     make(map[string]*fnPlan),
 		base:      base,
+		overlay:   overlay,
+	}
+	if vendorNote != "" {
+		c.notes = append(c.notes, vendorNote)
 	}
 	if cfg.Progress != nil {
 		cfg.Progress("rewriting " + base.Pkg.PkgPath)
@@ -250,8 +269,10 @@ type converter struct {
 	usesRuntime bool // an XxxAsync was generated
 	// sequenced: the package sequences exchanges with textproto.Pipeline;
 	// seqReach: the functions that reach such a call (sequence.go).
-	sequenced  bool
-	seqReach   map[string]bool
+	sequenced bool
+	seqReach  map[string]bool
+	// overlay: files that are not on disk (a vendored package's tests)
+	overlay    map[string][]byte
 	runtime    map[string][]byte
 	rtNames    map[string]string
 	runtimeErr error
@@ -329,11 +350,16 @@ func (r *pkgRewriter) print() ([]File, error) {
 	for i, df := range r.files {
 		name := r.fset.File(r.ast[i].Pos()).Name()
 		old, err := readFile(name)
+		cur := old
+		if src, ok := r.c.overlay[name]; ok {
+			// not on disk: a file the output adds
+			old, cur, err = nil, src, nil
+		}
 		if err != nil {
 			return nil, err
 		}
 		if !r.modified[df] {
-			out = append(out, File{Path: name, Old: old, New: old})
+			out = append(out, File{Path: name, Old: old, New: cur})
 			continue
 		}
 		r.addHeader(df, name)

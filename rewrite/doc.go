@@ -32,6 +32,11 @@
 //     them completes what its ids were left without when it returns (no
 //     stall), and runs detached when ctx can end, so its caller can leave
 //     while the exchange completes (connections without deadlines).
+//   - vendor.go: a vendored package's tests, which go mod vendor drops,
+//     come from the module cache copy of the exact vendored version
+//     (downloaded through the module proxy when missing) as an overlay, with
+//     a note saying so; without it, the package converts without tests and a
+//     warning.
 //   - header.go: the generated-code header and the helper file.
 //   - verify.go: the type check of the result, errors at input positions.
 //   - diff.go, output.go: the unified diff; the package written to a

@@ -1,0 +1,115 @@
+package rewrite
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/asyncify-dev/asyncify/iodetect"
+)
+
+// vendoredTests finds the tests of a vendored package, which go mod vendor
+// drops: the _test.go files of the package in the module cache's copy of the
+// exact vendored version (go mod download fetches it through the module
+// proxy when missing; a module replaced by a directory has them there). It
+// returns them as an overlay of the vendored directory, with a note saying
+// where they come from, or no overlay and a warning saying why there are
+// none. A package that is not vendored, or has tests, gets neither.
+func vendoredTests(cfg Config, base *iodetect.Loaded) (overlay map[string][]byte, note string) {
+	p := base.Pkg
+	if len(p.GoFiles) == 0 {
+		return nil, ""
+	}
+	dir := filepath.Dir(p.GoFiles[0])
+	if !strings.HasSuffix(filepath.ToSlash(dir), "/vendor/"+p.PkgPath) {
+		return nil, ""
+	}
+	for _, f := range p.GoFiles {
+		if strings.HasSuffix(f, "_test.go") {
+			return nil, "" // it has tests already
+		}
+	}
+	m := p.Module
+	if m == nil || m.Path == "" {
+		return nil, fmt.Sprintf("%s: warning: a vendored package of no known module: converted without tests (go mod vendor drops them)", dir)
+	}
+	rel := strings.TrimPrefix(strings.TrimPrefix(p.PkgPath, m.Path), "/")
+	var src, from string
+	if r := m.Replace; r != nil && r.Version == "" {
+		// replaced by a directory, relative to the main module's root
+		root := strings.TrimSuffix(filepath.ToSlash(dir), "/vendor/"+p.PkgPath)
+		src = r.Path
+		if !filepath.IsAbs(src) {
+			src = filepath.Join(filepath.FromSlash(root), src)
+		}
+		from = "the directory " + r.Path + " that replaces " + m.Path
+	} else {
+		path, version := m.Path, m.Version
+		if r != nil {
+			path, version = r.Path, r.Version
+		}
+		if version == "" {
+			return nil, fmt.Sprintf("%s: warning: the vendored module %s has no version: converted without tests (go mod vendor drops them)", dir, path)
+		}
+		d, err := moduleCacheDir(cfg, path, version)
+		if err != nil {
+			return nil, fmt.Sprintf("%s: warning: converted without tests: go mod vendor drops them, and the module cache copy of %s@%s is not available: %v", dir, path, version, err)
+		}
+		src = d
+		from = fmt.Sprintf("the module cache copy of %s@%s", path, version)
+	}
+	src = filepath.Join(src, filepath.FromSlash(rel))
+	names, err := filepath.Glob(filepath.Join(src, "*_test.go"))
+	if err != nil || len(names) == 0 {
+		return nil, ""
+	}
+	sort.Strings(names)
+	overlay = make(map[string][]byte)
+	for _, n := range names {
+		data, err := os.ReadFile(n)
+		if err != nil {
+			return nil, fmt.Sprintf("%s: warning: converted without tests: %v", dir, err)
+		}
+		overlay[filepath.Join(dir, filepath.Base(n))] = data
+	}
+	note = fmt.Sprintf("%s: go mod vendor dropped the package's tests: %d test files taken from %s (%s)", dir, len(names), from, src)
+	if fi, err := os.Stat(filepath.Join(src, "testdata")); err == nil && fi.IsDir() {
+		note += "; its testdata directory is not copied"
+	}
+	return overlay, note
+}
+
+// moduleCacheDir returns the module cache's copy of path@version,
+// downloading it through the module proxy when it is missing.
+func moduleCacheDir(cfg Config, path, version string) (string, error) {
+	cmd := exec.Command("go", "mod", "download", "-json", path+"@"+version)
+	cmd.Dir = cfg.Dir
+	env := cfg.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	// vendor mode forbids downloads; this one is outside the build
+	cmd.Env = append(append([]string(nil), env...), "GOFLAGS=-mod=mod", "GOWORK=off")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	runErr := cmd.Run()
+	var info struct{ Dir, Error string }
+	if err := json.Unmarshal(stdout.Bytes(), &info); err != nil {
+		if runErr != nil {
+			return "", fmt.Errorf("go mod download: %v: %s", runErr, strings.TrimSpace(stderr.String()))
+		}
+		return "", fmt.Errorf("go mod download: %v", err)
+	}
+	if info.Error != "" {
+		return "", fmt.Errorf("go mod download: %s", info.Error)
+	}
+	if info.Dir == "" {
+		return "", fmt.Errorf("go mod download: no directory for %s@%s", path, version)
+	}
+	return info.Dir, nil
+}
