@@ -99,11 +99,10 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 		}
 		return nil, err
 	}
-	base := loaded[0]
 	var vendorNote string
 	var overlay map[string][]byte
 	if cfg.Tests {
-		if overlay, vendorNote = vendoredTests(cfg, base); overlay != nil {
+		if overlay, vendorNote = vendoredTests(cfg, loaded[0]); overlay != nil {
 			loaded, err = iodetect.Load(iodetect.LoadConfig{Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env, Overrides: cfg.Overrides, Progress: cfg.Progress, Overlay: overlay}, pattern)
 			if err != nil {
 				var le *iodetect.LoadError
@@ -112,9 +111,15 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 				}
 				return nil, err
 			}
-			base = loaded[0]
 		}
 	}
+	return convertLoaded(cfg, pattern, loaded, vendorNote, overlay)
+}
+
+// convertLoaded converts the loaded package (and its external tests); the
+// fuzz target calls it with packages it type-checked itself.
+func convertLoaded(cfg Config, pattern string, loaded []*iodetect.Loaded, vendorNote string, overlay map[string][]byte) (*Result, error) {
+	base := loaded[0]
 	var paths []string
 	for _, l := range loaded {
 		paths = append(paths, strings.TrimSuffix(l.Pkg.PkgPath, "_test"))
@@ -182,6 +187,7 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 	}
 
 	res := &Result{ModuleDir: moduleDir, Notes: append(withoutGeneratedNotes(c.notes, pkgs), generatedNotes(pkgs)...), Input: inputOf(base), Facts: base.Package}
+	var err error
 	if res.Ignored, err = ignoredFiles(loaded, moduleDir, cfg.Tests); err != nil {
 		return nil, err
 	}
@@ -228,6 +234,9 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 			}
 			perPkg[0] = mergeFiles(perPkg[0], rt)
 		}
+	}
+	if err := refuseHelperImportClash(base, perPkg[0]); err != nil {
+		return nil, err
 	}
 	if cfg.Progress != nil {
 		cfg.Progress("verifying: type-checking the converted package")
@@ -395,7 +404,8 @@ func (r *pkgRewriter) aliases(f *ast.File) map[string]string {
 	})
 	alias := make(map[string]string)
 	for _, p := range []string{"context", "net"} {
-		if declared[p] {
+		// declared in this file, or at package level in another one
+		if declared[p] || r.l.Pkg.Types.Scope().Lookup(p) != nil {
 			alias[p] = "std" + p
 		}
 	}

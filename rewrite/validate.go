@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
+	pathpkg "path"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -208,4 +211,46 @@ func compactStrings(s []string) []string {
 		}
 	}
 	return out
+}
+
+// refuseHelperImportClash refuses a package that declares, at package
+// level, the name under which asyncify's generated files (helpers,
+// runtime) import a package (a func named context, say): those files
+// cannot rename their imports per package. The error is at the
+// declaration.
+func refuseHelperImportClash(base *iodetect.Loaded, files []File) error {
+	scope := base.Pkg.Types.Scope()
+	var errs []string
+	seen := make(map[string]bool)
+	for _, f := range files {
+		if !strings.HasPrefix(filepath.Base(f.Path), "asyncify_") || !bytes.HasPrefix(f.New, []byte(templates.Header)) {
+			continue
+		}
+		af, err := parser.ParseFile(token.NewFileSet(), f.Path, f.New, parser.ImportsOnly)
+		if err != nil {
+			continue // verify reports it
+		}
+		for _, imp := range af.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			name := pathpkg.Base(path)
+			if imp.Name != nil {
+				name = imp.Name.Name
+			}
+			obj := scope.Lookup(name)
+			if obj == nil || seen[name] || name == "_" || name == "." {
+				continue
+			}
+			pos := base.Pkg.Fset.Position(obj.Pos())
+			if strings.HasPrefix(filepath.Base(pos.Filename), "asyncify_") {
+				continue // declared by an earlier run's generated file
+			}
+			seen[name] = true
+			errs = append(errs, fmt.Sprintf("%s: %s is declared by the package; asyncify's generated %s imports package %s under that name: rename the declaration", pos, name, filepath.Base(f.Path), path))
+		}
+	}
+	if len(errs) > 0 {
+		sort.Strings(errs)
+		return &Error{Errs: errs}
+	}
+	return nil
 }

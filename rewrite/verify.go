@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/asyncify-dev/asyncify/iodetect"
 	"golang.org/x/tools/go/gcexportdata"
@@ -82,6 +83,11 @@ func verify(cfg Config, goVersion string, loaded []*iodetect.Loaded, perPkg [][]
 				return nil, fmt.Errorf("no type information for %q", path)
 			}),
 			Error: func(err error) {
+				// "\tother declaration of x" continues the error before it
+				if te, ok := err.(types.Error); ok && strings.HasPrefix(te.Msg, "\t") && len(errs) > 0 {
+					errs[len(errs)-1] += fmt.Sprintf("; %s: %s", te.Fset.Position(te.Pos), strings.TrimSpace(te.Msg))
+					return
+				}
 				errs = append(errs, inputError(l, parsed[i], err))
 			},
 		}
