@@ -13,8 +13,10 @@ const and = token.AND
 
 // blocking converts a blocking call in code that has a ctx: dials become
 // context dials (net.DialTimeout keeps its timeout in the Dialer), a
-// client connection's deadline is bounded by ctx's, and time.Sleep ends
-// early when ctx does. A dial through a func-typed field is left as it is.
+// client connection's deadline is bounded by ctx's, time.Sleep ends
+// early when ctx does, exec.Command becomes exec.CommandContext, and the
+// net.LookupXxx functions become net.DefaultResolver.LookupXxx(ctx, ...)
+// (net.ResolveXxxAddr, which has no context form, is reported). A dial through a func-typed field is left as it is.
 // context.Background() and context.TODO() become ctx (see call).
 func (r *pkgRewriter) blocking(call *ast.CallExpr, site *iodetect.Site, src ctxSource) bool {
 	fn, _ := r.callee(unwrapFun(call.Fun))
@@ -68,6 +70,26 @@ func (r *pkgRewriter) blocking(call *ast.CallExpr, site *iodetect.Site, src ctxS
 			}
 		}
 		dcall.Args[0] = &dst.CallExpr{Fun: dst.NewIdent(helperDeadline), Args: []dst.Expr{src.expr(), dcall.Args[0]}}
+		return true
+	case site.Kind == iodetect.KindExec && fn.FullName() == "os/exec.Command":
+		// the process is killed when ctx ends
+		dcall.Fun = &dst.Ident{Name: "CommandContext", Path: "os/exec"}
+		dcall.Args = append([]dst.Expr{src.expr()}, dcall.Args...)
+		return true
+	case site.Kind == iodetect.KindDNS && fn.Pkg() != nil && fn.Pkg().Path() == "net" && fn.Type().(*types.Signature).Recv() == nil:
+		name := fn.Name()
+		args := dcall.Args
+		switch name {
+		case "LookupHost", "LookupAddr", "LookupCNAME", "LookupMX", "LookupNS", "LookupPort", "LookupSRV", "LookupTXT":
+		case "LookupIP":
+			// net.LookupIP(host) is DefaultResolver.LookupIP(ctx, "ip", host)
+			args = append([]dst.Expr{&dst.BasicLit{Kind: stringLit, Value: `"ip"`}}, args...)
+		default:
+			r.c.note(site.Pos, "%s has no context form: not cancellable", site.Callee)
+			return false
+		}
+		dcall.Fun = &dst.SelectorExpr{X: &dst.Ident{Name: "DefaultResolver", Path: "net"}, Sel: dst.NewIdent(name)}
+		dcall.Args = append([]dst.Expr{src.expr()}, args...)
 		return true
 	case site.Kind == iodetect.KindSleep && fn.FullName() == "time.Sleep":
 		dcall.Fun = dst.NewIdent(helperSleep)

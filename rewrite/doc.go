@@ -24,7 +24,10 @@
 //   - async.go: FAsync(ctx, ...) *Future[T] starts FContext on a runtime
 //     goroutine (templates' startOp); the runtime is emitted with it.
 //   - blocking.go: dials become context dials, client deadlines are
-//     bounded by ctx's, time.Sleep becomes a sleep that ends with ctx.
+//     bounded by ctx's, time.Sleep becomes a sleep that ends with ctx,
+//     exec.Command becomes exec.CommandContext, net.LookupXxx becomes
+//     net.DefaultResolver.LookupXxx(ctx, ...) (net.ResolveXxxAddr, with no
+//     context form, is reported).
 //   - watch.go: an exchange on a connection that the function holds runs
 //     under a watcher that interrupts it when ctx ends.
 //   - sequence.go: textproto.Pipeline's Next, StartRequest... go through
@@ -49,6 +52,6 @@
 // pipelined connection, func types of stored callbacks (they keep their
 // types; the stored value captures the ctx it was made with), unexported
 // interfaces changing with their implementations (their methods keep their
-// signatures and use context.Background(), with a note), exec and DNS
-// calls. Calls left without a cancellable ctx are reported as notes.
+// signatures and use context.Background(), with a note). Calls left
+// without a cancellable ctx are reported as notes.
 package rewrite
