@@ -133,6 +133,12 @@ func TestRegenerateAcrossUpgrade(t *testing.T) {
 	if res.exit != 0 || res.stdout != "" {
 		t.Errorf("regenerating after go mod tidy: exit %d, printed:\n%.2000s\n%s", res.exit, res.stdout, res.stderr)
 	}
+	// Vendoring the same version changes nothing: the record names the module from
+	// vendor/modules.txt and the inputs by name, the tests come from the module cache's copy.
+	goIn(t, dir, "mod", "vendor")
+	if res := asyncifyEnv(t, dir, []string{"GOFLAGS=-mod=vendor"}, "-check", "-o", out, gomemcachePkg); res.exit != 0 {
+		t.Errorf("-check after go mod vendor: exit %d\nstdout:\n%.3000s\nstderr:\n%s", res.exit, res.stdout, res.stderr)
+	}
 }
 
 // TestGoGenerate: a //go:generate asyncify directive in a file of the user's own in the output

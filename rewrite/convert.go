@@ -62,6 +62,9 @@ type Result struct {
 	// Facts are the detector's facts about the package (with its
 	// in-package tests), which the conversion followed.
 	Facts *iodetect.Package
+	// Overlay are input files that are not on disk, by path: a vendored
+	// package's tests, from the module cache's copy.
+	Overlay map[string][]byte
 }
 
 // Input names a converted package.
@@ -138,6 +141,8 @@ func convertLoaded(cfg Config, pattern string, loaded []*iodetect.Loaded, vendor
 		}
 		if m.Dir != "" {
 			moduleDir = m.Dir
+		} else if root := vendoredModuleRoot(moduleDir, m.Path); root != "" {
+			moduleDir = root
 		}
 	}
 	if cfg.GoVersion != "" {
@@ -186,7 +191,7 @@ func convertLoaded(cfg Config, pattern string, loaded []*iodetect.Loaded, vendor
 		return nil, &Error{Errs: c.errs}
 	}
 
-	res := &Result{ModuleDir: moduleDir, Notes: append(withoutGeneratedNotes(c.notes, pkgs), generatedNotes(pkgs)...), Input: inputOf(base), Facts: base.Package}
+	res := &Result{ModuleDir: moduleDir, Notes: append(withoutGeneratedNotes(c.notes, pkgs), generatedNotes(pkgs)...), Input: inputOf(base), Facts: base.Package, Overlay: overlay}
 	var err error
 	if res.Ignored, err = ignoredFiles(loaded, moduleDir, cfg.Tests); err != nil {
 		return nil, err

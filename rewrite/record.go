@@ -75,6 +75,9 @@ func NewRecord(res *Result, options []string, files map[string][]byte) *Record {
 			rec.Inputs[filepath.Base(f.Path)] = Hash(f.Old)
 		}
 	}
+	for path, src := range res.Overlay {
+		rec.Inputs[filepath.Base(path)] = Hash(src)
+	}
 	if len(res.All) > 0 {
 		for name, src := range licenses(filepath.Dir(res.All[0].Path), res.ModuleDir) {
 			rec.Inputs[name] = Hash(src)
@@ -317,4 +320,22 @@ func inputOf(l *iodetect.Loaded) Input {
 		}
 	}
 	return in
+}
+
+// vendoredModuleRoot is the directory of module modPath under the vendor
+// directory holding pkgDir (vendor/github.com/x/y for a package in
+// vendor/github.com/x/y/sub), or "" when pkgDir is not vendored: the go
+// command gives a vendored package's module no directory, and file names
+// relative to the module's root must not depend on vendoring.
+func vendoredModuleRoot(pkgDir, modPath string) string {
+	for d := pkgDir; filepath.Dir(d) != d; d = filepath.Dir(d) {
+		if filepath.Base(d) == "vendor" {
+			root := filepath.Join(d, filepath.FromSlash(modPath))
+			if root == pkgDir || strings.HasPrefix(pkgDir, root+string(filepath.Separator)) {
+				return root
+			}
+			return ""
+		}
+	}
+	return ""
 }
