@@ -129,6 +129,10 @@ func explain(b *strings.Builder, res *rewrite.Result, fn *iodetect.Func, rel fun
 	}
 
 	decl := enclosingDecl(res.Facts, fn)
+	var rw *rewritten
+	if decl != nil {
+		rw = rewriteOf(res, decl)
+	}
 	b.WriteString("\nSites in its body:\n")
 	n := 0
 	for _, s := range res.Facts.Sites {
@@ -146,13 +150,28 @@ func explain(b *strings.Builder, res *rewrite.Result, fn *iodetect.Func, rel fun
 			b.WriteString(" (reported; not socket I/O)")
 		}
 		b.WriteByte('\n')
+		if rw != nil {
+			if repl, changed := rw.lineFate(s.Pos.Line); !changed {
+				b.WriteString("\t\tits line is unchanged\n")
+			} else if len(repl) == 0 {
+				b.WriteString("\t\tits line is removed\n")
+			} else {
+				for i, l := range repl {
+					prefix := "\t\tbecomes: "
+					if i > 0 {
+						prefix = "\t\t         "
+					}
+					b.WriteString(prefix + strings.TrimSpace(l) + "\n")
+				}
+			}
+		}
 		n++
 	}
 	if n == 0 {
 		b.WriteString("\tnone: it is async through what it calls\n")
 	}
-	if decl != nil {
-		explainRewrite(b, res, decl, rel)
+	if rw != nil {
+		rw.write(b, rel)
 		explainNotes(b, res, decl, rel)
 	}
 }
@@ -206,10 +225,19 @@ func inside(fset *token.FileSet, decl *ast.FuncDecl, fn *iodetect.Func, s *iodet
 	return s.Func == fn
 }
 
-// explainRewrite shows the declaration as the converter leaves it: the
-// declaration's lines in the input against the declarations of that name
-// (and its Context and Async forms) in the output.
-func explainRewrite(b *strings.Builder, res *rewrite.Result, decl *ast.FuncDecl, rel func(token.Position) string) {
+// rewritten is a declaration as the converter leaves it: its lines in the
+// input against the declarations of that name (and its Context and Async
+// forms) in the output.
+type rewritten struct {
+	pos       token.Position // the declaration's, in the input
+	firstLine int            // the input line the old text starts at
+	name      string
+	old, new  string
+	forms     []string
+	diff      string // from old to new; "" when unchanged
+}
+
+func rewriteOf(res *rewrite.Result, decl *ast.FuncDecl) *rewritten {
 	fset := res.Facts.Fset
 	pos := fset.Position(decl.Pos())
 	var file *rewrite.File
@@ -219,47 +247,84 @@ func explainRewrite(b *strings.Builder, res *rewrite.Result, decl *ast.FuncDecl,
 		}
 	}
 	if file == nil || file.Old == nil {
-		return
+		return nil
 	}
 	start := decl.Pos()
 	if decl.Doc != nil {
 		start = decl.Doc.Pos()
 	}
-	old := file.Old[fset.Position(start).Offset:fset.Position(decl.End()).Offset]
-	name, recv := decl.Name.Name, recvName(decl)
+	rw := &rewritten{pos: pos, firstLine: fset.Position(start).Line, name: decl.Name.Name}
+	rw.old = string(file.Old[fset.Position(start).Offset:fset.Position(decl.End()).Offset])
+	recv := recvName(decl)
 	nfset := token.NewFileSet()
 	nf, err := parser.ParseFile(nfset, pos.Filename, file.New, parser.ParseComments)
 	if err != nil {
-		return
+		return nil
 	}
 	var parts []string
-	var forms []string
 	for _, d := range nf.Decls {
 		fd, ok := d.(*ast.FuncDecl)
 		if !ok || recvName(fd) != recv {
 			continue
 		}
 		switch fd.Name.Name {
-		case name, name + "Context", name + "Async":
+		case rw.name, rw.name + "Context", rw.name + "Async":
 			s := fd.Pos()
 			if fd.Doc != nil {
 				s = fd.Doc.Pos()
 			}
 			parts = append(parts, string(file.New[nfset.Position(s).Offset:nfset.Position(fd.End()).Offset]))
-			forms = append(forms, fd.Name.Name)
+			rw.forms = append(rw.forms, fd.Name.Name)
 		}
 	}
-	newText := strings.Join(parts, "\n\n")
-	fmt.Fprintf(b, "\nRewritten (%s):\n", rel(pos))
-	if string(old) == newText {
+	rw.new = strings.Join(parts, "\n\n")
+	if rw.old != rw.new {
+		rw.diff = rewrite.UnifiedDiff(filepath.Base(pos.Filename), []byte(rw.old+"\n"), []byte(rw.new+"\n"))
+	}
+	return rw
+}
+
+// lineFate says what became of an input line of the declaration: changed,
+// and the lines that replace it.
+func (rw *rewritten) lineFate(line int) (repl []string, changed bool) {
+	want := line - rw.firstLine + 1 // in the old text
+	oldLine := 0
+	lines := strings.Split(rw.diff, "\n")
+	for i := 0; i < len(lines); i++ {
+		l := lines[i]
+		switch {
+		case strings.HasPrefix(l, "@@"):
+			fmt.Sscanf(l, "@@ -%d", &oldLine)
+		case strings.HasPrefix(l, "---") || strings.HasPrefix(l, "+++") || l == "":
+		case l[0] == ' ':
+			oldLine++
+		case l[0] == '-':
+			if oldLine == want {
+				j := i + 1
+				for j < len(lines) && strings.HasPrefix(lines[j], "-") {
+					j++
+				}
+				for ; j < len(lines) && strings.HasPrefix(lines[j], "+"); j++ {
+					repl = append(repl, lines[j][1:])
+				}
+				return repl, true
+			}
+			oldLine++
+		}
+	}
+	return nil, false
+}
+
+func (rw *rewritten) write(b *strings.Builder, rel func(token.Position) string) {
+	fmt.Fprintf(b, "\nRewritten (%s):\n", rel(rw.pos))
+	if rw.diff == "" {
 		b.WriteString("\tunchanged: it keeps its signature (a callback it is handed captures ctx where it is created)\n")
 		return
 	}
-	if len(forms) > 1 {
-		fmt.Fprintf(b, "\t%s keeps its signature and calls %sContext with context.Background(); %s\n", name, name, apiForms(name, forms))
+	if len(rw.forms) > 1 {
+		fmt.Fprintf(b, "\t%s keeps its signature and calls %sContext with context.Background(); %s\n", rw.name, rw.name, apiForms(rw.name, rw.forms))
 	}
-	diff := rewrite.UnifiedDiff(filepath.Base(pos.Filename), append(old, '\n'), []byte(newText+"\n"))
-	for i, line := range strings.SplitAfter(diff, "\n") {
+	for i, line := range strings.SplitAfter(rw.diff, "\n") {
 		switch {
 		case i < 2 || line == "":
 			continue // the --- and +++ lines

@@ -13,7 +13,7 @@ import (
 func TestExplainGolden(t *testing.T) {
 	t.Chdir("../..")
 	var all bytes.Buffer
-	for _, name := range []string{"(*Client).Get", "FlushAll", "writeReadLine", "(*Client).Increment.func1", "legalKey"} {
+	for _, name := range []string{"(*Client).Get", "FlushAll", "writeReadLine", "(*Client).dial", "(*Client).Increment.func1", "legalKey"} {
 		var stdout, stderr bytes.Buffer
 		if code := run([]string{"explain", "./fixtures/mctext", name}, &stdout, &stderr); code != exitOK {
 			t.Fatalf("explain %s: exit %d\n%s", name, code, stderr.String())
