@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -158,4 +159,58 @@ func copyGoFiles(tb testing.TB, src, dst string) {
 			tb.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkBeanstalkPutDelete compares go-beanstalk's put then delete, 32 goroutines sharing one
+// Conn, upstream against converted (issue 5: the converted client at least as fast), through the
+// old signatures (ctx = context.Background(): inline) and through PutContext/DeleteContext with a
+// ctx that can end (each call detached on a goroutine of its own). It runs
+// testdata/convert/bsbench in the converted module, max(b.N, 10000) operations each, three
+// interleaved rounds, and reports the best ns per put+delete of each and the speed of each
+// converted form relative to upstream (above 1: faster).
+func BenchmarkBeanstalkPutDelete(b *testing.B) {
+	needServer(b, "BEANSTALKD_ADDR", "127.0.0.1:21300")
+	dir, res := convertInto(b, "beanstalk", beanstalkPkg)
+	if res.exit != 0 {
+		b.Fatalf("asyncify -o ./internal/beanstalk: exit %d\n%s", res.exit, res.stderr)
+	}
+	converted := convertedModulePath + "/internal/beanstalk"
+	installProgram(b, dir, "bsbench", "bsbench", beanstalkPkg, converted, nil)
+	installProgram(b, dir, "bsbench", "bsbenchupstream", beanstalkPkg, beanstalkPkg, nil)
+	if err := os.Remove(filepath.Join(dir, "bsbenchupstream", "ctx_test.go")); err != nil {
+		b.Fatal(err)
+	}
+	n := max(b.N, 10000)
+	nsPerOp := func(pkg, bench string) float64 {
+		cmd := exec.Command("go", "test", "-run", "^$", "-bench", "^"+bench+"$", fmt.Sprintf("-benchtime=%dx", n), "-count=1", "./"+pkg)
+		cmd.Dir = dir
+		cmd.Env = moduleEnv()
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			b.Fatalf("go test -bench %s ./%s: %v\n%s", bench, pkg, err, out)
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			f := strings.Fields(line)
+			if len(f) >= 4 && strings.HasPrefix(f[0], bench+"-") && f[3] == "ns/op" {
+				var v float64
+				if _, err := fmt.Sscan(f[2], &v); err == nil {
+					return v
+				}
+			}
+		}
+		b.Fatalf("no ns/op for %s in:\n%s", bench, out)
+		return 0
+	}
+	// Interleaved rounds, the best of each: the machine's other load hits all three alike.
+	up, conv, convCtx := math.Inf(1), math.Inf(1), math.Inf(1)
+	for range 3 {
+		up = min(up, nsPerOp("bsbenchupstream", "BenchmarkPutDelete32"))
+		conv = min(conv, nsPerOp("bsbench", "BenchmarkPutDelete32"))
+		convCtx = min(convCtx, nsPerOp("bsbench", "BenchmarkPutDelete32Ctx"))
+	}
+	b.ReportMetric(up, "upstream-ns/op")
+	b.ReportMetric(conv, "converted-ns/op")
+	b.ReportMetric(convCtx, "converted-ctx-ns/op")
+	b.ReportMetric(up/conv, "converted-speed")
+	b.ReportMetric(up/convCtx, "converted-ctx-speed")
 }
