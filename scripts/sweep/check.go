@@ -207,7 +207,26 @@ func normalise(msg string) string {
 			msg = strings.ReplaceAll(msg, r, "X")
 		}
 	}
+	for _, r := range collapse {
+		msg = r.re.ReplaceAllString(msg, r.to)
+	}
 	return msg
+}
+
+// collapse rewrites normalised type-checker messages to their construct,
+// so that one construct is one reason whatever the names, types and
+// expressions in it (which the word rules above leave in when they look
+// like English: "cannot use req", "argument to get").
+var collapse = []struct {
+	re *regexp.Regexp
+	to string
+}{
+	// the declaration the error is reported at: the position says it
+	{regexp.MustCompile(`^in [^:]+: `), ""},
+	{regexp.MustCompile(` \(asyncify produced code that does not type-check, at line N of the rewritten X: a construct it does not handle yet\)`), " (in the rewritten code)"},
+	{regexp.MustCompile(`^cannot use .*? value in (argument|assignment|struct literal|array or slice literal|map literal|map index|return statement|send|variable declaration)( to [^:(]*)?`), "cannot use X as X value in $1"},
+	{regexp.MustCompile(`: \S+ does not implement \S+ \((wrong type for|missing) method [^)]*\)`), ": X does not implement X ($1 method X)"},
+	{regexp.MustCompile(`^invalid operation: .*\(mismatched types \S+ and \S+\)`), "invalid operation: X (mismatched types X and X)"},
 }
 
 // isCode says whether a word of a message is Go code (a name, a type, an

@@ -122,7 +122,16 @@ func TestClassify(t *testing.T) {
 			refused, "", "X undefined (type X has no field or method X) (in the rewritten code: a construct asyncify does not handle yet)"},
 		{"refusal with details", true, 2, "",
 			"a.go:4:9: cannot use f (variable of type func(int)) as func() value in argument to each\n\thave func(int)\n\twant func()\n",
-			refused, "", "cannot use f (variable of type X) as X value in argument to each"},
+			refused, "", "cannot use X as X value in argument"},
+		{"cannot use, names collapse", true, 2, "",
+			"/r/a_test.go:190:1: in TestX: cannot use req (variable of type *Request) as *RequestX value in argument to get: *Request does not implement Doer (wrong type for method Do) (asyncify produced code that does not type-check, at line 7 of the rewritten a_test.go: a construct it does not handle yet)\n",
+			refused, "", "cannot use X as X value in argument: X does not implement X (wrong type for method X) (in the rewritten code)"},
+		{"cannot use a constant", true, 2, "",
+			"/r/a_test.go:190:1: in X.Y: cannot use A | B (constant 3 of int type Mode) as LoadMode value in assignment (asyncify produced code that does not type-check, at line 7 of the rewritten a_test.go: a construct it does not handle yet)\n",
+			refused, "", "cannot use X as X value in assignment (in the rewritten code)"},
+		{"mismatched types", true, 2, "",
+			"/r/a_test.go:3:1: in F: invalid operation: before != after (mismatched types Node and Node) (asyncify produced code that does not type-check, at line 7 of the rewritten a_test.go: a construct it does not handle yet)\n",
+			refused, "", "invalid operation: X (mismatched types X and X) (in the rewritten code)"},
 		{"detect refuses", false, 2, "", "a.go:1:1: undefined: x\n", failed, "detect exit 2: a.go:1:1: undefined: x", ""},
 	}
 	for _, c := range cases {
