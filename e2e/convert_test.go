@@ -402,3 +402,43 @@ func TestConvertBeanstalk(t *testing.T) {
 		checkPackage(t, results, convertedModulePath+"/bsstall", "TestStall")
 	})
 }
+
+// TestConvertFixturesOldAPI: programs of ours that use only the old exported signatures compile
+// and pass against converted fixtures (mctext against memcached, resp against redis-server,
+// tproto against a server of the program's own), and, unchanged, against the original fixtures.
+func TestConvertFixturesOldAPI(t *testing.T) {
+	fixtures, err := filepath.Abs(filepath.Join("..", "fixtures"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const fixturesModule = "github.com/asyncify-dev/asyncify/fixtures"
+	names := []string{"mctext", "resp", "tproto"}
+	var imports strings.Builder
+	for _, n := range names {
+		fmt.Fprintf(&imports, "\t_ %q\n", fixturesModule+"/"+n)
+	}
+	dir := writeModule(t, "fixtures-old", map[string]string{
+		"go.mod": fmt.Sprintf("module example.com/fxold\n\ngo 1.26\n\nrequire %s v0.0.0\n\nreplace %s => %s\n",
+			fixturesModule, fixturesModule, filepath.ToSlash(fixtures)),
+		"tools.go": "//go:build tools\n\npackage fxold\n\nimport (\n" + imports.String() + ")\n",
+	})
+	var pkgs []string
+	for _, n := range names {
+		res := asyncify(t, dir, "-o", "./internal/"+n, fixturesModule+"/"+n)
+		if res.exit != 0 {
+			t.Fatalf("asyncify -o ./internal/%s: exit %d\n%s", n, res.exit, res.stderr)
+		}
+		installProgram(t, dir, "fxold/"+n, n, fixturesModule+"/"+n, "example.com/fxold/internal/"+n, nil)
+		installProgram(t, dir, "fxold/"+n, n+"upstream", fixturesModule+"/"+n, fixturesModule+"/"+n, nil)
+		pkgs = append(pkgs, "./"+n, "./"+n+"upstream")
+	}
+	needServer(t, "MEMCACHED_ADDR", "127.0.0.1:11211")
+	needServer(t, "REDIS_ADDR", "127.0.0.1:16379")
+	results := goTestJSON(t, dir, nil, pkgs...)
+	for _, n := range names {
+		t.Run(n, func(t *testing.T) {
+			checkPackage(t, results, "example.com/fxold/"+n, "TestOldAPI")
+			checkPackage(t, results, "example.com/fxold/"+n+"upstream", "TestOldAPI")
+		})
+	}
+}
