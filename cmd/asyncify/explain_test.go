@@ -7,7 +7,8 @@ import (
 )
 
 // TestExplainGolden: asyncify explain on the mctext fixture, for a
-// pipelined exported method, an exclusive one, a helper holding the sites,
+// pipelined exported method, an exclusive one, a helper holding the sites, a
+// dial (one site rewritten, one left with a note),
 // a function literal and a function that is not async, against
 // golden/explain/mctext.txt.
 func TestExplainGolden(t *testing.T) {
