@@ -226,7 +226,17 @@ func CheckDir(dir, display string, want *Record) []Finding {
 	if err != nil {
 		return []Finding{{"record", fmt.Sprintf("%s: %s: %v; regenerate", display, RecordFile, err)}}
 	}
-	// hand edits: files that differ from what the record says was written
+	// hand edits: the record itself, then the files that differ from what
+	// the record says was written
+	into := ""
+	for _, o := range old.Options {
+		if v, ok := strings.CutPrefix(o, "into="); ok {
+			into = v
+		}
+	}
+	if !bytes.Equal(old.Source(into), src) {
+		out = append(out, Finding{"edited", fmt.Sprintf("%s: edited by hand since asyncify wrote it", filepath.Join(display, RecordFile))})
+	}
 	for _, name := range sortedKeys(old.Outputs) {
 		cur, err := os.ReadFile(filepath.Join(dir, name))
 		switch {

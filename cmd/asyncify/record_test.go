@@ -103,6 +103,12 @@ func (c *Conn) Line() (string, error) { return c.r.ReadString('\n') }
 	writeFiles(t, map[string]string{"out/p.go": orig})
 	check("edit undone", exitOK)
 
+	rec := readString(t, "out/"+rewrite.RecordFile)
+	writeFiles(t, map[string]string{"out/" + rewrite.RecordFile: strings.Replace(rec, "// asyncify:option tests=true\n", "// asyncify:option tests=true\n// a note\n", 1)})
+	check("record edited", exitDiff, "asyncify: -check: out/asyncify_record.go: edited by hand since asyncify wrote it")
+	writeFiles(t, map[string]string{"out/" + rewrite.RecordFile: rec})
+	check("record restored", exitOK)
+
 	if err := os.Remove("out/asyncify_ctx.go"); err != nil {
 		t.Fatal(err)
 	}
