@@ -106,7 +106,26 @@ func (r *pkgRewriter) makeAsync(wrapper *dst.FuncDecl, fd *ast.FuncDecl, p *fnPl
 		stmts = []dst.Stmt{ret}
 	case res.Len() > 2:
 		// var r FResult; r.A, r.B, err := FContext(...); return r, err
-		rv, ev := "r", "err"
+		// names that the receiver and the parameters do not use
+		used := make(map[string]bool)
+		for _, fl := range []*dst.FieldList{a.Recv, a.Type.Params} {
+			if fl == nil {
+				continue
+			}
+			for _, f := range fl.List {
+				for _, n := range f.Names {
+					used[n.Name] = true
+				}
+			}
+		}
+		fresh := func(name string) string {
+			for i := 1; used[name]; i++ {
+				name = strings.TrimRight(name, "0123456789") + strconv.Itoa(i)
+			}
+			used[name] = true
+			return name
+		}
+		rv, ev := fresh("r"), fresh("err")
 		decl := &dst.DeclStmt{Decl: &dst.GenDecl{Tok: varTok, Specs: []dst.Spec{&dst.ValueSpec{Names: []*dst.Ident{dst.NewIdent(rv)}, Type: dst.Clone(t).(dst.Expr)}}}}
 		decl2 := &dst.DeclStmt{Decl: &dst.GenDecl{Tok: varTok, Specs: []dst.Spec{&dst.ValueSpec{Names: []*dst.Ident{dst.NewIdent(ev)}, Type: dst.NewIdent("error")}}}}
 		assign := &dst.AssignStmt{Tok: assignTok, Rhs: []dst.Expr{inner}}

@@ -8,6 +8,7 @@ import (
 	"go/types"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -68,6 +69,7 @@ func verify(cfg Config, goVersion string, loaded []*iodetect.Loaded, perPkg [][]
 	if err := loadExports(cfg, fset, known, slices.Compact(imports)...); err != nil {
 		return err
 	}
+	hint := importersHint(loaded, known)
 	checked := make(map[string]*types.Package)
 	for i, l := range loaded {
 		conf := &types.Config{
@@ -88,7 +90,11 @@ func verify(cfg Config, goVersion string, loaded []*iodetect.Loaded, perPkg [][]
 					errs[len(errs)-1] += fmt.Sprintf("; %s: %s", te.Fset.Position(te.Pos), strings.TrimSpace(te.Msg))
 					return
 				}
-				errs = append(errs, inputError(l, parsed[i], err))
+				msg := inputError(l, parsed[i], err)
+				if hint != "" && crossingRE.MatchString(msg) {
+					msg += hint
+				}
+				errs = append(errs, msg)
 			},
 		}
 		pkg, _ := conf.Check(l.Pkg.PkgPath, fset, parsed[i], nil)
@@ -196,4 +202,51 @@ func declKey(fd *ast.FuncDecl) string {
 		return id.Name + "." + fd.Name.Name
 	}
 	return fd.Name.Name
+}
+
+// crossingRE matches the type errors of a value that passes between the
+// converted package and a package that still sees the unconverted one.
+var crossingRE = regexp.MustCompile(`cannot use |does not implement |mismatched types |impossible type assertion|cannot convert `)
+
+// importersHint names the packages that the input imports and that import
+// the converted package themselves (net/http's tests use
+// net/http/httptest, which imports net/http): they were compiled against
+// the unconverted package, so its values cannot pass between them and the
+// converted code. "" when there are none.
+func importersHint(loaded []*iodetect.Loaded, known map[string]*types.Package) string {
+	converted := make(map[string]bool)
+	for _, l := range loaded {
+		converted[l.Pkg.PkgPath] = true
+	}
+	memo := make(map[*types.Package]bool)
+	var reaches func(p *types.Package) bool
+	reaches = func(p *types.Package) bool {
+		if v, ok := memo[p]; ok {
+			return v
+		}
+		memo[p] = false // cycles end here
+		for _, q := range p.Imports() {
+			if converted[q.Path()] || reaches(q) {
+				memo[p] = true
+				return true
+			}
+		}
+		return false
+	}
+	var culprits []string
+	seen := make(map[string]bool)
+	for _, l := range loaded {
+		for _, imp := range l.Pkg.Types.Imports() {
+			if !converted[imp.Path()] && !seen[imp.Path()] && reaches(imp) {
+				seen[imp.Path()] = true
+				culprits = append(culprits, imp.Path())
+			}
+		}
+	}
+	if len(culprits) == 0 {
+		return ""
+	}
+	sort.Strings(culprits)
+	return fmt.Sprintf("; likely cause: %s import%s %s itself and so see%s its unconverted types, which the converted ones do not match (a documented limit: convert with -tests=false if only tests use them)",
+		strings.Join(culprits, ", "), map[bool]string{true: "", false: "s"}[len(culprits) > 1], loaded[0].Pkg.PkgPath, map[bool]string{true: "", false: "s"}[len(culprits) > 1])
 }
