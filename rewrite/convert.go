@@ -56,6 +56,9 @@ type Result struct {
 	// Ignored are the package's files that the current build does not
 	// see (build constraints): not converted, copied unchanged by -o.
 	Ignored []File
+	// Internal are the internal packages of the client's module that it
+	// imports: -o copies them along, unchanged (internal.go).
+	Internal []InternalPkg
 	// Nothing, when the conversion changes nothing, says why (the package
 	// does no socket I/O, or is asyncify's own output).
 	Nothing string
@@ -194,6 +197,9 @@ func convertLoaded(cfg Config, pattern string, loaded []*iodetect.Loaded, vendor
 	res := &Result{ModuleDir: moduleDir, Notes: append(withoutGeneratedNotes(c.notes, pkgs), generatedNotes(pkgs)...), Input: inputOf(base), Facts: base.Package, Overlay: overlay}
 	var err error
 	if res.Ignored, err = ignoredFiles(loaded, moduleDir, cfg.Tests); err != nil {
+		return nil, err
+	}
+	if res.Internal, err = internalPackages(cfg, loaded, moduleDir); err != nil {
 		return nil, err
 	}
 	perPkg := make([][]File, len(pkgs))

@@ -40,6 +40,9 @@
 //     (downloaded through the module proxy when missing) as an overlay, with
 //     a note saying so; without it, the package converts without tests and a
 //     warning.
+//   - internal.go: the internal packages of the client's module that it
+//     imports (a copy elsewhere cannot) are copied along by -o under the
+//     output's internal/ directory, unconverted, with imports rewritten.
 //   - header.go: the generated-code header and the helper file.
 //   - verify.go: the type check of the result, errors at input positions.
 //   - diff.go, output.go: the unified diff; the package written to a

@@ -23,16 +23,37 @@ import (
 // name the copy's import path instead.
 func Output(res *Result, upstreamPath, copyPath string) (map[string][]byte, error) {
 	out := make(map[string][]byte)
-	for _, f := range append(res.All[:len(res.All):len(res.All)], res.Ignored...) {
+	moves := [][2]string{{upstreamPath, copyPath}}
+	for _, ip := range res.Internal {
+		moves = append(moves, [2]string{ip.ImportPath, copyPath + "/" + ip.Rel})
+	}
+	put := func(name string, f File) error {
 		src := f.New
 		if !bytes.HasPrefix(src, []byte(templates.Header)) {
 			src = append([]byte(templates.Header+"\n// Copied by asyncify from "+f.Rel+".\n\n"), src...)
 		}
-		src, err := replaceImport(f.Path, src, upstreamPath, copyPath)
-		if err != nil {
+		for _, m := range moves {
+			var err error
+			if src, err = replaceImport(f.Path, src, m[0], m[1]); err != nil {
+				return err
+			}
+		}
+		out[name] = src
+		return nil
+	}
+	for _, f := range append(res.All[:len(res.All):len(res.All)], res.Ignored...) {
+		if err := put(filepath.Base(f.Path), f); err != nil {
 			return nil, err
 		}
-		out[filepath.Base(f.Path)] = src
+	}
+	// The internal packages it imports, which a copy elsewhere could not:
+	// under the copy's own internal directory (internal.go).
+	for _, ip := range res.Internal {
+		for _, f := range ip.Files {
+			if err := put(ip.Rel+"/"+filepath.Base(f.Path), f); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if len(res.All) > 0 {
 		for name, src := range licenses(filepath.Dir(res.All[0].Path), res.ModuleDir) {
@@ -108,6 +129,13 @@ func ReadGenerated(dir string) (generated map[string][]byte, user map[string]boo
 		return nil, nil, err
 	}
 	for _, e := range entries {
+		if e.IsDir() && e.Name() == "internal" {
+			// where -o copies the internal packages the client imports
+			if err := readGeneratedTree(filepath.Join(dir, "internal"), "internal/", generated, user); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
 		if !e.Type().IsRegular() {
 			continue
 		}
@@ -122,6 +150,31 @@ func ReadGenerated(dir string) (generated map[string][]byte, user map[string]boo
 		}
 	}
 	return generated, user, nil
+}
+
+// readGeneratedTree adds the files under dir to generated or user, named
+// prefix + their slash-separated path under dir.
+func readGeneratedTree(dir, prefix string, generated map[string][]byte, user map[string]bool) error {
+	return filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		name := prefix + filepath.ToSlash(rel)
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if bytes.HasPrefix(src, []byte(templates.Header)) {
+			generated[name] = src
+		} else {
+			user[name] = true
+		}
+		return nil
+	})
 }
 
 // Previous returns what dir holds of what asyncify writes there: its
@@ -223,9 +276,41 @@ func WriteDir(dir string, files map[string][]byte) (err error) {
 		if err := writeStep("write", filepath.Join(stage, name)); err != nil {
 			return err
 		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(stage, name)), 0o755); err != nil {
+			return err
+		}
 		if err := os.WriteFile(filepath.Join(stage, name), src, 0o644); err != nil {
 			return err
 		}
+	}
+	// the subdirectories of dir (internal/...) that do not exist yet, in
+	// creation order; removed again if a step fails
+	var subdirs []string
+	defer func() {
+		if err != nil {
+			for i := len(subdirs) - 1; i >= 0; i-- {
+				os.Remove(subdirs[i])
+			}
+		}
+	}()
+	mkdirs := func(d string) error {
+		var missing []string
+		for ; d != dir && strings.HasPrefix(d, dir); d = filepath.Dir(d) {
+			if _, err := os.Lstat(d); err == nil {
+				break
+			}
+			missing = append(missing, d)
+		}
+		for i := len(missing) - 1; i >= 0; i-- {
+			if err := writeStep("mkdir", missing[i]); err != nil {
+				return err
+			}
+			if err := os.Mkdir(missing[i], 0o755); err != nil {
+				return err
+			}
+			subdirs = append(subdirs, missing[i])
+		}
+		return nil
 	}
 	type move struct{ from, to string }
 	var done []move
@@ -255,6 +340,10 @@ func WriteDir(dir string, files map[string][]byte) (err error) {
 		if src, keep := files[name]; keep && bytes.Equal(src, old[name]) {
 			continue
 		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(backup, name)), 0o755); err != nil {
+			undo()
+			return err
+		}
 		if err := mv(filepath.Join(dir, name), filepath.Join(backup, name)); err != nil {
 			return err
 		}
@@ -268,8 +357,22 @@ func WriteDir(dir string, files map[string][]byte) (err error) {
 		if bytes.Equal(old[name], files[name]) {
 			continue
 		}
+		if err := mkdirs(filepath.Dir(filepath.Join(dir, name))); err != nil {
+			undo()
+			return err
+		}
 		if err := mv(filepath.Join(stage, name), filepath.Join(dir, name)); err != nil {
 			return err
+		}
+	}
+	// subdirectories that stale files left empty
+	for name := range old {
+		if _, keep := files[name]; !keep && strings.Contains(name, "/") {
+			for d := filepath.Dir(filepath.Join(dir, name)); d != dir && strings.HasPrefix(d, dir); d = filepath.Dir(d) {
+				if os.Remove(d) != nil {
+					break
+				}
+			}
 		}
 	}
 	return nil

@@ -78,6 +78,12 @@ func NewRecord(res *Result, options []string, files map[string][]byte) *Record {
 	for path, src := range res.Overlay {
 		rec.Inputs[filepath.Base(path)] = Hash(src)
 	}
+	for _, ip := range res.Internal {
+		// copied along under internal/ (internal.go)
+		for _, f := range ip.Files {
+			rec.Inputs[ip.Rel+"/"+filepath.Base(f.Path)] = Hash(f.Old)
+		}
+	}
 	if len(res.All) > 0 {
 		for name, src := range licenses(filepath.Dir(res.All[0].Path), res.ModuleDir) {
 			rec.Inputs[name] = Hash(src)
