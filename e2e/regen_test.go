@@ -33,9 +33,12 @@ func TestRegenerateAcrossUpgrade(t *testing.T) {
 	if res.exit != 0 {
 		t.Fatalf("asyncify -o: exit %d\n%s", res.exit, res.stderr)
 	}
-	// the first run's diff is from upstream to the converted package
+	// the first run's diff is from upstream to the converted package; the runtime is written, not shown
 	if !strings.Contains(res.stdout, "+++ b/memcache/memcache.go\n") || !strings.Contains(res.stdout, "+func (c *Client) GetContext(ctx context.Context, key string)") {
 		t.Errorf("first -o: want the diff from upstream, got:\n%.2000s", res.stdout)
+	}
+	if strings.Contains(res.stdout, "+++ b/memcache/asyncify_stream.go") || !strings.Contains(res.stderr, "asyncify_stream.go") {
+		t.Errorf("first -o: the runtime is shown in the diff, or stderr does not say it was written:\n%s", res.stderr)
 	}
 	record := regenRead(t, filepath.Join(dir, out, "asyncify_record.go"))
 	for _, want := range []string{

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/asyncify-dev/asyncify/rewrite"
+	"github.com/asyncify-dev/asyncify/templates"
 )
 
 const convertSynopsis = "asyncify [-d | -w | -o DIR [-check]] [-tests=true] [-config FILE] [-color=auto] PACKAGE"
@@ -135,8 +136,13 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 			out.WriteString(rewrite.UnifiedDiff(diffPath(dir, res.ModuleDir, f.Path), f.Old, f.New))
 		}
 	}
+	var runtime []string // with -o, the runtime's files are written, not shown
 	for _, f := range res.Files {
 		if *outDir != "" && f.Old == nil {
+			if isRuntimeFile(f.Path) {
+				runtime = append(runtime, filepath.Base(f.Path))
+				continue
+			}
 			out.WriteString(rewrite.UnifiedDiff(diffPath(dir, res.ModuleDir, f.Path), f.Old, f.New))
 		}
 	}
@@ -161,6 +167,10 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 		if diff != "" {
 			out.Reset()
 			out.WriteString(diff)
+		} else if differs && len(runtime) > 0 {
+			// the first run: the review diff is upstream's package against
+			// the converted one; the runtime is the same for every package
+			fmt.Fprintf(stderr, "asyncify: the runtime (%s) is written but not shown in the diff: it comes unchanged from asyncify's templates/ (docs/runtime.md)\n", strings.Join(runtime, ", "))
 		}
 		if !differs {
 			out.Reset()
@@ -262,4 +272,15 @@ func diffPath(dir, moduleDir, path string) string {
 		return filepath.ToSlash(rel)
 	}
 	return filepath.ToSlash(path)
+}
+
+// isRuntimeFile reports whether path is one of the runtime's files
+// (asyncify_stream.go, ...), which asyncify emits from templates/.
+func isRuntimeFile(path string) bool {
+	for _, name := range templates.RuntimeFiles {
+		if filepath.Base(path) == "asyncify_"+name {
+			return true
+		}
+	}
+	return false
 }
