@@ -204,7 +204,14 @@ type pkgResult struct {
 // callers assert per package.
 func goTestJSON(tb testing.TB, dir string, env []string, pkgs ...string) map[string]*pkgResult {
 	tb.Helper()
-	args := append([]string{"test", "-race", "-json", "-count=1", "-timeout=5m"}, pkgs...)
+	return goTestJSONFlags(tb, dir, env, []string{"-race"}, pkgs...)
+}
+
+// goTestJSONFlags is goTestJSON with flags instead of -race.
+func goTestJSONFlags(tb testing.TB, dir string, env, flags []string, pkgs ...string) map[string]*pkgResult {
+	tb.Helper()
+	args := append(append([]string{"test"}, flags...), "-json", "-count=1", "-timeout=5m")
+	args = append(args, pkgs...)
 	cmd := exec.Command("go", args...)
 	cmd.Dir = dir
 	cmd.Env = append(moduleEnv(), env...)
@@ -407,6 +414,7 @@ func TestConvertBeanstalk(t *testing.T) {
 // and pass against converted fixtures (mctext against memcached, resp against redis-server,
 // tproto against a server of the program's own), and, unchanged, against the original fixtures.
 func TestConvertFixturesOldAPI(t *testing.T) {
+	t.Parallel()
 	fixtures, err := filepath.Abs(filepath.Join("..", "fixtures"))
 	if err != nil {
 		t.Fatal(err)
@@ -434,7 +442,8 @@ func TestConvertFixturesOldAPI(t *testing.T) {
 	}
 	needServer(t, "MEMCACHED_ADDR", "127.0.0.1:11211")
 	needServer(t, "REDIS_ADDR", "127.0.0.1:16379")
-	results := goTestJSON(t, dir, nil, pkgs...)
+	// Sequential programs: no -race, which would rebuild the fixtures instrumented.
+	results := goTestJSONFlags(t, dir, nil, nil, pkgs...)
 	for _, n := range names {
 		t.Run(n, func(t *testing.T) {
 			checkPackage(t, results, "example.com/fxold/"+n, "TestOldAPI")
@@ -449,6 +458,7 @@ func TestConvertFixturesOldAPI(t *testing.T) {
 // output builds, vets and passes its tests; a regeneration changes nothing; -check sees a hand
 // edit of a copied file.
 func TestConvertInternal(t *testing.T) {
+	t.Parallel()
 	fixtures, err := filepath.Abs(filepath.Join("..", "fixtures"))
 	if err != nil {
 		t.Fatal(err)

@@ -76,6 +76,7 @@ func TestDetectVendored(t *testing.T) {
 // accepts the -d output on a copy of the module, which then builds, vets and passes the
 // converted tests.
 func TestConvertVendored(t *testing.T) {
+	t.Parallel()
 	t.Run("real", func(t *testing.T) {
 		dir := writeModule(t, "vendored", map[string]string{
 			"go.mod":  "module example.com/vendored\n\ngo 1.26\n\nrequire " + gomemcacheModule + " " + gomemcacheVersion + "\n",
