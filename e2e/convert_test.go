@@ -411,8 +411,10 @@ func TestConvertBeanstalk(t *testing.T) {
 }
 
 // TestConvertFixturesOldAPI: programs of ours that use only the old exported signatures compile
-// and pass against converted fixtures (mctext against memcached, resp against redis-server,
-// tproto against a server of the program's own), and, unchanged, against the original fixtures.
+// and pass against the converted fixtures that are clients (mctext against memcached, resp
+// against redis-server, gibson, multipkg and tproto against servers of the programs' own), and,
+// unchanged, against the original fixtures. Not covered: the 15 edge/ fixtures (one construct
+// each).
 func TestConvertFixturesOldAPI(t *testing.T) {
 	t.Parallel()
 	fixtures, err := filepath.Abs(filepath.Join("..", "fixtures"))
@@ -420,7 +422,7 @@ func TestConvertFixturesOldAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	const fixturesModule = "github.com/asyncify-dev/asyncify/fixtures"
-	names := []string{"mctext", "resp", "tproto"}
+	names := []string{"gibson", "mctext", "multipkg", "resp", "tproto"}
 	var imports strings.Builder
 	for _, n := range names {
 		fmt.Fprintf(&imports, "\t_ %q\n", fixturesModule+"/"+n)
