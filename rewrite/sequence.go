@@ -41,10 +41,11 @@ import (
 //		return r.V0, err
 //	}
 //	ctx, asyncifyEnd := asyncifySequenced(ctx)
-//	defer asyncifyEnd()
+//	defer asyncifyEnd(&err)
 //
 // asyncifyEnd completes, in order, the calls an id left undone when the
-// operation returns, so a failed operation never stalls the connection. When
+// operation fails (or panics), so a failed operation never stalls the
+// connection; a successful one may have handed an id on, and is trusted. When
 // ctx can end, the operation runs detached: the caller returns ctx.Err() as
 // soon as ctx ends, while the operation goes on to read (and drop) its reply,
 // so the replies of later exchanges stay in order. An operation whose
@@ -193,14 +194,21 @@ func (r *pkgRewriter) sequence(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) {
 	} else {
 		r.c.note(r.fset.Position(fd.Pos()), "%s runs attached to its caller (%s): when ctx ends, its exchange on a connection without deadlines is not interrupted", p.newName, why)
 	}
-	// ctx, asyncifyEnd := asyncifySequenced(ctx); defer asyncifyEnd()
+	// ctx, asyncifyEnd := asyncifySequenced(ctx); defer asyncifyEnd(&err)
+	var endArg dst.Expr = dst.NewIdent("nil")
+	if res := dfd.Type.Results; res != nil && len(res.List) > 0 {
+		last := res.List[len(res.List)-1]
+		if n := len(last.Names); n > 0 && last.Names[n-1].Name != "_" && types.Identical(r.info.TypeOf(fd.Type.Results.List[len(fd.Type.Results.List)-1].Type), types.Universe.Lookup("error").Type()) {
+			endArg = &dst.UnaryExpr{Op: token.AND, X: dst.NewIdent(last.Names[n-1].Name)}
+		}
+	}
 	stmts = append(stmts,
 		&dst.AssignStmt{
 			Lhs: []dst.Expr{dst.NewIdent(ctxName), dst.NewIdent(helperSeqEndLocal)},
 			Tok: token.DEFINE,
 			Rhs: []dst.Expr{&dst.CallExpr{Fun: dst.NewIdent(helperSequenced), Args: []dst.Expr{dst.NewIdent(ctxName)}}},
 		},
-		&dst.DeferStmt{Call: &dst.CallExpr{Fun: dst.NewIdent(helperSeqEndLocal)}},
+		&dst.DeferStmt{Call: &dst.CallExpr{Fun: dst.NewIdent(helperSeqEndLocal), Args: []dst.Expr{endArg}}},
 	)
 	for _, s := range stmts {
 		s.Decorations().Before = dst.NewLine
@@ -450,15 +458,27 @@ type asyncifySeqID struct {
 	phase int // the last call made: 1 StartRequest, 2 EndRequest, 3 StartResponse, 4 EndResponse
 }
 
-// asyncifySequenced starts recording the ids the operation under ctx obtains;
-// calling end completes, in order, the calls each id was left without, so
-// that an operation that failed half-way never stalls the connection.
-func asyncifySequenced(ctx context.Context) (_ context.Context, end func()) {
+// asyncifySequenced starts recording the ids the operation under ctx obtains.
+// The operation defers end with its error result (nil when it has none):
+// when the operation failed (or panics, or has no error result), end
+// completes, in order, the calls each id was left without, so that an
+// operation that failed half-way never stalls the connection. An operation
+// that succeeds may hand an id on (to be answered by a later call), and its
+// ids are left as they are.
+func asyncifySequenced(ctx context.Context) (_ context.Context, end func(err *error)) {
 	op := &asyncifySeqOp{}
-	return context.WithValue(ctx, asyncifySeqKey{}, op), op.end
+	return context.WithValue(ctx, asyncifySeqKey{}, op), func(err *error) {
+		if p := recover(); p != nil {
+			op.complete()
+			panic(p)
+		}
+		if err == nil || *err != nil {
+			op.complete()
+		}
+	}
 }
 
-func (op *asyncifySeqOp) end() {
+func (op *asyncifySeqOp) complete() {
 	op.mu.Lock()
 	ids := op.ids
 	op.ids = nil
