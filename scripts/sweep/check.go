@@ -225,7 +225,7 @@ var collapse = []struct {
 	{regexp.MustCompile(`^in [^:]+: `), ""},
 	{regexp.MustCompile(`; likely cause: .*$`), "; likely cause: a package the input imports imports the package itself"},
 	{regexp.MustCompile(` \(asyncify produced code that does not type-check, at line N of the rewritten X: a construct it does not handle yet\)`), " (in the rewritten code)"},
-	{regexp.MustCompile(`^cannot use .*? value in (argument|assignment|struct literal|array or slice literal|map literal|map index|return statement|send|variable declaration)( to [^:(]*)?`), "cannot use X as X value in $1"},
+	{regexp.MustCompile(`^cannot use .*? value in (argument|assignment|struct literal|array or slice literal|map literal|map index|return statement|send|variable declaration)( to [^:( ]+)?`), "cannot use X as X value in $1"},
 	{regexp.MustCompile(`: \S+ does not implement \S+ \((wrong type for|missing) method [^)]*\)`), ": X does not implement X ($1 method X)"},
 	{regexp.MustCompile(`^invalid operation: .*\(mismatched types \S+ and \S+\)`), "invalid operation: X (mismatched types X and X)"},
 }
