@@ -52,6 +52,8 @@ func (r *pkgRewriter) rewriteFunc(df *dst.File, fd *ast.FuncDecl) {
 		r.walk(df, fd.Body, ctxSource{background: true})
 		return
 	}
+	r.curFunc = fd
+	defer func() { r.curFunc = nil }()
 	dfd := r.dst(fd).(*dst.FuncDecl)
 	var wrapper *dst.FuncDecl
 	if p.wrapper {
@@ -76,6 +78,11 @@ func (r *pkgRewriter) rewriteFunc(df *dst.File, fd *ast.FuncDecl) {
 		r.sequence(dfd, fd, p)
 		dfd.Name.Name = p.newName
 		added := []dst.Decl{wrapper, dfd}
+		if len(r.shareSites) > 0 {
+			if f := r.makeRunOp(wrapper, dfd, fd, p); f != nil {
+				added = []dst.Decl{wrapper, f, dfd}
+			}
+		}
 		added = append(added, r.makeAsync(wrapper, fd, p)...)
 		for i, d := range df.Decls {
 			if d == dfd {
@@ -231,6 +238,9 @@ func (r *pkgRewriter) call(df *dst.File, call *ast.CallExpr, src ctxSource) {
 		if r.blocking(call, site, src) {
 			r.modified[df] = true
 		}
+	}
+	if r.shareSites[call] && r.shareDial(call, src) || len(r.shareSites) > 0 && r.shareReaderCall(call) {
+		r.modified[df] = true
 	}
 }
 

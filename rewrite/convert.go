@@ -321,6 +321,10 @@ type pkgRewriter struct {
 	// generated are the files an earlier run added (helpers, runtime):
 	// they are never converted.
 	generated map[*ast.File]bool
+	// shareSites are the dial sites that become shareConn (see
+	// findShares); none when the package does not share its connections.
+	shareSites map[*ast.CallExpr]bool
+	curFunc    *ast.FuncDecl // the declaration being rewritten
 }
 
 func (c *converter) newPkgRewriter(l *iodetect.Loaded) (*pkgRewriter, error) {
@@ -361,6 +365,7 @@ func (c *converter) newPkgRewriter(l *iodetect.Loaded) (*pkgRewriter, error) {
 		r.sites[s.Call] = s
 	}
 	r.findHolders()
+	r.findShares()
 	return r, nil
 }
 

@@ -22,8 +22,10 @@ import (
 // ctx ends, interrupting the blocked read or write; leaving the function
 // disarms it, or closes the connection when it fired, since an exchange cut
 // off halfway leaves the connection out of sync. For a local, the
-// statement must be a plain one that mentions it (not an if, for or
-// switch, where it may still be nil).
+// statement must be a plain one that mentions it, or an if whose init
+// does (not a for or switch, where it may still be nil). A function
+// already watched (a run on converted code) is left alone. When the
+// package shares its connections, the watch is a bind (see bindStmt).
 func (r *pkgRewriter) watch(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) {
 	body := fd.Body.List
 	holder := func(t types.Type) string {
@@ -35,12 +37,26 @@ func (r *pkgRewriter) watch(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) {
 		}
 		return ""
 	}
-	insert := func(at int, v, field string) {
-		stmt := &dst.DeferStmt{Call: &dst.CallExpr{Fun: &dst.CallExpr{
-			Fun:  dst.NewIdent(helperWatch),
-			Args: []dst.Expr{p.src.expr(), &dst.SelectorExpr{X: dst.NewIdent(v), Sel: dst.NewIdent(field)}},
-		}}}
+	insert := func(at int, v, field string, local bool) {
+		conn := &dst.SelectorExpr{X: dst.NewIdent(v), Sel: dst.NewIdent(field)}
+		var stmt dst.Stmt
+		if len(r.shareSites) > 0 {
+			stmt = r.bindStmt(dfd, fd, p, conn, local)
+		}
+		if stmt == nil {
+			stmt = &dst.DeferStmt{Call: &dst.CallExpr{Fun: &dst.CallExpr{
+				Fun:  dst.NewIdent(helperWatch),
+				Args: []dst.Expr{p.src.expr(), conn},
+			}}}
+		}
 		dfd.Body.List = append(dfd.Body.List[:at], append([]dst.Stmt{stmt}, dfd.Body.List[at:]...)...)
+	}
+	for _, stmt := range body {
+		if d, ok := stmt.(*ast.DeferStmt); ok {
+			if inner, ok := d.Call.Fun.(*ast.CallExpr); ok && r.callsRuntime(inner) {
+				return // watched already (a run on converted code)
+			}
+		}
 	}
 	var fields []*ast.Field
 	if fd.Recv != nil {
@@ -58,7 +74,7 @@ func (r *pkgRewriter) watch(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) {
 			}
 			for i, stmt := range body {
 				if r.exchangeWork(stmt, true) {
-					insert(i, id.Name, field)
+					insert(i, id.Name, field, false)
 					return
 				}
 			}
@@ -73,11 +89,18 @@ func (r *pkgRewriter) watch(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) {
 			if j == len(body) || !mentions(r.info, body[j], v) {
 				continue
 			}
-			switch body[j].(type) {
+			switch s := body[j].(type) {
+			case *ast.IfStmt:
+				// its init runs whatever the condition says
+				if s.Init == nil || !mentions(r.info, s.Init, v) {
+					continue
+				}
 			case *ast.ReturnStmt, *ast.ExprStmt, *ast.AssignStmt, *ast.DeferStmt:
-				insert(j, v.Name(), holder(v.Type()))
-				return
+			default:
+				continue
 			}
+			insert(j, v.Name(), holder(v.Type()), true)
+			return
 		}
 	}
 }

@@ -1,0 +1,453 @@
+package rewrite
+
+import (
+	"fmt"
+	"go/ast"
+	"go/token"
+	"go/types"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/asyncify-dev/asyncify/iodetect"
+	"github.com/dave/dst"
+)
+
+// The rules of the pipelined conversion: the connections a client dials
+// become handles on shared pipelined connections (templates' shareConn),
+// and its exported operations run as runtime operations, pipelined or
+// exclusive as iodetect decided.
+//
+//   - shareDial: a dial whose result is a net.Conn becomes
+//     shareConn(ctx, owner, network, addr, func(ctx) (net.Conn, error) { dial }),
+//     owner being the receiver of the method that dials (different client
+//     values never share);
+//   - shareReader: bufio.NewReader(c) and bufio.NewReaderSize(c, n) around a
+//     connection become shareReader(c, 0) and shareReader(c, n): the same
+//     *bufio.Reader, which hands back what it read ahead of each reply;
+//   - bind: the watch of a function that uses a connection (see watch)
+//     becomes bindConn(ctx, conn, &err), which ends the exchange where the
+//     function that obtained the connection returns;
+//   - runOp: XxxContext runs the original body, renamed xxxContext, with
+//     runOp(ctx, name, mode, ...), its doc comment saying the mode.
+//
+// A package shares its connections only when every value that may be a
+// connection stays within code the rules cover: one handed to code of
+// another package that may read ahead of a reply (textproto.NewConn,
+// tls.Client, a decoder) would take other exchanges' bytes.
+
+// findShares decides whether the package shares the connections it dials,
+// and which dial sites become shareConn.
+func (r *pkgRewriter) findShares() {
+	r.shareSites = make(map[*ast.CallExpr]bool)
+	netConn := r.netConn()
+	if netConn == nil {
+		return
+	}
+	for _, s := range r.l.Sites {
+		if s.Kind != iodetect.KindDial || s.Side&iodetect.Client == 0 || strings.HasSuffix(s.Pos.Filename, "_test.go") {
+			continue
+		}
+		if tuple, ok := r.info.TypeOf(s.Call).(*types.Tuple); ok && tuple.Len() == 2 && types.Identical(tuple.At(0).Type(), netConn) {
+			r.shareSites[s.Call] = true
+		}
+	}
+	// A dial already wrapped (a run on converted code) stays as it is.
+	for _, f := range r.ast {
+		ast.Inspect(f, func(n ast.Node) bool {
+			if call, ok := n.(*ast.CallExpr); ok && r.callsRuntime(call) {
+				ast.Inspect(call, func(n ast.Node) bool {
+					if c, ok := n.(*ast.CallExpr); ok {
+						delete(r.shareSites, c)
+					}
+					return true
+				})
+				return false
+			}
+			return true
+		})
+	}
+	if len(r.shareSites) == 0 {
+		return
+	}
+	iface := netConn.Underlying().(*types.Interface)
+	for _, f := range r.ast {
+		if r.generated[f] || strings.HasSuffix(r.fset.File(f.Pos()).Name(), "_test.go") {
+			continue
+		}
+		var bad ast.Node
+		var callee string
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || bad != nil {
+				return bad == nil
+			}
+			fn, _ := r.callee(unwrapFun(call.Fun))
+			if fn == nil || fn.Pkg() == nil || fn.Pkg() == r.l.Pkg.Types || readsOnlyAsked(fn) {
+				return true
+			}
+			for _, a := range call.Args {
+				if t := r.info.TypeOf(a); t != nil && mayBeConn(t, iface) {
+					bad, callee = a, fn.FullName()
+					return false
+				}
+			}
+			return true
+		})
+		if bad != nil {
+			r.c.note(r.fset.Position(bad.Pos()), "connections are not shared (one physical connection per dial, as before): a connection goes to %s, which may read ahead of its reply", callee)
+			r.shareSites = map[*ast.CallExpr]bool{}
+			return
+		}
+	}
+}
+
+// callsRuntime reports whether call calls a function that asyncify
+// generated (the runtime, the helpers).
+func (r *pkgRewriter) callsRuntime(call *ast.CallExpr) bool {
+	id, ok := unwrapFun(call.Fun).(*ast.Ident)
+	if !ok {
+		return false
+	}
+	obj := r.info.Uses[id]
+	if obj == nil || obj.Pkg() != r.l.Pkg.Types {
+		return false
+	}
+	return strings.HasPrefix(filepath.Base(r.fset.Position(obj.Pos()).Filename), "asyncify_")
+}
+
+// netConn is net.Conn, if the package imports net.
+func (r *pkgRewriter) netConn() types.Type {
+	for _, imp := range r.l.Pkg.Types.Imports() {
+		if imp.Path() == "net" {
+			if obj := imp.Scope().Lookup("Conn"); obj != nil {
+				return obj.Type()
+			}
+		}
+	}
+	return nil
+}
+
+// mayBeConn reports whether a value of type t may be a connection: an
+// interface that reads (io.Reader, io.ReadWriteCloser, net.Conn...) or a
+// type that is a net.Conn.
+func mayBeConn(t types.Type, netConn *types.Interface) bool {
+	if types.IsInterface(t) {
+		m, _, _ := types.LookupFieldOrMethod(t, false, nil, "Read")
+		return m != nil
+	}
+	return types.Implements(t, netConn)
+}
+
+// readsOnlyAsked lists the functions of other packages that may be handed a
+// connection: they read no more than they are asked for, or only write, or
+// are bufio's constructors (see shareReader).
+func readsOnlyAsked(fn *types.Func) bool {
+	switch fn.FullName() {
+	case "bufio.NewReader", "bufio.NewReaderSize", "bufio.NewWriter", "bufio.NewWriterSize",
+		"io.ReadFull", "io.ReadAtLeast", "io.WriteString",
+		"fmt.Fprint", "fmt.Fprintf", "fmt.Fprintln":
+		return true
+	}
+	return false
+}
+
+// shareDial wraps a dial site in shareConn. dcall is the dial as blocking
+// left it (a context dial). The ctx it was given goes to shareConn, and the
+// dial itself moves into a closure taking ctx under the same name.
+func (r *pkgRewriter) shareDial(call *ast.CallExpr, src ctxSource) bool {
+	var strs []dst.Expr
+	for _, a := range call.Args {
+		if b, ok := r.info.TypeOf(a).Underlying().(*types.Basic); ok && b.Info()&types.IsString != 0 {
+			strs = append(strs, dst.Clone(r.dst(a)).(dst.Expr))
+		}
+	}
+	if len(strs) < 2 {
+		return false
+	}
+	names := r.c.runtimeNames()
+	if names == nil {
+		return false
+	}
+	r.c.usesRuntime = true
+	dcall := r.dst(call).(*dst.CallExpr)
+	ctxArg, param := src.expr(), "_"
+	if len(dcall.Args) > 0 {
+		if id, ok := dcall.Args[0].(*dst.Ident); ok && (len(call.Args) == 0 || isContext(r.info.TypeOf(call.Args[0])) || id.Name == src.name) {
+			ctxArg, param = dst.NewIdent(id.Name), id.Name
+		}
+	}
+	var owner dst.Expr = dst.NewIdent("nil")
+	if fd := r.curFunc; fd != nil && fd.Recv != nil && len(fd.Recv.List[0].Names) == 1 {
+		if _, ptr := r.info.TypeOf(fd.Recv.List[0].Type).(*types.Pointer); ptr && fd.Recv.List[0].Names[0].Name != "_" {
+			owner = dst.NewIdent(fd.Recv.List[0].Names[0].Name)
+		}
+	}
+	lit := &dst.FuncLit{
+		Type: &dst.FuncType{Func: true,
+			Params:  &dst.FieldList{List: []*dst.Field{{Names: []*dst.Ident{dst.NewIdent(param)}, Type: contextType()}}},
+			Results: &dst.FieldList{List: []*dst.Field{{Type: &dst.Ident{Name: "Conn", Path: "net"}}, {Type: dst.NewIdent("error")}}},
+		},
+		Body: &dst.BlockStmt{List: []dst.Stmt{&dst.ReturnStmt{Results: []dst.Expr{dcall}}}},
+	}
+	r.replace[dcall] = &dst.CallExpr{
+		Fun:  dst.NewIdent(names["shareConn"]),
+		Args: []dst.Expr{ctxArg, owner, strs[0], strs[1], lit},
+	}
+	return true
+}
+
+// shareReaderCall turns bufio.NewReader(c) or bufio.NewReaderSize(c, n),
+// c a connection, into shareReader(c, 0) or shareReader(c, n).
+func (r *pkgRewriter) shareReaderCall(call *ast.CallExpr) bool {
+	fn, _ := r.callee(unwrapFun(call.Fun))
+	if fn == nil || len(call.Args) == 0 || strings.HasSuffix(r.fset.Position(call.Pos()).Filename, "_test.go") {
+		return false
+	}
+	size := dst.Expr(&dst.BasicLit{Kind: token.INT, Value: "0"})
+	switch fn.FullName() {
+	case "bufio.NewReader":
+	case "bufio.NewReaderSize":
+		size = r.dst(call.Args[1]).(dst.Expr)
+	default:
+		return false
+	}
+	if !mayBeConn(r.info.TypeOf(call.Args[0]), r.netConn().Underlying().(*types.Interface)) {
+		return false
+	}
+	names := r.c.runtimeNames()
+	if names == nil {
+		return false
+	}
+	r.c.usesRuntime = true
+	dcall := r.dst(call).(*dst.CallExpr)
+	dcall.Fun = dst.NewIdent(names["shareReader"])
+	dcall.Args = []dst.Expr{dcall.Args[0], size}
+	return true
+}
+
+// bindStmt is what the watch of a function becomes when the package shares
+// its connections: defer bindConn(ctx, conn, errp)(). errp is the
+// function's error result, named if it was not, when the function obtained
+// the connection itself (a local): its return ends the exchange. A function
+// handed the connection (receiver, parameter) is a part of an exchange:
+// nil.
+func (r *pkgRewriter) bindStmt(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan, conn dst.Expr, local bool) dst.Stmt {
+	names := r.c.runtimeNames()
+	if names == nil {
+		return nil
+	}
+	r.c.usesRuntime = true
+	var errp dst.Expr = dst.NewIdent("nil")
+	if local {
+		if name := r.errResult(dfd, fd); name != "" {
+			errp = &dst.UnaryExpr{Op: and, X: dst.NewIdent(name)}
+		}
+	}
+	return &dst.DeferStmt{Call: &dst.CallExpr{Fun: &dst.CallExpr{
+		Fun:  dst.NewIdent(names["bindConn"]),
+		Args: []dst.Expr{p.src.expr(), conn, errp},
+	}}}
+}
+
+// errResult names the error result of the function (as mapErrors does)
+// and returns its name, or "" when its last result is not an error.
+func (r *pkgRewriter) errResult(dfd *dst.FuncDecl, fd *ast.FuncDecl) string {
+	res := r.info.Defs[fd.Name].(*types.Func).Type().(*types.Signature).Results()
+	n := res.Len()
+	if n == 0 || !types.Identical(res.At(n-1).Type(), types.Universe.Lookup("error").Type()) {
+		return ""
+	}
+	list := dfd.Type.Results.List
+	last := list[len(list)-1]
+	if len(last.Names) > 0 {
+		id := last.Names[len(last.Names)-1]
+		if id.Name == "_" {
+			id.Name = r.freshName(fd, "err")
+		}
+		return id.Name
+	}
+	for _, f := range list[:len(list)-1] {
+		f.Names = []*dst.Ident{dst.NewIdent("_")}
+	}
+	name := r.freshName(fd, "err")
+	last.Names = []*dst.Ident{dst.NewIdent(name)}
+	return name
+}
+
+// makeRunOp makes FContext run F's body as a runtime operation:
+//
+//	func (c *Client) GetContext(ctx context.Context, key string) (*Item, error) {
+//		return runOp(ctx, "(*Client).Get", opDetachable, func(ctx context.Context) (*Item, error) {
+//			return c.getContext(ctx, key)
+//		})
+//	}
+//
+// and renames dfd, the body, to getContext. The mode: opExclusive for an
+// exclusive operation; opAttached when the operation writes into memory
+// its caller passed ([]byte, a func) or returns something to close (a
+// connection, a client): never abandoned; else opDetachable. Not for
+// functions with more than one result besides the error, or no error.
+func (r *pkgRewriter) makeRunOp(wrapper, dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) *dst.FuncDecl {
+	sig := p.fn.Obj.Type().(*types.Signature)
+	res := sig.Results()
+	n := res.Len()
+	if n == 0 || n > 2 || !types.Identical(res.At(n-1).Type(), types.Universe.Lookup("error").Type()) {
+		return nil
+	}
+	names := r.c.runtimeNames()
+	if names == nil {
+		return nil
+	}
+	bodyName := r.bodyName(fd)
+	r.c.usesRuntime = true
+
+	mode, modeDoc := "opDetachable", "It shares its connection with other operations (pipelined: one round of writes, then reads); when ctx ends first it returns ctx.Err() and the request still completes."
+	if p.fn.Mode == iodetect.Exclusive {
+		mode = "opExclusive"
+		modeDoc = fmt.Sprintf("It holds its connection exclusively (several rounds: %s at %s after %s at %s).",
+			p.fn.ModeWrite.Callee, shortPos(p.fn.ModeWrite.Pos), p.fn.ModeRead.Callee, shortPos(p.fn.ModeRead.Pos))
+	} else if r.attached(sig) {
+		mode = "opAttached"
+		modeDoc = "It shares its connection with other operations (pipelined); it is never abandoned (it writes into memory the caller passed, or returns something to close): when ctx ends mid-reply its connection is closed."
+	}
+
+	ctxName := p.src.name
+	f := &dst.FuncDecl{Name: dst.NewIdent(p.newName), Type: dst.Clone(wrapper.Type).(*dst.FuncType)}
+	if wrapper.Recv != nil {
+		f.Recv = dst.Clone(wrapper.Recv).(*dst.FieldList)
+	}
+	f.Type.Params.List = append([]*dst.Field{{Names: []*dst.Ident{dst.NewIdent(ctxName)}, Type: contextType()}}, f.Type.Params.List...)
+	var t dst.Expr = dst.NewIdent("struct{}")
+	if n == 2 {
+		t = r.typeExpr(res.At(0).Type())
+	}
+	f.Type.Results = &dst.FieldList{}
+	for i := 0; i < n; i++ {
+		f.Type.Results.List = append(f.Type.Results.List, &dst.Field{Type: r.typeExpr(res.At(i).Type())})
+	}
+
+	// The body is called exactly as the wrapper calls FContext.
+	inner := dst.Clone(wrapper.Body.List[0]).(dst.Stmt)
+	var call *dst.CallExpr
+	switch s := inner.(type) {
+	case *dst.ReturnStmt:
+		call = s.Results[0].(*dst.CallExpr)
+	case *dst.ExprStmt:
+		call = s.X.(*dst.CallExpr)
+	}
+	call.Args[0] = dst.NewIdent(ctxName)
+	fun := call.Fun
+	if il, ok := fun.(*dst.IndexListExpr); ok {
+		fun = il.X
+	}
+	rename(fun, bodyName)
+	ret := &dst.ReturnStmt{Results: []dst.Expr{call}}
+	if n == 1 {
+		ret.Results = []dst.Expr{&dst.CompositeLit{Type: dst.Clone(t).(dst.Expr)}, call}
+	}
+	ret.Decs.Before, ret.Decs.After = dst.NewLine, dst.NewLine
+	lit := &dst.FuncLit{
+		Type: &dst.FuncType{Func: true,
+			Params:  &dst.FieldList{List: []*dst.Field{{Names: []*dst.Ident{dst.NewIdent(ctxName)}, Type: contextType()}}},
+			Results: &dst.FieldList{List: []*dst.Field{{Type: dst.Clone(t).(dst.Expr)}, {Type: dst.NewIdent("error")}}},
+		},
+		Body: &dst.BlockStmt{List: []dst.Stmt{ret}},
+	}
+	run := &dst.CallExpr{
+		Fun:  dst.NewIdent(names["runOp"]),
+		Args: []dst.Expr{dst.NewIdent(ctxName), &dst.BasicLit{Kind: stringLit, Value: strconv.Quote(p.fn.Name)}, dst.NewIdent(names[mode]), lit},
+	}
+	var stmts []dst.Stmt
+	if n == 2 {
+		stmts = []dst.Stmt{&dst.ReturnStmt{Results: []dst.Expr{run}}}
+	} else {
+		errName := "err"
+		for taken := r.paramNames(f); taken[errName]; {
+			errName += "1"
+		}
+		stmts = []dst.Stmt{
+			&dst.AssignStmt{Lhs: []dst.Expr{dst.NewIdent("_"), dst.NewIdent(errName)}, Tok: token.DEFINE, Rhs: []dst.Expr{run}},
+			&dst.ReturnStmt{Results: []dst.Expr{dst.NewIdent(errName)}},
+		}
+	}
+	for _, s := range stmts {
+		s.Decorations().Before, s.Decorations().After = dst.NewLine, dst.NewLine
+	}
+	f.Body = &dst.BlockStmt{List: stmts}
+	f.Decs.Before = dst.EmptyLine
+	f.Decs.Start = append(append(dfd.Decs.Start, "//"), commentLines(modeDoc)...)
+	f.Decs.After = dst.EmptyLine
+	dfd.Name.Name = bodyName
+	dfd.Decs.Start = dst.Decorations{fmt.Sprintf("// %s is the body of %s.", bodyName, p.newName)}
+	return f
+}
+
+// bodyName is getContext for Get: a name its package (for a function) or
+// its receiver's method set does not have.
+func (r *pkgRewriter) bodyName(fd *ast.FuncDecl) string {
+	rn := []rune(fd.Name.Name)
+	base := string(unicode.ToLower(rn[0])) + string(rn[1:]) + "Context"
+	name := base
+	for i := 1; r.declared(fd, name) || r.c.taken(name); i++ {
+		name = base + strconv.Itoa(i)
+	}
+	return name
+}
+
+func (r *pkgRewriter) paramNames(f *dst.FuncDecl) map[string]bool {
+	taken := map[string]bool{}
+	lists := []*dst.FieldList{f.Type.Params}
+	if f.Recv != nil {
+		lists = append(lists, f.Recv)
+	}
+	for _, l := range lists {
+		for _, fld := range l.List {
+			for _, id := range fld.Names {
+				taken[id.Name] = true
+			}
+		}
+	}
+	return taken
+}
+
+// attached reports whether an operation must never be abandoned by its
+// caller: it writes into memory the caller passed ([]byte, a func), or
+// returns something the caller must close.
+func (r *pkgRewriter) attached(sig *types.Signature) bool {
+	for i := 0; i < sig.Params().Len(); i++ {
+		switch t := sig.Params().At(i).Type().Underlying().(type) {
+		case *types.Signature:
+			return true
+		case *types.Slice:
+			if b, ok := t.Elem().(*types.Basic); ok && b.Kind() == types.Byte {
+				return true
+			}
+		}
+	}
+	for i := 0; i < sig.Results().Len()-1; i++ {
+		if m, _, _ := types.LookupFieldOrMethod(sig.Results().At(i).Type(), true, nil, "Close"); m != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// commentLines wraps text into // lines of at most 80 columns.
+func commentLines(text string) []string {
+	var lines []string
+	line := "//"
+	for _, w := range strings.Fields(text) {
+		if len(line)+1+len(w) > 80 && line != "//" {
+			lines = append(lines, line)
+			line = "//"
+		}
+		line += " " + w
+	}
+	return append(lines, line)
+}
+
+func shortPos(p token.Position) string {
+	return fmt.Sprintf("%s:%d", filepath.Base(p.Filename), p.Line)
+}
