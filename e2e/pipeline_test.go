@@ -178,7 +178,7 @@ func runCrossTalk(t *testing.T, dir, pkgDir, pkgName, client, env, addr string) 
 	if err := os.WriteFile(filepath.Join(dir, pkgDir, "asyncify_e2e_crosstalk_test.go"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("go", "test", "-race", "-count=1", "-v", "-run", "^TestPipelinedCrossTalk$", "./"+pkgDir)
+	cmd := exec.Command("go", "test", "-race", "-count=1", "-timeout=3m", "-v", "-run", "^TestPipelinedCrossTalk$", "./"+pkgDir)
 	cmd.Dir = dir
 	cmd.Env = append(moduleEnv(), env+"="+addr)
 	out, err := cmd.CombinedOutput()

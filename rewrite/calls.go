@@ -46,14 +46,14 @@ func (r *pkgRewriter) rewriteFunc(df *dst.File, fd *ast.FuncDecl) {
 	if fd.Body == nil {
 		return
 	}
+	r.curFunc = fd
+	defer func() { r.curFunc = nil }()
 	obj, _ := r.info.Defs[fd.Name].(*types.Func)
 	p := r.c.plans[obj.FullName()]
 	if p == nil {
 		r.walk(df, fd.Body, ctxSource{background: true})
 		return
 	}
-	r.curFunc = fd
-	defer func() { r.curFunc = nil }()
 	dfd := r.dst(fd).(*dst.FuncDecl)
 	var wrapper *dst.FuncDecl
 	if p.wrapper {

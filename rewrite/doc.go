@@ -30,6 +30,12 @@
 //     context form, is reported).
 //   - watch.go: an exchange on a connection that the function holds runs
 //     under a watcher that interrupts it when ctx ends.
+//   - pipeline.go: when the package's dials return net.Conn and no
+//     connection reaches code that may read ahead of a reply, dials become
+//     shareConn (handles on shared pipelined connections), bufio readers
+//     around them shareReader, watches bindConn, and FContext runs its
+//     body, renamed fContext, as a runtime operation in the mode iodetect
+//     decided (templates/conn.go; docs/runtime.md, "Shared connections").
 //   - sequence.go: textproto.Pipeline's Next, StartRequest... go through
 //     helpers that record each id's progress; an exported operation reaching
 //     them completes what its ids were left without when it returns (no

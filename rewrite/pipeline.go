@@ -213,7 +213,9 @@ func (r *pkgRewriter) shareReaderCall(call *ast.CallExpr) bool {
 	default:
 		return false
 	}
-	if !mayBeConn(r.info.TypeOf(call.Args[0]), r.netConn().Underlying().(*types.Interface)) {
+	// A connection itself (not any io.Reader), on the client side: a reader
+	// in a function that serves connections is left alone.
+	if !types.Implements(r.info.TypeOf(call.Args[0]), r.netConn().Underlying().(*types.Interface)) || r.servesIn(r.curFunc) {
 		return false
 	}
 	names := r.c.runtimeNames()
@@ -225,6 +227,20 @@ func (r *pkgRewriter) shareReaderCall(call *ast.CallExpr) bool {
 	dcall.Fun = dst.NewIdent(names["shareReader"])
 	dcall.Args = []dst.Expr{dcall.Args[0], size}
 	return true
+}
+
+// servesIn reports whether fd does I/O on the server side of a
+// connection (one that a listener accepted).
+func (r *pkgRewriter) servesIn(fd *ast.FuncDecl) bool {
+	if fd == nil {
+		return false
+	}
+	for _, s := range r.l.Sites {
+		if s.Side&iodetect.Server != 0 && s.Call.Pos() >= fd.Pos() && s.Call.End() <= fd.End() {
+			return true
+		}
+	}
+	return false
 }
 
 // bindStmt is what the watch of a function becomes when the package shares
@@ -305,9 +321,16 @@ func (r *pkgRewriter) makeRunOp(wrapper, dfd *dst.FuncDecl, fd *ast.FuncDecl, p 
 
 	mode, modeDoc := "opDetachable", "It shares its connection with other operations (pipelined: one round of writes, then reads); when ctx ends first it returns ctx.Err() and the request still completes."
 	if p.fn.Mode == iodetect.Exclusive {
-		mode = "opExclusive"
-		modeDoc = fmt.Sprintf("It holds its connection exclusively (several rounds: %s at %s after %s at %s).",
-			p.fn.ModeWrite.Callee, shortPos(p.fn.ModeWrite.Pos), p.fn.ModeRead.Callee, shortPos(p.fn.ModeRead.Pos))
+		mode, modeDoc = "opExclusive", "It holds its connection exclusively"
+		switch {
+		case p.fn.ModeRule != nil:
+			modeDoc += " (set by the configuration at " + p.fn.ModeRule.Pos + ")."
+		case p.fn.ModeWrite != nil && p.fn.ModeRead != nil:
+			modeDoc += fmt.Sprintf(" (several rounds: %s at %s after %s at %s).",
+				p.fn.ModeWrite.Callee, shortPos(p.fn.ModeWrite.Pos), p.fn.ModeRead.Callee, shortPos(p.fn.ModeRead.Pos))
+		default:
+			modeDoc += "."
+		}
 	} else if r.attached(sig) {
 		mode = "opAttached"
 		modeDoc = "It shares its connection with other operations (pipelined); it is never abandoned (it writes into memory the caller passed, or returns something to close): when ctx ends mid-reply its connection is closed."
@@ -359,6 +382,11 @@ func (r *pkgRewriter) makeRunOp(wrapper, dfd *dst.FuncDecl, fd *ast.FuncDecl, p 
 		Fun:  dst.NewIdent(names["runOp"]),
 		Args: []dst.Expr{dst.NewIdent(ctxName), &dst.BasicLit{Kind: stringLit, Value: strconv.Quote(p.fn.Name)}, dst.NewIdent(names[mode]), lit},
 	}
+	if recv := r.holderRecv(fd); recv != "" {
+		// The receiver holds a connection: its operations never overlap.
+		run.Fun = dst.NewIdent(names["runOpOn"])
+		run.Args = append([]dst.Expr{run.Args[0], dst.NewIdent(recv)}, run.Args[1:]...)
+	}
 	var stmts []dst.Stmt
 	if n == 2 {
 		stmts = []dst.Stmt{&dst.ReturnStmt{Results: []dst.Expr{run}}}
@@ -382,6 +410,22 @@ func (r *pkgRewriter) makeRunOp(wrapper, dfd *dst.FuncDecl, fd *ast.FuncDecl, p 
 	dfd.Name.Name = bodyName
 	dfd.Decs.Start = dst.Decorations{fmt.Sprintf("// %s is the body of %s.", bodyName, p.newName)}
 	return f
+}
+
+// holderRecv is the name of fd's receiver when its type holds a
+// connection (a pointer to a holder type), else "".
+func (r *pkgRewriter) holderRecv(fd *ast.FuncDecl) string {
+	if fd.Recv == nil || len(fd.Recv.List[0].Names) != 1 || fd.Recv.List[0].Names[0].Name == "_" {
+		return ""
+	}
+	ptr, ok := r.info.TypeOf(fd.Recv.List[0].Type).(*types.Pointer)
+	if !ok {
+		return ""
+	}
+	if n, ok := ptr.Elem().(*types.Named); ok && r.holders[n.Obj()] != "" {
+		return fd.Recv.List[0].Names[0].Name
+	}
+	return ""
 }
 
 // bodyName is getContext for Get: a name its package (for a function) or

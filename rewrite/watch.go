@@ -25,7 +25,10 @@ import (
 // statement must be a plain one that mentions it, or an if whose init
 // does (not a for or switch, where it may still be nil). A function
 // already watched (a run on converted code) is left alone. When the
-// package shares its connections, the watch is a bind (see bindStmt).
+// package shares its connections, the watch is a bind (see bindStmt), and a
+// receiver or parameter is bound before the first statement that does I/O
+// at all, a call included: every exchange on a handle must belong to the
+// operation it runs in, which ends it.
 func (r *pkgRewriter) watch(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) {
 	body := fd.Body.List
 	holder := func(t types.Type) string {
@@ -73,7 +76,7 @@ func (r *pkgRewriter) watch(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) {
 				continue
 			}
 			for i, stmt := range body {
-				if r.exchangeWork(stmt, true) {
+				if r.exchangeWork(stmt, len(r.shareSites) == 0) {
 					insert(i, id.Name, field, false)
 					return
 				}

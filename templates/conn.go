@@ -124,6 +124,7 @@ type pipeConn struct {
 	depth   int             // binds under way
 	clean   bool            // the outermost bind ended with a nil error
 	closed  bool
+	wbuf    []byte          // written, not yet handed to the exchange
 	readers []*bufio.Reader // the client's readers over the handle
 	rdl     time.Time       // the client's deadlines, for each exchange
 	wdl     time.Time
@@ -134,53 +135,72 @@ type pipeConn struct {
 const readChunk = 1024
 
 // exchange returns the exchange under way, beginning one when there is
-// none, or when write is set and the pipelined one under way has read its
-// reply (the client writes a new request).
-func (h *pipeConn) exchange(write bool) (*stream, context.Context, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+// none, and the bytes written since it last committed. Called with mu held.
+func (h *pipeConn) exchange() (*stream, []byte, error) {
 	if h.closed {
 		return nil, nil, net.ErrClosed
-	}
-	if h.s != nil && write && h.s.reading && !h.s.exclusive {
-		h.end(false)
 	}
 	if h.s == nil {
 		o := opFrom(h.ctx)
 		exclusive := o != nil && o.exclusive
 		pl, err := h.g.pool.pick(h.ctx, callerContext(h.ctx), (*shareAddr)(&h.g.key), exclusive)
 		if err != nil {
+			h.wbuf = h.wbuf[:0]
 			return nil, nil, err
 		}
 		s := pl.newStream()
 		s.exclusive = exclusive
-		h.clean = false
 		s.rdl, s.wdl = h.rdl, h.wdl
 		s.setLimit(h.rdl)
-		h.s, h.o = s, o
+		h.s, h.o, h.clean = s, o, false
 		if o != nil {
 			o.mu.Lock()
 			o.handles = append(o.handles, h)
 			o.mu.Unlock()
 		}
 	}
-	return h.s, h.ctx, nil
+	w := h.wbuf
+	h.wbuf = nil
+	return h.s, w, nil
 }
 
+// Write buffers p: a request reaches the exchange at the next Read, whole,
+// so that a caller who leaves before then drops it unsent, and never makes
+// the client's bufio.Writer fail for good. A write after the pipelined
+// exchange under way has read ends that exchange: a new request begins.
 func (h *pipeConn) Write(p []byte) (int, error) {
-	s, ctx, err := h.exchange(true)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return 0, net.ErrClosed
+	}
+	if h.s != nil && h.s.reading && !h.s.exclusive {
+		h.end(false)
+	}
+	h.wbuf = append(h.wbuf, p...)
+	return len(p), nil
+}
+
+// Read commits what was written, waits for the exchange's turn, and reads
+// the shared connection.
+func (h *pipeConn) Read(p []byte) (int, error) {
+	h.mu.Lock()
+	s, w, err := h.exchange()
+	ctx := h.ctx
+	h.mu.Unlock()
 	if err != nil {
 		return 0, err
 	}
-	return s.write(ctx, p)
-}
-
-// Read commits what the exchange wrote, waits for its turn, and reads the
-// shared connection.
-func (h *pipeConn) Read(p []byte) (int, error) {
-	s, ctx, err := h.exchange(false)
-	if err != nil {
-		return 0, err
+	if len(w) > 0 {
+		_, err = s.write(ctx, w)
+		h.mu.Lock()
+		if h.wbuf == nil {
+			h.wbuf = w[:0]
+		}
+		h.mu.Unlock()
+		if err != nil {
+			return 0, err
+		}
 	}
 	if err := s.beginRead(ctx); err != nil {
 		return 0, err
@@ -217,15 +237,27 @@ func (h *pipeConn) end(closeConn bool) {
 	for _, br := range h.readers {
 		br.Reset(h)
 	}
-	if !closeConn && h.clean && !s.broken && s.wside && len(s.wbuf) > 0 {
-		// A request that expects no reply, never flushed: send it.
-		closeConn = s.flush(h.ctx) != nil
-	}
 	if closeConn {
 		s.close()
 		return
 	}
 	s.release()
+}
+
+// sendUnread sends, at the end of a clean exchange, a request written and
+// never read: one that expects no reply. Called with mu held.
+func (h *pipeConn) sendUnread() {
+	if len(h.wbuf) == 0 || h.closed {
+		return
+	}
+	s, w, err := h.exchange()
+	if err != nil {
+		return
+	}
+	if _, err := s.write(h.ctx, w); err == nil {
+		err = s.flush(h.ctx)
+	}
+	h.end(err != nil)
 }
 
 // unread hands back the bytes the client's readers hold beyond the
@@ -260,9 +292,15 @@ func (h *pipeConn) opEnded(o *op, err error) {
 	if h.s != nil && h.o == o {
 		h.end(err != nil && h.s.queued && !h.s.reading)
 	}
-	if opFrom(h.ctx) == o {
-		h.ctx = context.Background()
+	if opFrom(h.ctx) != o {
+		return // the handle has gone on to another operation
 	}
+	if err != nil {
+		h.wbuf = h.wbuf[:0] // never send a part of a request
+	} else {
+		h.sendUnread()
+	}
+	h.ctx = context.Background()
 }
 
 // Close drops the handle. Closing it in the middle of an exchange that has
@@ -276,7 +314,16 @@ func (h *pipeConn) Close() error {
 		h.mu.Unlock()
 		return net.ErrClosed
 	}
+	if h.s == nil || h.clean {
+		// Bytes written and not read: a request that expects no reply
+		// (a QUIT), sent as a plain connection would have.
+		if h.s != nil {
+			h.end(false)
+		}
+		h.sendUnread()
+	}
 	h.closed = true
+	h.wbuf = nil
 	if h.s != nil {
 		h.end(!h.clean && h.s.queued)
 	}
@@ -358,7 +405,9 @@ type connWithDeadline interface {
 // outermost bind ends with a nil *errp, the exchange ends there, handing
 // the turn on; otherwise (an error, or errp nil: a function that does not
 // know if the reply was read whole) it goes on until the handle is closed,
-// writes a new request, or the operation ends.
+// writes a new request, or the operation ends. Outside any operation (an
+// unexported method called directly), the outermost bind ends an exchange
+// that has read.
 //
 // On a plain connection, ctx's end moves c's deadline to now, interrupting
 // a blocked read or write; the connection, out of sync, is then closed when
@@ -377,12 +426,23 @@ func bindConn(ctx context.Context, c connWithDeadline, errp *error) (end func())
 	return func() {
 		h.mu.Lock()
 		defer h.mu.Unlock()
-		if h.depth--; h.depth > 0 || errp == nil || *errp != nil {
+		if h.depth--; h.depth > 0 {
+			return
+		}
+		if errp == nil && h.s != nil && h.o == nil && h.s.reading && len(h.wbuf) == 0 {
+			// No operation will end this exchange: the outermost function
+			// that used the connection has read its reply.
+			h.end(false)
+			return
+		}
+		if errp == nil || *errp != nil {
 			return
 		}
 		h.clean = true
-		if h.s != nil && (h.s.reading || !h.s.queued) {
+		if h.s != nil && h.s.reading && len(h.wbuf) == 0 {
 			h.end(false)
+		} else if h.s == nil {
+			h.sendUnread()
 		}
 	}
 }

@@ -41,6 +41,13 @@
 // rwc may be any io.ReadWriteCloser; when it has deadlines (a net.Conn),
 // exclusive exchanges use them.
 //
+// A client whose dials the converter wraps gets handles instead: shareConn
+// returns a net.Conn handle on a shared pipelined connection, shareReader
+// keeps a bufio.Reader over it from taking other exchanges' bytes, and
+// bindConn ties the handle's exchange to the operation (conn.go;
+// docs/runtime.md, "Shared connections"). AsyncifyPipelining = false turns
+// sharing off.
+//
 // # Exchanges
 //
 // An exchange is one request/response round on a connection. It begins with

@@ -3,6 +3,7 @@ package templates
 import (
 	"context"
 	"errors"
+	"os"
 )
 
 // ErrMaybeExecuted is matched (errors.Is) by the error of every request that
@@ -31,8 +32,8 @@ func maybeExecuted(cause error) error {
 }
 
 var (
-	errClosed = errors.New("asyncify: connection closed")
-	errStuck  = errors.New("asyncify: connection stuck: no reply within its limit")
+	errClosed       = errors.New("asyncify: connection closed")
+	errStuck  error = stuckError{}
 	// errOutOfSync closes a connection whose exchange ended in a way that
 	// leaves unread or unknown bytes on it.
 	errOutOfSync = errors.New("asyncify: an exchange left its connection out of sync")
@@ -41,6 +42,15 @@ var (
 	// others'. Such an operation must run with its connection held exclusively.
 	errNotPipelinable = errors.New("asyncify: write after commit in a pipelined exchange (the operation must hold its connection exclusively)")
 )
+
+// stuckError is a timeout, as the client's own deadline would have given
+// (a net.Error whose Timeout is true, matching os.ErrDeadlineExceeded).
+type stuckError struct{}
+
+func (stuckError) Error() string        { return "asyncify: connection stuck: no reply within its limit" }
+func (stuckError) Timeout() bool        { return true }
+func (stuckError) Temporary() bool      { return true }
+func (stuckError) Is(target error) bool { return target == os.ErrDeadlineExceeded }
 
 // ctxError is ctx's error, or DeadlineExceeded when a deadline that came
 // from ctx fired on the connection slightly before ctx's own timer.

@@ -159,6 +159,50 @@ func runOp[T any](ctx context.Context, name string, mode opMode, body func(ctx c
 	return startOp(ctx, name, body).Await(ctx)
 }
 
+// lanes holds, for a value whose operations must not overlap (a
+// connection the client uses from one goroutine at a time), a channel
+// closed when the body of its last operation, which its caller left, ends.
+var lanes sync.Map // owner -> chan struct{}
+
+// runOpOn is runOp for an operation on owner, a value not safe for
+// concurrent use (it holds a connection): when a caller leaves an operation
+// whose body goes on, the next operation on owner waits for that body to
+// end (or for its own ctx) instead of running beside it.
+func runOpOn[T any](ctx context.Context, owner any, name string, mode opMode, body func(ctx context.Context) (T, error)) (T, error) {
+	if opFrom(ctx) == nil {
+		for {
+			v, ok := lanes.Load(owner)
+			if !ok {
+				break
+			}
+			select {
+			case <-v.(chan struct{}):
+			case <-ctx.Done():
+				var zero T
+				return zero, ctx.Err()
+			}
+		}
+	}
+	if ctx.Done() == nil || mode != opDetachable || opFrom(ctx) != nil {
+		return runOp(ctx, name, mode, body)
+	}
+	f := startOp(ctx, name, body)
+	v, err := f.Await(ctx)
+	select {
+	case <-f.done:
+	default:
+		// The caller left; the body goes on: hold the lane until it ends.
+		ch := make(chan struct{})
+		lanes.Store(owner, ch)
+		go func() {
+			<-f.done
+			lanes.CompareAndDelete(owner, ch)
+			close(ch)
+		}()
+	}
+	return v, err
+}
+
 // startOp runs body, the operation called name, on a runtime goroutine and
 // returns its future. A request the body has not committed when ctx ends is
 // dropped unsent, and the future then resolves with ctx.Err(); once
