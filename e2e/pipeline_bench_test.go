@@ -182,7 +182,6 @@ func benchAddr(b *testing.B, env string) string {
 var _, _, _ = context.Background, strconv.Itoa, strings.Fields
 `
 
-
 // memcacheBench compares the converted gomemcache (default settings) with the original one
 // (MaxIdleConns 64, so that its pool does not dial per call) and with the ceiling.
 const memcacheBench = `
