@@ -264,3 +264,56 @@ func TestPipeliningOff(t *testing.T) {
 	c.close()
 	srv.close()
 }
+
+// TestSharedConnWriteAfterRead: a pipelined operation that writes again
+// after reading (two rounds on one handle) gets two exchanges, each its own
+// reply, while other goroutines share the connection.
+func TestSharedConnWriteAfterRead(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	srv := newFakeServer(t)
+	c := &poolClient{addr: srv.addr(), maxIdle: 4}
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for g := 0; g < 16; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				_, err := runOp(context.Background(), "rounds", opDetachable, func(ctx context.Context) (struct{}, error) {
+					cn, err := c.conn(ctx)
+					if err != nil {
+						return struct{}{}, err
+					}
+					defer c.condRelease(cn, &err)
+					defer bindConn(ctx, cn.nc, &err)()
+					for _, tok := range []string{fmt.Sprintf("a%d-%d", g, i), fmt.Sprintf("b%d-%d", g, i)} {
+						fmt.Fprintf(cn.w, "get %s 3\n", tok)
+						cn.w.Flush()
+						line, err := cn.r.ReadString('\n')
+						if err != nil {
+							return struct{}{}, err
+						}
+						if want := "val " + tok + " 3\n"; line != want {
+							return struct{}{}, fmt.Errorf("%w: %q, want %q", errMismatch, line, want)
+						}
+						if _, err := cn.r.Discard(4); err != nil {
+							return struct{}{}, err
+						}
+					}
+					return struct{}{}, nil
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	c.close()
+	srv.close()
+}
