@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Reruns every step of docs/guide.md in a scratch directory and keeps each command with its output
 # (stdout and stderr) and exit status in WORK/out/NN.txt, for refreshing the guide's excerpts.
+# It regenerates nothing in the repository: docs/guide.md is edited by hand from WORK/out. Each
+# NN.txt starts with the "$ command" line and ends with "[exit N]", so a count of output lines
+# quoted in the guide is the file's line count minus 2 (and minus stderr's lines, for 07.txt).
 #
 #	scripts/guide.sh [WORK]     # WORK defaults to /tmp/guide; it is emptied first
 #
@@ -99,10 +102,10 @@ step go mod tidy
 step go run .
 step asyncify -check -o ./internal/memcache $PKG
 step asyncify -o ./internal/memcache $PKG
-cp internal/memcache/selector.go "$WORK/selector.go.orig"
-sed -i 's|^func (ss \*ServerList) PickServer|// PickServer is fast.\nfunc (ss *ServerList) PickServer|' internal/memcache/selector.go
+# The hand edit of step 7 and its undo, with the guide's commands.
+step "sed -i 's|^func (ss \*ServerList) PickServer|// PickServer is fast.\n&|' internal/memcache/selector.go"
 step asyncify -check -o ./internal/memcache $PKG
-cp "$WORK/selector.go.orig" internal/memcache/selector.go
+step "sed -i '/^\/\/ PickServer is fast\.$/d' internal/memcache/selector.go"
 step asyncify -check -o ./internal/memcache $PKG
 printf 'package memcache\n\n//go:generate asyncify -o . %s\n' $PKG >internal/memcache/generate.go
 step go mod tidy
@@ -115,3 +118,4 @@ step PATH=$MCPATH:\$PATH go test ./internal/memcache
 step go run .
 step asyncify -check -o ./internal/memcache $PKG
 grep -H '^\[exit' "$WORK"/out/*.txt
+echo "outputs in $WORK/out (nothing in the repository was changed); paste the excerpts into docs/guide.md by hand"
