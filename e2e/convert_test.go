@@ -335,7 +335,10 @@ func TestConvertGomemcache(t *testing.T) {
 		t.Logf("MEMCACHED_ADDR=%s; gomemcache's TestLocalhost uses localhost:11211 regardless", addr)
 	}
 	env := memcachedOnPath(t)
-	results := goTestJSON(t, dir, env, "./internal/memcache", "./mcold", "./mcoldupstream", "./mcdeadline")
+	// One package at a time: gomemcache's TestLocalhost empties the memcached on 11211
+	// (DeleteAll) and checks expirations there, which would break the programs' set-then-get
+	// if they ran beside it.
+	results := goTestJSONFlags(t, dir, env, []string{"-race", "-p=1"}, "./internal/memcache", "./mcold", "./mcoldupstream", "./mcdeadline")
 
 	t.Run("own tests", func(t *testing.T) {
 		top := checkPackage(t, results, converted, "TestLocalhost", "TestUnixSocket", "TestFakeServer", "TestTLS")
