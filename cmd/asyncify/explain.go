@@ -268,7 +268,9 @@ func rewriteOf(res *rewrite.Result, decl *ast.FuncDecl) *rewritten {
 			continue
 		}
 		switch fd.Name.Name {
-		case rw.name, rw.name + "Context", rw.name + "Async":
+		// F, its Context and Async forms, and the body an operation runs
+		// (fContext), when the rewrite moved it there
+		case rw.name, rw.name + "Context", rw.name + "Async", strings.ToLower(rw.name[:1]) + rw.name[1:] + "Context":
 			s := fd.Pos()
 			if fd.Doc != nil {
 				s = fd.Doc.Pos()
