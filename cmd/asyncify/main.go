@@ -43,7 +43,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		case "explain":
 			return runExplain(args[1:], stdout, stderr)
 		case "version":
-			return runVersion(stdout)
+			return runVersion(args[1:], stdout, stderr)
 		case "help", "-h", "-help", "--help":
 			usage(stdout)
 			return exitOK

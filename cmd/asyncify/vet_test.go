@@ -54,6 +54,15 @@ func TestVersion(t *testing.T) {
 	if !regexp.MustCompile(`^asyncify \S+ go1\.\d+\S* \w+/\w+\n$`).MatchString(stdout.String()) {
 		t.Errorf("version output %q", stdout.String())
 	}
+	stdout.Reset()
+	if code := run([]string{"version", "-h"}, &stdout, &stderr); code != exitOK || !strings.HasPrefix(stdout.String(), "usage: asyncify version") {
+		t.Errorf("version -h: exit %d, stdout %q", code, stdout.String())
+	}
+	stdout.Reset()
+	stderr.Reset()
+	if code := run([]string{"version", "extra"}, &stdout, &stderr); code != exitError || stdout.Len() != 0 || !strings.Contains(stderr.String(), `unexpected argument "extra"`) {
+		t.Errorf("version extra: exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+	}
 }
 
 func TestVetInvocation(t *testing.T) {
