@@ -245,8 +245,13 @@ func TestBadInputRefused(t *testing.T) {
 	dep := filepath.Join(gomodcache, "example.com", "dep@v1.0.0")
 	writeTestFile(t, filepath.Join(dep, "go.mod"), "module example.com/dep\n\ngo 1.24\n")
 	writeTestFile(t, filepath.Join(dep, "p.go"), badModule["up/p.go"][strings.Index(badModule["up/p.go"], "package"):])
-	writeTestFile(t, filepath.Join(dir, "go.mod"), badModule["go.mod"]+"\nrequire example.com/dep v1.0.0\n\nreplace example.com/dep => "+filepath.ToSlash(dep)+"\n")
-	writeTestFile(t, filepath.Join(dir, "usedep", "p.go"), "package usedep\n\nimport _ \"example.com/dep\"\n")
+	// One whose go.mod is older than converted code needs: -w is refused for
+	// where it is, before the conversion would refuse its Go version.
+	olddep := filepath.Join(gomodcache, "example.com", "olddep@v1.0.0")
+	writeTestFile(t, filepath.Join(olddep, "go.mod"), "module example.com/olddep\n\ngo 1.18\n")
+	writeTestFile(t, filepath.Join(olddep, "p.go"), badModule["up/p.go"][strings.Index(badModule["up/p.go"], "package"):])
+	writeTestFile(t, filepath.Join(dir, "go.mod"), badModule["go.mod"]+"\nrequire (\n\texample.com/dep v1.0.0\n\texample.com/olddep v1.0.0\n)\n\nreplace example.com/dep => "+filepath.ToSlash(dep)+"\n\nreplace example.com/olddep => "+filepath.ToSlash(olddep)+"\n")
+	writeTestFile(t, filepath.Join(dir, "usedep", "p.go"), "package usedep\n\nimport (\n\t_ \"example.com/dep\"\n\t_ \"example.com/olddep\"\n)\n")
 	t.Setenv("GOMODCACHE", gomodcache)
 	t.Setenv("GOFLAGS", "-mod=mod")
 
@@ -274,6 +279,7 @@ func TestBadInputRefused(t *testing.T) {
 		{"-o is the input package, other spelling", []string{"-o", "up/../up/", "example.com/m/up"}, []string{`^asyncify: -o up/\.\./up/: is the directory of the package being converted`}},
 		{"-o into the module cache", []string{"-o", filepath.Join(gomodcache, "out"), "./up"}, []string{`^asyncify: -o .*out: inside the module cache \(GOMODCACHE=.*\), which asyncify never writes into`}},
 		{"-w in the module cache", []string{"-w", "example.com/dep"}, []string{`^asyncify: -w .*dep@v1\.0\.0: inside the module cache \(GOMODCACHE=.*\), which asyncify never writes into`}},
+		{"-w in the module cache, module too old", []string{"-w", "example.com/olddep"}, []string{`^asyncify: -w .*olddep@v1\.0\.0: inside the module cache \(GOMODCACHE=.*\), which asyncify never writes into`}},
 		{"-check without -o", []string{"-check", "./up"}, []string{`^asyncify: -check needs -o DIR$`}},
 		{"-w and -o", []string{"-w", "-o", "./out", "./up"}, []string{`^asyncify: -w and -o exclude each other$`}},
 	}

@@ -58,6 +58,16 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 			return exitError
 		}
 	}
+	if *inPlace {
+		// before converting: a package in the module cache is refused for
+		// where it is, not for what converting it would meet (its Go version)
+		if pkgDir := packageDir(dir, fs.Arg(0)); pkgDir != "" {
+			if err := places.refuse("-w", pkgDir); err != nil {
+				fmt.Fprintln(stderr, "asyncify:", err)
+				return exitError
+			}
+		}
+	}
 	color, err := useColor(*colorMode, stdout)
 	if err != nil {
 		fmt.Fprintln(stderr, "asyncify:", err)

@@ -35,6 +35,23 @@ func goPlaces(dir string) (readOnlyPlaces, error) {
 	return p, nil
 }
 
+// packageDir is the directory of the package pattern names, as the go
+// command finds it from dir (without loading it), or "" when it does not
+// name exactly one package: the conversion then says why.
+func packageDir(dir, pattern string) string {
+	cmd := exec.Command("go", "list", "-find", "-f", "{{.Dir}}", "--", pattern)
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 1 || lines[0] == "" {
+		return ""
+	}
+	return lines[0]
+}
+
 // refuse is the error for writing (with flag) into path when it lies in
 // one of the places, or nil.
 func (p readOnlyPlaces) refuse(flag, path string) error {
