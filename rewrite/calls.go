@@ -101,9 +101,11 @@ func (r *pkgRewriter) rewriteFunc(df *dst.File, fd *ast.FuncDecl) {
 func (r *pkgRewriter) walk(df *dst.File, root ast.Node, src ctxSource) {
 	called := make(map[ast.Expr]bool)
 	cleanup := make(map[*ast.FuncLit]bool)
+	stored := make(map[ast.Expr]bool) // function values kept to be called later
 	var visit func(root ast.Node, src ctxSource)
 	visit = func(root ast.Node, src ctxSource) {
 		ast.Inspect(root, func(n ast.Node) bool {
+			r.markStored(n, stored)
 			switch n := n.(type) {
 			case *ast.FuncLit:
 				if n == root {
@@ -116,6 +118,13 @@ func (r *pkgRewriter) walk(df *dst.File, root ast.Node, src ctxSource) {
 					litSrc = ctxSource{request: req}
 				} else if cleanup[n] {
 					litSrc = ctxSource{background: true}
+				} else if stored[n] && !src.background && src.testVar == "" {
+					// called after the function that made it returned, when its
+					// ctx may have ended: its calls must not use that ctx
+					litSrc = ctxSource{background: true, stored: true}
+					if r.callsAsync(n.Body) {
+						r.c.note(r.fset.Position(n.Pos()), "a function literal stored to be called later, when the ctx in scope here may have ended: its calls use context.Background() and are not cancellable")
+					}
 				}
 				visit(n.Body, litSrc)
 				return false
@@ -131,19 +140,91 @@ func (r *pkgRewriter) walk(df *dst.File, root ast.Node, src ctxSource) {
 				r.call(df, n, src)
 			case *ast.SelectorExpr:
 				if !called[n] {
-					r.funcValue(df, n, src)
+					r.funcValue(df, n, storedSource(src, stored[n]))
 				}
 				visit(n.X, src)
 				return false
 			case *ast.Ident:
 				if !called[n] {
-					r.funcValue(df, n, src)
+					r.funcValue(df, n, storedSource(src, stored[n]))
 				}
 			}
 			return true
 		})
 	}
 	visit(root, src)
+}
+
+// markStored records in stored the expressions under n that keep a function
+// value to be called later, after the function that holds the current ctx
+// may have returned: assigned to a field, an element or a package-level
+// variable, put in a composite literal, returned, or sent on a channel.
+// (Assigned to a local variable, a value is taken to be called while the
+// function runs.)
+func (r *pkgRewriter) markStored(n ast.Node, stored map[ast.Expr]bool) {
+	mark := func(e ast.Expr) {
+		e = ast.Unparen(e)
+		if _, ok := r.info.TypeOf(e).Underlying().(*types.Signature); ok {
+			stored[e] = true
+		}
+	}
+	switch n := n.(type) {
+	case *ast.AssignStmt:
+		if len(n.Lhs) != len(n.Rhs) {
+			return
+		}
+		for i, lhs := range n.Lhs {
+			if id, ok := ast.Unparen(lhs).(*ast.Ident); ok {
+				v, _ := r.info.ObjectOf(id).(*types.Var)
+				if v == nil || v.Parent() != v.Pkg().Scope() {
+					continue // a local: called while the function runs
+				}
+			}
+			mark(n.Rhs[i])
+		}
+	case *ast.CompositeLit:
+		for _, elt := range n.Elts {
+			if kv, ok := elt.(*ast.KeyValueExpr); ok {
+				elt = kv.Value
+			}
+			mark(elt)
+		}
+	case *ast.ReturnStmt:
+		for _, res := range n.Results {
+			mark(res)
+		}
+	case *ast.SendStmt:
+		mark(n.Value)
+	}
+}
+
+// callsAsync reports whether body calls, or refers to, a function that
+// takes ctx after the conversion.
+func (r *pkgRewriter) callsAsync(body ast.Node) bool {
+	found := false
+	ast.Inspect(body, func(n ast.Node) bool {
+		if found {
+			return false
+		}
+		if e, ok := n.(ast.Expr); ok {
+			if fn, _ := r.callee(e); fn != nil && r.planOf(fn) != nil {
+				found = true
+			}
+		}
+		return true
+	})
+	return found
+}
+
+// storedSource is the ctx source for a function value that is stored to be
+// called later: not the current ctx, which may have ended by then.
+// A test's ctx lasts as long as the test, so values stored in a test keep
+// it.
+func storedSource(src ctxSource, stored bool) ctxSource {
+	if !stored || src.background || src.testVar != "" {
+		return src
+	}
+	return ctxSource{background: true, stored: true}
 }
 
 // unwrapFun strips parentheses and type arguments from a call's function.
@@ -269,7 +350,10 @@ func (r *pkgRewriter) funcValue(df *dst.File, e ast.Expr, src ctxSource) {
 	if !ok {
 		return
 	}
-	if src.background {
+	switch {
+	case src.stored:
+		r.c.note(r.fset.Position(e.Pos()), "%s is stored to be called later, when the ctx in scope here may have ended: its calls use context.Background() and are not cancellable", p.fn.Name)
+	case src.background:
 		r.c.note(r.fset.Position(e.Pos()), "%s is used as a value where no ctx is in scope: its calls use context.Background()", p.fn.Name)
 	}
 	lit := &dst.FuncLit{Type: &dst.FuncType{Func: true, Params: &dst.FieldList{}}, Body: &dst.BlockStmt{}}

@@ -29,6 +29,7 @@ type ctxSource struct {
 	testVar    string // a *testing.T or *testing.B: ctx is testVar.Context()
 	request    string // an HTTP handler's *http.Request: ctx is request.Context()
 	background bool   // context.Background()
+	stored     bool   // background because the value is stored to be called later
 	// fixed says why a function that needs a ctx cannot have one; its
 	// calls that need one are reported.
 	fixed string

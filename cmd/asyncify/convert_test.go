@@ -54,6 +54,9 @@ func TestConvertGolden(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(mod, "mctext", "ctxcancel_test.go"), []byte(cancelTest), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(mod, "edge", "callbacks", "ctxended_test.go"), []byte(storedCallbackTest), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	goCmd(t, mod, "vet", "./...")
 	goCmd(t, mod, "test", "-count=1", "./...")
 
@@ -68,6 +71,37 @@ func TestConvertGolden(t *testing.T) {
 		}
 	}
 }
+
+// storedCallbackTest runs in the converted callbacks package: Dial stores
+// a method value in a field that later calls use; ending the ctx Dial was
+// given, once it returned, must not break them.
+const storedCallbackTest = `package callbacks
+
+import (
+	"context"
+	"testing"
+	"sync/atomic"
+)
+
+func TestStoredCallbackOutlivesDialContext(t *testing.T) {
+	var pings atomic.Int32
+	addr := dial(t, &pings).nc.RemoteAddr().String()
+	for _, shared := range []bool{true, false} {
+		AsyncifyPipelining = shared
+		ctx, cancel := context.WithCancel(t.Context())
+		c, err := DialContext(ctx, addr)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.PingNContext(t.Context(), 2); err != nil {
+			t.Errorf("AsyncifyPipelining=%v: PingN after DialContext's ctx ended: %v", shared, err)
+		}
+		c.Close()
+	}
+	AsyncifyPipelining = true
+}
+`
 
 // cancelTest runs in the converted mctext package: GetContext with a 50ms
 // deadline against a server that accepts and never answers.
