@@ -100,7 +100,41 @@ func (r *pkgRewriter) findShares() {
 			r.shareSites = map[*ast.CallExpr]bool{}
 			return
 		}
+		if site := r.goroutineIO(f); site != nil {
+			r.c.note(r.fset.Position(site.Pos()), "connections are not shared (one physical connection per dial, as before): a goroutine reads or writes a connection here while the code that started it may use it too (a handle on a shared connection serves one goroutine at a time)")
+			r.shareSites = map[*ast.CallExpr]bool{}
+			return
+		}
 	}
+}
+
+// goroutineIO returns an I/O call on a connection made directly in the body
+// of a go statement of f (a reader goroutine, say), or nil. A goroutine that
+// only calls functions which obtain a connection of their own (gomemcache's
+// GetMulti, one server per goroutine) is fine.
+func (r *pkgRewriter) goroutineIO(f *ast.File) *ast.CallExpr {
+	var found *ast.CallExpr
+	ast.Inspect(f, func(n ast.Node) bool {
+		g, ok := n.(*ast.GoStmt)
+		if !ok || found != nil {
+			return found == nil
+		}
+		ast.Inspect(g.Call, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || found != nil {
+				return found == nil
+			}
+			if s := r.sites[call]; s != nil && s.Side&iodetect.Client != 0 {
+				switch s.Kind {
+				case iodetect.KindRead, iodetect.KindWrite, iodetect.KindFlush:
+					found = call
+				}
+			}
+			return true
+		})
+		return false
+	})
+	return found
 }
 
 // callsRuntime reports whether call calls a function that asyncify

@@ -58,7 +58,7 @@ func TestConvertGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	goCmd(t, mod, "vet", "./...")
-	goCmd(t, mod, "test", "-count=1", "./...")
+	goCmd(t, mod, "test", "-count=1", "-timeout=5m", "./...")
 
 	for _, dir := range dirs {
 		res, err := rewrite.Convert(rewrite.Config{Dir: mod, Tests: true, Env: append(os.Environ(), "GOWORK=off")}, "./"+filepath.ToSlash(dir))
