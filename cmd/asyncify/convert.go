@@ -90,21 +90,8 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 			return exitError
 		}
 	}
-	prog := startProgress(stderr, progressEnabled(stderr))
-	if prog != nil {
-		cfg.Progress = prog.set
-	}
-	res, err := rewrite.Convert(cfg, fs.Arg(0))
-	prog.end()
-	if err != nil {
-		var re *rewrite.Error
-		if errors.As(err, &re) {
-			for _, e := range re.Errs {
-				fmt.Fprintln(stderr, relativeError(dir, e))
-			}
-		} else {
-			fmt.Fprintln(stderr, "asyncify:", err)
-		}
+	res, ok := convertReporting(cfg, fs.Arg(0), "asyncify", dir, stderr)
+	if !ok {
 		return exitError
 	}
 	if len(res.All) > 0 {
@@ -293,4 +280,28 @@ func isRuntimeFile(path string) bool {
 		}
 	}
 	return false
+}
+
+// convertReporting converts pattern with a progress line on a terminal;
+// on failure it prints the errors (file:line:col relative to dir, or the
+// error prefixed with cmdName) on stderr and reports false.
+func convertReporting(cfg rewrite.Config, pattern, cmdName, dir string, stderr io.Writer) (*rewrite.Result, bool) {
+	prog := startProgress(stderr, progressEnabled(stderr))
+	if prog != nil {
+		cfg.Progress = prog.set
+	}
+	res, err := rewrite.Convert(cfg, pattern)
+	prog.end()
+	if err != nil {
+		var re *rewrite.Error
+		if errors.As(err, &re) {
+			for _, e := range re.Errs {
+				fmt.Fprintln(stderr, relativeError(dir, e))
+			}
+		} else {
+			fmt.Fprintln(stderr, cmdName+":", err)
+		}
+		return nil, false
+	}
+	return res, true
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -45,21 +44,8 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	if v, err := rewrite.GoVersionOf(dir); err == nil {
 		cfg.GoVersion = v
 	}
-	prog := startProgress(stderr, progressEnabled(stderr))
-	if prog != nil {
-		cfg.Progress = prog.set
-	}
-	res, err := rewrite.Convert(cfg, fs.Arg(0))
-	prog.end()
-	if err != nil {
-		var re *rewrite.Error
-		if errors.As(err, &re) {
-			for _, e := range re.Errs {
-				fmt.Fprintln(stderr, relativeError(dir, e))
-			}
-		} else {
-			fmt.Fprintln(stderr, "asyncify explain:", err)
-		}
+	res, ok := convertReporting(cfg, fs.Arg(0), "asyncify explain", dir, stderr)
+	if !ok {
 		return exitError
 	}
 	reportUnmatched(ov, stderr)
