@@ -54,7 +54,13 @@ func (c *converter) helperFile(base *iodetect.Loaded) (File, error) {
 	if len(errs) > 0 {
 		return File{}, &Error{Errs: errs}
 	}
-	src := fmt.Sprintf(helperSource, templates.Header, base.Pkg.Name)
+	return generatedFile(path, fmt.Sprintf(helperSource, templates.Header, base.Pkg.Name))
+}
+
+// generatedFile is the File that writes src, gofmt-formatted, at path: a
+// file already there must be asyncify's own (it starts with the generated
+// header), never the user's.
+func generatedFile(path, src string) (File, error) {
 	out, err := format.Source([]byte(src))
 	if err != nil {
 		return File{}, err
