@@ -65,6 +65,9 @@ type Result struct {
 	// Facts are the detector's facts about the package (with its
 	// in-package tests), which the conversion followed.
 	Facts *iodetect.Package
+	// XFacts are the detector's facts about the external test package
+	// (PACKAGE_test), nil when there is none or tests are not converted.
+	XFacts *iodetect.Package
 	// Overlay are input files that are not on disk, by path: a vendored
 	// package's tests, from the module cache's copy.
 	Overlay map[string][]byte
@@ -195,6 +198,11 @@ func convertLoaded(cfg Config, pattern string, loaded []*iodetect.Loaded, vendor
 	}
 
 	res := &Result{ModuleDir: moduleDir, Notes: append(withoutGeneratedNotes(c.notes, pkgs), generatedNotes(pkgs)...), Input: inputOf(base), Facts: base.Package, Overlay: overlay}
+	for _, l := range loaded[1:] {
+		if strings.HasSuffix(l.Pkg.PkgPath, "_test") && l.Pkg.PkgPath != base.Pkg.PkgPath {
+			res.XFacts = l.Package
+		}
+	}
 	var err error
 	if res.Ignored, err = ignoredFiles(loaded, moduleDir, cfg.Tests); err != nil {
 		return nil, err

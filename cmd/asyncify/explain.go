@@ -49,14 +49,20 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	reportUnmatched(ov, stderr)
-	fn, msg := findFunc(res.Facts, fs.Arg(1))
+	facts := res.Facts
+	fn, msg := findFunc(facts, fs.Arg(1))
+	if fn == nil && res.XFacts != nil {
+		if xfn, _ := findFunc(res.XFacts, fs.Arg(1)); xfn != nil {
+			facts, fn = res.XFacts, xfn
+		}
+	}
 	if fn == nil {
 		fmt.Fprintf(stderr, "asyncify explain: %s\n", msg)
 		return exitError
 	}
 	rel := iodetect.Relative(dir)
 	var b strings.Builder
-	explain(&b, res, fn, rel)
+	explain(&b, res, facts, fn, rel)
 	if _, err := io.WriteString(stdout, b.String()); err != nil {
 		fmt.Fprintln(stderr, "asyncify explain:", err)
 		return exitError
@@ -89,7 +95,7 @@ func findFunc(p *iodetect.Package, name string) (*iodetect.Func, string) {
 	return nil, fmt.Sprintf("%s: no such function in %s (name it as detect does: F, (*T).M, T.M)", name, p.Path)
 }
 
-func explain(b *strings.Builder, res *rewrite.Result, fn *iodetect.Func, rel func(token.Position) string) {
+func explain(b *strings.Builder, res *rewrite.Result, facts *iodetect.Package, fn *iodetect.Func, rel func(token.Position) string) {
 	if !fn.Async {
 		if fn.Rule != nil && fn.Rule.Verb == iodetect.RuleSync {
 			fmt.Fprintf(b, "%s: %s is left sync by the configuration at %s.\n", rel(fn.Pos), fn.Name, fn.Rule.Pos)
@@ -114,15 +120,15 @@ func explain(b *strings.Builder, res *rewrite.Result, fn *iodetect.Func, rel fun
 		b.WriteString("pipelined: its exchange is one round of writes, then reads, so it can share a connection with other operations.\n")
 	}
 
-	decl := enclosingDecl(res.Facts, fn)
+	decl := enclosingDecl(facts, fn)
 	var rw *rewritten
 	if decl != nil {
-		rw = rewriteOf(res, decl)
+		rw = rewriteOf(res, facts.Fset, decl)
 	}
 	b.WriteString("\nSites in its body:\n")
 	n := 0
-	for _, s := range res.Facts.Sites {
-		if !inside(res.Facts.Fset, decl, fn, s) {
+	for _, s := range facts.Sites {
+		if !inside(facts.Fset, decl, fn, s) {
 			continue
 		}
 		fmt.Fprintf(b, "\t%s: %s: %s", rel(s.Pos), s.Kind, s.Callee)
@@ -158,14 +164,14 @@ func explain(b *strings.Builder, res *rewrite.Result, fn *iodetect.Func, rel fun
 	}
 	if rw != nil {
 		rw.write(b, rel)
-		explainNotes(b, res, decl, rel)
+		explainNotes(b, res, facts.Fset, decl, rel)
 	}
 }
 
 // explainNotes lists the converter's notes (calls left not cancellable,
 // say) about lines of decl.
-func explainNotes(b *strings.Builder, res *rewrite.Result, decl *ast.FuncDecl, rel func(token.Position) string) {
-	from, to := res.Facts.Fset.Position(decl.Pos()), res.Facts.Fset.Position(decl.End())
+func explainNotes(b *strings.Builder, res *rewrite.Result, fset *token.FileSet, decl *ast.FuncDecl, rel func(token.Position) string) {
+	from, to := fset.Position(decl.Pos()), fset.Position(decl.End())
 	var notes []string
 	for _, n := range res.Notes {
 		parts := strings.SplitN(n, ":", 4)
@@ -223,8 +229,7 @@ type rewritten struct {
 	diff      string // from old to new; "" when unchanged
 }
 
-func rewriteOf(res *rewrite.Result, decl *ast.FuncDecl) *rewritten {
-	fset := res.Facts.Fset
+func rewriteOf(res *rewrite.Result, fset *token.FileSet, decl *ast.FuncDecl) *rewritten {
 	pos := fset.Position(decl.Pos())
 	var file *rewrite.File
 	for i := range res.All {

@@ -44,3 +44,67 @@ func TestExplainErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestExplainExternalTest: a function of the external test package
+// (p_test) is found and explained like one of the package's own.
+func TestExplainExternalTest(t *testing.T) {
+	t.Chdir(t.TempDir())
+	writeFiles(t, map[string]string{
+		"go.mod": "module example.com/p\n\ngo 1.24\n",
+		"p.go": `package p
+
+import (
+	"bufio"
+	"net"
+)
+
+type Client struct {
+	nc net.Conn
+	r  *bufio.Reader
+}
+
+func Dial(addr string) (*Client, error) {
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{nc: nc, r: bufio.NewReader(nc)}, nil
+}
+
+func (c *Client) Get() (string, error) {
+	if _, err := c.nc.Write([]byte("get\n")); err != nil {
+		return "", err
+	}
+	return c.r.ReadString('\n')
+}
+`,
+		"p_test.go": `package p_test
+
+import (
+	"testing"
+
+	"example.com/p"
+)
+
+func fetch(c *p.Client) (string, error) { return c.Get() }
+
+func TestGet(t *testing.T) {
+	c, err := p.Dial("127.0.0.1:1")
+	if err != nil {
+		t.Skip(err)
+	}
+	fetch(c)
+}
+`,
+	})
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"explain", ".", "fetch"}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("explain fetch: exit %d\n%s", code, stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{"p_test.go:9:1: fetch is async.", "Why: fetch -> (*p.Client).Get -> net.Conn.Write at p.go:22:25", "func fetch(ctx context.Context, c *p.Client) (string, error) { return c.GetContext(ctx) }"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("explain fetch: want %q in\n%s", want, out)
+		}
+	}
+}
