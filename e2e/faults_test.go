@@ -18,7 +18,11 @@ import (
 // 64 goroutines and restarts it on the same port, puts a TCP proxy of its
 // own between the client and memcached that delays, stalls or cuts the
 // replies, and makes 10,000 calls with random deadlines of 0-5 ms. Every
-// successful Get must return its own key's value. The figures it reports
+// successful Get must return its own key's value, and every failure under
+// a random deadline must match context.DeadlineExceeded (0 exceptions);
+// a dial that hangs (TestConnectDeadline) gives callers whose deadline
+// ends it an error matching both context.DeadlineExceeded and
+// gomemcache's *ConnectTimeoutError. The figures it reports
 // are logged here; docs/robustness.md ("Faults") keeps those of a run.
 //
 // FAULTS_REPORT=FILE keeps the figures as JSON.
@@ -49,7 +53,7 @@ func TestFaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("go test -race ./mcfaults: %v\n%s", err, out)
 	}
-	for _, want := range []string{"--- PASS: TestKillMidLoad", "--- PASS: TestProxyFaults", "--- PASS: TestRandomDeadlines"} {
+	for _, want := range []string{"--- PASS: TestKillMidLoad", "--- PASS: TestProxyFaults", "--- PASS: TestRandomDeadlines", "--- PASS: TestConnectDeadline"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("go test ./mcfaults: no %q in its output:\n%s", want, out)
 		}

@@ -10,6 +10,7 @@ type Future[T any] struct {
 	done chan struct{}
 	val  T
 	err  error
+	cut  bool // the runtime cut the operation off because its caller's ctx ended
 }
 
 func newFuture[T any]() *Future[T] {
@@ -20,20 +21,22 @@ func newFuture[T any]() *Future[T] {
 func (f *Future[T]) Done() <-chan struct{} { return f.done }
 
 // Await returns the operation's result, or ctx.Err() if ctx ends first.
+// When ctx has ended, a failure that ending it causes matches ctx.Err()
+// (see ctxEnded).
 func (f *Future[T]) Await(ctx context.Context) (T, error) {
 	select {
 	case <-f.done:
-		return f.val, f.err
+		return f.val, ctxEnded(ctx, f.err, f.cut)
 	default:
 	}
 	select {
 	case <-f.done:
-		return f.val, f.err
+		return f.val, ctxEnded(ctx, f.err, f.cut)
 	case <-ctx.Done():
 		// A result that is already there is worth more than the ctx error.
 		select {
 		case <-f.done:
-			return f.val, f.err
+			return f.val, ctxEnded(ctx, f.err, f.cut)
 		default:
 		}
 		var zero T

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -42,6 +43,20 @@ type op struct {
 
 	mu      sync.Mutex  // guards handles: a body may run goroutines
 	handles []*pipeConn // whose exchange the op began; ended with it
+
+	// cut: the runtime handed the body an error because the caller's ctx
+	// ended (a wait, a read or a write cut off). Whatever the body then
+	// returns is taken as caused by ctx (ctxEnded).
+	cut atomic.Bool
+}
+
+// cancelled records on ctx's operation that the runtime handed its body
+// err because the caller's ctx ended, and returns err.
+func cancelled(ctx context.Context, err error) error {
+	if o := opFrom(ctx); o != nil {
+		o.cut.Store(true)
+	}
+	return err
 }
 
 type opKey struct{}
@@ -133,7 +148,8 @@ func run[T any](o *op, body func(ctx context.Context) (T, error)) (v T, err erro
 
 // runOp runs body, the operation called name, and returns its result, or
 // ctx.Err() when ctx ends first (the body then goes on without the caller,
-// see opDetachable). The body runs inline, with no goroutine hop, when ctx
+// see opDetachable). When ctx has ended, a failure that ending it causes
+// matches ctx.Err() (ctxEnded). The body runs inline, with no goroutine hop, when ctx
 // cannot be cancelled or mode is not opDetachable. Inside another
 // operation (an XxxAsync calling XxxContext), the body runs inline and
 // keeps the outer operation's caller and detachment.
@@ -154,7 +170,10 @@ func runOp[T any](ctx context.Context, name string, mode opMode, body func(ctx c
 		if slowThreshold > 0 {
 			logIfSlow(name, start)
 		}
-		return v, err
+		if o.cut.Load() && outer != nil {
+			outer.cut.Store(true)
+		}
+		return v, ctxEnded(ctx, err, o.cut.Load())
 	}
 	return startOp(ctx, name, body).Await(ctx)
 }
@@ -232,6 +251,7 @@ func (r *opRun[T]) run(name string, body func(ctx context.Context) (T, error)) {
 	if slowThreshold > 0 {
 		logIfSlow(name, start)
 	}
+	r.f.cut = r.o.cut.Load()
 	r.f.resolve(v, err)
 }
 

@@ -291,7 +291,7 @@ func (pl *pipeline) commit(ctx context.Context, s *stream) error {
 		s.broken = true
 		if ctx.Err() != nil {
 			pl.fail(errCutOff)
-			return ctx.Err()
+			return cancelled(ctx, ctx.Err())
 		}
 		if cause := pl.failure(); cause != nil {
 			return maybeExecuted(cause)
@@ -420,11 +420,11 @@ func (r connReader) Read(p []byte) (int, error) {
 	n, err := pl.rwc.Read(p)
 	if stop != nil && !stop() {
 		pl.fail(errCutOff)
-		return n, ctxError(ctx)
+		return n, cancelled(ctx, ctxError(ctx))
 	}
 	if err != nil && hasCtxDL && isTimeout(err) && !time.Now().Before(ctxDL) {
 		pl.fail(errCutOff)
-		return n, context.DeadlineExceeded
+		return n, cancelled(ctx, context.DeadlineExceeded)
 	}
 	return n, err
 }

@@ -98,7 +98,7 @@ func (p *pool) pick(ctx, dialCtx context.Context, netAddr net.Addr, exclusive bo
 			case <-wait:
 				continue
 			case <-caller.Done():
-				return nil, caller.Err()
+				return nil, cancelled(ctx, caller.Err())
 			}
 		}
 		done := make(chan struct{})
@@ -112,6 +112,10 @@ func (p *pool) pick(ctx, dialCtx context.Context, netAddr net.Addr, exclusive bo
 		close(done)
 		if err != nil {
 			p.mu.Unlock()
+			if ended(callerContext(ctx)) {
+				// The caller's ctx ended the dial (or ended as it failed).
+				err = cancelled(ctx, err)
+			}
 			return nil, err
 		}
 		pl := newPipeline(rwc, p.cfg.Pipeline)

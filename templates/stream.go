@@ -82,7 +82,7 @@ func (s *stream) acquire(ctx context.Context) error {
 			select {
 			case pl.slots <- struct{}{}:
 			case <-caller.Done():
-				return caller.Err()
+				return cancelled(ctx, caller.Err())
 			case <-pl.failed:
 				return pl.err
 			}
@@ -96,7 +96,7 @@ func (s *stream) acquire(ctx context.Context) error {
 		case pl.wside <- struct{}{}:
 		case <-caller.Done():
 			s.dropWrite()
-			return caller.Err()
+			return cancelled(ctx, caller.Err())
 		case <-pl.failed:
 			s.dropWrite()
 			return pl.err
@@ -225,7 +225,7 @@ func (s *stream) beginRead(ctx context.Context) error {
 			case <-ctx.Done():
 				s.broken = true
 				pl.fail(errCutOff)
-				return ctx.Err()
+				return cancelled(ctx, ctx.Err())
 			}
 		}
 		s.reading = true

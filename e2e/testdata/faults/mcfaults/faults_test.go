@@ -151,10 +151,10 @@ func kind(err error) string {
 	case errors.As(err, &ne) && ne.Timeout():
 		return "i/o timeout"
 	case errors.As(err, &cte):
-		// gomemcache turns a dial that timed out into its own error, which
-		// is no net.Error: the converted code cannot tell that ctx caused
-		// it, and the error does not match ctx's (see docs/robustness.md)
-		return "connect timeout (gomemcache's own error)"
+		// gomemcache turns a dial that timed out into its own error; when
+		// the caller's ctx ended the dial, the runtime makes it match
+		// ctx's error too (counted as a deadline above): this one did not.
+		return "connect timeout (gomemcache's own error, not matching ctx)"
 	}
 	msg := err.Error()
 	if len(msg) > 60 {
@@ -690,11 +690,11 @@ const closedReused = "closed connection reused (ctx live)"
 
 // TestRandomDeadlines: 10,000 Gets from 64 goroutines, each call with a
 // random deadline between 0 and 5 ms: every call either gets its own
-// key's value (no cross-talk) or ends with its deadline (an error matching
-// context.DeadlineExceeded, or, when the deadline ended the dial,
-// gomemcache's own ConnectTimeoutError, which the converted code cannot
-// tell from a timeout of its own); never on a connection closed before it
-// began (closedReused); then every call succeeds.
+// key's value (no cross-talk) or ends with an error matching
+// context.DeadlineExceeded (also when the deadline ended a dial and
+// gomemcache made its own ConnectTimeoutError of it); never on a
+// connection closed before it began (closedReused); then every call
+// succeeds.
 func TestRandomDeadlines(t *testing.T) {
 	leaks := goleak.IgnoreCurrent()
 	stopHeap := heapPeak()
@@ -729,7 +729,7 @@ func TestRandomDeadlines(t *testing.T) {
 		t.Errorf("%d calls, want %d", tl.calls.Load(), calls)
 	}
 	for _, k := range kinds {
-		if k != "deadline" && k != "connect timeout (gomemcache's own error)" {
+		if k != "deadline" {
 			t.Errorf("failures other than the deadline: %s", strings.Join(kinds, ", "))
 			break
 		}
@@ -744,5 +744,90 @@ func TestRandomDeadlines(t *testing.T) {
 	}
 	c.Close()
 	report(t, "peak heap", mib(stopHeap()))
+	goleak.VerifyNone(t, leaks)
+}
+
+// blackhole returns a loopback address whose dials hang: a listener with a
+// backlog of 0 that never accepts, its queue filled.
+func blackhole(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
+	for i := 0; ; i++ {
+		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
+		if err != nil {
+			return addr
+		}
+		t.Cleanup(func() { c.Close() })
+		if i > 16 {
+			t.Fatal("dials to a full accept queue do not hang on this machine")
+		}
+	}
+}
+
+// TestConnectDeadline: a server whose dials hang, a ctx deadline (30 ms)
+// much shorter than the client's connect timeout (1 s). The first call
+// dials; calls behind it wait for that dial, and their deadline ends the
+// wait, which gomemcache turns into its own *ConnectTimeoutError. Every
+// caller's error matches context.DeadlineExceeded; one awaited after it
+// resolved is gomemcache's error too (errors.As) with its message. With
+// ctx live, gomemcache's own connect timeout comes back as it made it.
+func TestConnectDeadline(t *testing.T) {
+	leaks := goleak.IgnoreCurrent()
+	addr := blackhole(t)
+	c := memcache.New(addr)
+	c.Timeout = time.Second
+	var wg sync.WaitGroup
+	errs := make([]error, 16)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+			defer cancel()
+			_, errs[i] = c.GetContext(ctx, "k")
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("call %d: %v (%T) does not match context.DeadlineExceeded", i, err, err)
+		}
+	}
+	// The first dial is still under way: this call waits for it.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	f := c.GetAsync(ctx, "k")
+	<-f.Done()
+	_, err := f.Await(ctx)
+	var cte *memcache.ConnectTimeoutError
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &cte) {
+		t.Errorf("awaited after it resolved: %v (%T): want a match for context.DeadlineExceeded that is gomemcache's *ConnectTimeoutError", err, err)
+	} else if want := (&memcache.ConnectTimeoutError{Addr: cte.Addr}).Error(); err.Error() != want {
+		t.Errorf("message %q, want gomemcache's %q", err, want)
+	}
+	report(t, "error when ctx's deadline ended the wait for a dial", fmt.Sprintf("%q (%T)", err, err))
+	// Let the first dial give up; then, ctx live, the client's own timeout.
+	time.Sleep(1100 * time.Millisecond)
+	_, err = c.GetContext(context.Background(), "k")
+	if _, ok := err.(*memcache.ConnectTimeoutError); !ok {
+		t.Errorf("ctx live: %v (%T), want gomemcache's *ConnectTimeoutError itself", err, err)
+	}
+	c.Close()
+	time.Sleep(100 * time.Millisecond)
 	goleak.VerifyNone(t, leaks)
 }
