@@ -243,6 +243,7 @@ func TestCtxEndedDial(t *testing.T) {
 // time the caller looks: err == errMiss.
 func TestCtxEndedServerReply(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	for _, mode := range []opMode{opDetachable, opAttached} {
 		_, err := runOp(ctx, "get", mode, func(ctx context.Context) (struct{}, error) {
 			cancel() // the reply was read; ctx ends as the body returns
