@@ -14,6 +14,7 @@ import (
 // rewrite applies every rule to every declaration of the package.
 func (r *pkgRewriter) rewrite() {
 	defer r.noteUnwatched()
+	r.retypeSlots()
 	for i, f := range r.ast {
 		if r.generated[f] {
 			continue
@@ -112,6 +113,15 @@ func (r *pkgRewriter) walk(df *dst.File, root ast.Node, src ctxSource) {
 					return true
 				}
 				litSrc := src
+				if r.activeFlow(n) != nil {
+					// stored in a slot whose type gains ctx: it takes the
+					// ctx of the call through the slot
+					name := r.freshName(n, "ctx")
+					addCtxParam(r.dst(n).(*dst.FuncLit).Type, name, true)
+					r.modified[df] = true
+					visit(n.Body, ctxSource{name: name})
+					return false
+				}
 				if t := r.testingParam(n.Type); t != "" {
 					litSrc = r.testSource(t)
 				} else if req := r.requestParam(n.Type); req != "" {
@@ -123,7 +133,7 @@ func (r *pkgRewriter) walk(df *dst.File, root ast.Node, src ctxSource) {
 					// ctx may have ended: its calls must not use that ctx
 					litSrc = ctxSource{background: true, stored: true}
 					if r.callsAsync(n.Body) {
-						r.c.note(r.fset.Position(n.Pos()), "a function literal stored to be called later, when the ctx in scope here may have ended: its calls use context.Background() and are not cancellable")
+						r.c.note(r.fset.Position(n.Pos()), "a function literal stored to be called later, when the ctx in scope here may have ended: its calls use context.Background() and are not cancellable%s", r.why(n))
 					}
 				}
 				visit(n.Body, litSrc)
@@ -139,13 +149,17 @@ func (r *pkgRewriter) walk(df *dst.File, root ast.Node, src ctxSource) {
 				}
 				r.call(df, n, src)
 			case *ast.SelectorExpr:
-				if !called[n] {
+				if r.activeFlow(n) != nil {
+					r.slotValue(df, n)
+				} else if !called[n] {
 					r.funcValue(df, n, storedSource(src, stored[n]))
 				}
 				visit(n.X, src)
 				return false
 			case *ast.Ident:
-				if !called[n] {
+				if r.activeFlow(n) != nil {
+					r.slotValue(df, n)
+				} else if !called[n] {
 					r.funcValue(df, n, storedSource(src, stored[n]))
 				}
 			}
@@ -210,6 +224,9 @@ func (r *pkgRewriter) callsAsync(body ast.Node) bool {
 			if fn, _ := r.callee(e); fn != nil && r.planOf(fn) != nil {
 				found = true
 			}
+		}
+		if call, ok := n.(*ast.CallExpr); ok && r.activeSlotCall(call) {
+			found = true
 		}
 		return true
 	})
@@ -291,6 +308,14 @@ func (r *pkgRewriter) call(df *dst.File, call *ast.CallExpr, src ctxSource) {
 	if s := r.sites[call]; s != nil && s.Seeds() && src.fixed != "" {
 		r.c.note(s.Pos, "%s is not cancellable: %s", s.Callee, src.fixed)
 	}
+	if r.activeSlotCall(call) {
+		if src.fixed != "" {
+			r.c.note(r.fset.Position(call.Pos()), "the call through %s is not cancellable: %s", r.slots.calls[call].Name(), src.fixed)
+		}
+		dcall := r.dst(call).(*dst.CallExpr)
+		dcall.Args = append([]dst.Expr{src.expr()}, dcall.Args...)
+		r.modified[df] = true
+	}
 	if p := r.planOf(fn); p != nil && !(src.background && p.wrapper) {
 		dcall := r.dst(call).(*dst.CallExpr)
 		at := 0
@@ -352,7 +377,7 @@ func (r *pkgRewriter) funcValue(df *dst.File, e ast.Expr, src ctxSource) {
 	}
 	switch {
 	case src.stored:
-		r.c.note(r.fset.Position(e.Pos()), "%s is stored to be called later, when the ctx in scope here may have ended: its calls use context.Background() and are not cancellable", p.fn.Name)
+		r.c.note(r.fset.Position(e.Pos()), "%s is stored to be called later, when the ctx in scope here may have ended: its calls use context.Background() and are not cancellable%s", p.fn.Name, r.why(e))
 	case src.background:
 		r.c.note(r.fset.Position(e.Pos()), "%s is used as a value where no ctx is in scope: its calls use context.Background()", p.fn.Name)
 	}

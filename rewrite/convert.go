@@ -333,6 +333,8 @@ type pkgRewriter struct {
 	// findShares); none when the package does not share its connections.
 	shareSites map[*ast.CallExpr]bool
 	curFunc    *ast.FuncDecl // the declaration being rewritten
+	// slots are the unexported func-typed fields and variables (slots.go).
+	slots *slots
 }
 
 func (c *converter) newPkgRewriter(l *iodetect.Loaded) (*pkgRewriter, error) {

@@ -7,6 +7,7 @@ import (
 	"go/version"
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -38,6 +39,7 @@ type ctxSource struct {
 // plan decides, for every declared async function of the package, whether
 // its signature changes and where its ctx comes from.
 func (r *pkgRewriter) plan() {
+	r.findSlots()
 	var decls []*ast.FuncDecl // the functions that gain a ctx parameter
 	for _, f := range r.ast {
 		if r.generated[f] {
@@ -77,30 +79,46 @@ func (r *pkgRewriter) dropUnusedCtx(decls []*ast.FuncDecl) {
 	planOfDecl := func(fd *ast.FuncDecl) *fnPlan {
 		return r.c.plans[r.info.Defs[fd.Name].(*types.Func).FullName()]
 	}
-	usesCtx := func(fd *ast.FuncDecl) bool {
+	// fnUses reports whether fn takes ctx and uses it.
+	fnUses := func(fn *types.Func) bool {
+		if fn == nil {
+			return false
+		}
+		p := r.c.plans[fn.Origin().FullName()]
+		return p != nil && p.addParam && p.fn.Decl != nil && (uses[p.fn.Decl] || !r.inPackage(p.fn.Decl))
+	}
+	var usesCtx func(body ast.Node) bool
+	usesCtx = func(body ast.Node) bool {
 		found := false
-		ast.Inspect(fd.Body, func(n ast.Node) bool {
+		ast.Inspect(body, func(n ast.Node) bool {
 			if found {
 				return false
 			}
 			switch n := n.(type) {
 			case *ast.FuncLit:
 				// a literal with a ctx of its own
-				return r.testingParam(n.Type) == "" && r.requestParam(n.Type) == ""
+				return r.testingParam(n.Type) == "" && r.requestParam(n.Type) == "" && !r.candidateFlow(n)
 			case *ast.CallExpr:
-				if s := r.sites[n]; s != nil && (s.Seeds() || s.Kind == iodetect.KindSleep) || r.detachedContext(n) {
+				if s := r.sites[n]; s != nil && (s.Seeds() || s.Kind == iodetect.KindSleep) || r.detachedContext(n) || r.activeSlotCall(n) {
 					found = true
 				}
 			case *ast.Ident:
-				if fn, ok := r.info.Uses[n].(*types.Func); ok {
-					if p := r.c.plans[fn.Origin().FullName()]; p != nil && p.addParam && p.fn.Decl != nil && (uses[p.fn.Decl] || !r.inPackage(p.fn.Decl)) {
-						found = true
-					}
+				if fn, ok := r.info.Uses[n].(*types.Func); ok && fnUses(fn) && !r.candidateFlowID(n) {
+					found = true
 				}
 			}
 			return !found
 		})
 		return found
+	}
+	// activates reports whether a value stored in a slot takes ctx: the
+	// slot's type then changes.
+	activates := func(e ast.Expr) bool {
+		if lit, ok := e.(*ast.FuncLit); ok {
+			return usesCtx(lit.Body)
+		}
+		fn, _ := r.callee(e)
+		return fnUses(fn)
 	}
 	for _, fd := range decls {
 		// the configuration made it async: it takes ctx, I/O or not
@@ -108,11 +126,17 @@ func (r *pkgRewriter) dropUnusedCtx(decls []*ast.FuncDecl) {
 			uses[fd] = true
 		}
 	}
+	groups := r.slots.candidates()
 	for changed := true; changed; {
 		changed = false
 		for _, fd := range decls {
-			if !uses[fd] && usesCtx(fd) {
+			if !uses[fd] && usesCtx(fd.Body) {
 				uses[fd], changed = true, true
+			}
+		}
+		for _, g := range groups {
+			if !g.active && slices.ContainsFunc(g.flows, activates) {
+				g.active, changed = true, true
 			}
 		}
 	}

@@ -73,14 +73,21 @@ func TestConvertGolden(t *testing.T) {
 }
 
 // storedCallbackTest runs in the converted callbacks package: Dial stores
-// a method value in a field that later calls use; ending the ctx Dial was
-// given, once it returned, must not break them.
+// method values in unexported fields that later calls use. Their func
+// types gain ctx: ending the ctx Dial was given, once it returned, must not
+// break them, and a call through one ends with the caller's ctx (before the
+// conversion took ctx at call time, it used context.Background() and a
+// silent server held it forever).
 const storedCallbackTest = `package callbacks
 
 import (
 	"context"
+	"errors"
+	"net"
+	"os"
 	"testing"
 	"sync/atomic"
+	"time"
 )
 
 func TestStoredCallbackOutlivesDialContext(t *testing.T) {
@@ -100,6 +107,61 @@ func TestStoredCallbackOutlivesDialContext(t *testing.T) {
 		c.Close()
 	}
 	AsyncifyPipelining = true
+}
+
+func TestStoredFieldTakesCallersContext(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan struct{})
+	go func() {
+		defer close(accepted)
+		var conns []net.Conn // never answered
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				break
+			}
+			conns = append(conns, nc)
+		}
+		for _, nc := range conns {
+			nc.Close()
+		}
+	}()
+	defer func() {
+		ln.Close()
+		<-accepted
+	}()
+	defer func() { AsyncifyPipelining = true }()
+	for _, shared := range []bool{true, false} {
+		AsyncifyPipelining = shared
+		c, err := DialContext(t.Context(), ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+		done := make(chan error, 1)
+		start := time.Now()
+		go func() {
+			_, err := c.recv(ctx) // readLine, stored by Dial
+			done <- err
+		}()
+		select {
+		case err = <-done:
+		case <-time.After(2 * time.Second):
+			t.Fatalf("AsyncifyPipelining=%v: the call through c.recv did not end with its ctx", shared)
+		}
+		cancel()
+		// Shared, the runtime reports ctx's error; on a plain connection,
+		// the unexported readLine returns the deadline's (only the exported
+		// operations map it to ctx's).
+		if !errors.Is(err, context.DeadlineExceeded) && (shared || !errors.Is(err, os.ErrDeadlineExceeded)) {
+			t.Errorf("AsyncifyPipelining=%v: c.recv(ctx) = %v after %v, want context.DeadlineExceeded", shared, err, time.Since(start))
+		}
+		c.Close()
+	}
 }
 `
 
