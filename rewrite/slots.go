@@ -1,10 +1,12 @@
 package rewrite
 
 import (
+	"cmp"
 	"fmt"
 	"go/ast"
 	"go/token"
 	"go/types"
+	"slices"
 	"strings"
 
 	"github.com/dave/dst"
@@ -309,14 +311,17 @@ func (r *pkgRewriter) findSlots() {
 		}
 	}
 	// A named func type used other than as a slot's type keeps its type.
+	// (the first such use, for a deterministic note)
+	var others []*ast.Ident
 	for id, obj := range r.info.Uses {
-		tn, ok := obj.(*types.TypeName)
-		if !ok || typeUses[id] {
-			continue
+		if tn, ok := obj.(*types.TypeName); ok && !typeUses[id] && s.named[tn] != nil && !r.generatedPos(id.Pos()) {
+			others = append(others, id)
 		}
-		if g := s.named[tn]; g != nil && !r.generatedPos(id.Pos()) {
-			s.disqualify(g, fmt.Sprintf("the type %s is used at %s, where it cannot change", tn.Name(), r.fset.Position(id.Pos())))
-		}
+	}
+	slices.SortFunc(others, func(a, b *ast.Ident) int { return cmp.Compare(a.Pos(), b.Pos()) })
+	for _, id := range others {
+		tn := r.info.Uses[id].(*types.TypeName)
+		s.disqualify(s.named[tn], fmt.Sprintf("the type %s is used at %s, where it cannot change", tn.Name(), r.fset.Position(id.Pos())))
 	}
 	for tn, g := range s.named {
 		if len(g.vars) == 0 {
