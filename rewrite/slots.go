@@ -6,6 +6,7 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -321,7 +322,7 @@ func (r *pkgRewriter) findSlots() {
 	slices.SortFunc(others, func(a, b *ast.Ident) int { return cmp.Compare(a.Pos(), b.Pos()) })
 	for _, id := range others {
 		tn := r.info.Uses[id].(*types.TypeName)
-		s.disqualify(s.named[tn], fmt.Sprintf("the type %s is used at %s, where it cannot change", tn.Name(), r.fset.Position(id.Pos())))
+		s.disqualify(s.named[tn], fmt.Sprintf("the type %s is used at %s, where it cannot change", tn.Name(), r.shortPos(id.Pos())))
 	}
 	for tn, g := range s.named {
 		if len(g.vars) == 0 {
@@ -382,7 +383,7 @@ func (r *pkgRewriter) findSlots() {
 			}
 			return
 		}
-		s.disqualify(s.of[v], fmt.Sprintf("%s is assigned at %s a value that cannot take ctx", varDesc(v), r.fset.Position(at)))
+		s.disqualify(s.of[v], fmt.Sprintf("%s is assigned at %s a value that cannot take ctx", varDesc(v), r.shortPos(at)))
 	}
 	for _, f := range files {
 		for _, d := range f.Decls {
@@ -419,7 +420,29 @@ func (r *pkgRewriter) findSlots() {
 					if len(n.Lhs) == len(n.Rhs) {
 						store(v, n.Rhs[i], n.Rhs[i].Pos())
 					} else if g := s.of[v]; g != nil {
-						s.disqualify(g, fmt.Sprintf("%s is assigned a function's results at %s", varDesc(v), r.fset.Position(lhs.Pos())))
+						s.disqualify(g, fmt.Sprintf("%s is assigned a function's results at %s", varDesc(v), r.shortPos(lhs.Pos())))
+					}
+				}
+			case *ast.CallExpr:
+				// a conversion between struct types holding slots would not
+				// hold once one's field type changes
+				if len(n.Args) != 1 {
+					return true
+				}
+				if tv, found := r.info.Types[n.Fun]; found && tv.IsType() {
+					for _, t := range []types.Type{tv.Type, r.info.TypeOf(n.Args[0])} {
+						if p, isPtr := t.Underlying().(*types.Pointer); isPtr {
+							t = p.Elem()
+						}
+						st, isStruct := t.Underlying().(*types.Struct)
+						if !isStruct {
+							continue
+						}
+						for i := 0; i < st.NumFields(); i++ {
+							if g := s.of[st.Field(i).Origin()]; g != nil {
+								s.disqualify(g, fmt.Sprintf("a conversion at %s involves the struct type of %s", r.shortPos(n.Pos()), varDesc(st.Field(i))))
+							}
+						}
 					}
 				}
 			case *ast.CompositeLit:
@@ -491,7 +514,7 @@ func (r *pkgRewriter) findSlots() {
 						}
 					}
 				}
-				s.disqualify(s.of[v], fmt.Sprintf("the value of %s is used at %s, where its type cannot change", varDesc(v), r.fset.Position(ref.Pos())))
+				s.disqualify(s.of[v], fmt.Sprintf("the value of %s is used at %s, where its type cannot change", varDesc(v), r.shortPos(ref.Pos())))
 			}
 			return true
 		})
@@ -671,4 +694,11 @@ func (r *pkgRewriter) adapter(e ast.Expr, sig *types.Signature) (*dst.FuncLit, [
 		}
 	}
 	return lit, params
+}
+
+// shortPos is pos as file:line:col, the file's base name: a position in a
+// note about the same package.
+func (r *pkgRewriter) shortPos(pos token.Pos) string {
+	p := r.fset.Position(pos)
+	return fmt.Sprintf("%s:%d:%d", filepath.Base(p.Filename), p.Line, p.Column)
 }
