@@ -429,19 +429,18 @@ func (r *pkgRewriter) findSlots() {
 				if len(n.Args) != 1 {
 					return true
 				}
-				if tv, found := r.info.Types[n.Fun]; found && tv.IsType() {
-					for _, t := range []types.Type{tv.Type, r.info.TypeOf(n.Args[0])} {
-						if p, isPtr := t.Underlying().(*types.Pointer); isPtr {
-							t = p.Elem()
-						}
-						st, isStruct := t.Underlying().(*types.Struct)
-						if !isStruct {
-							continue
-						}
-						for i := 0; i < st.NumFields(); i++ {
-							if g := s.of[st.Field(i).Origin()]; g != nil {
-								s.disqualify(g, fmt.Sprintf("a conversion at %s involves the struct type of %s", r.shortPos(n.Pos()), varDesc(st.Field(i))))
-							}
+				tv, found := r.info.Types[n.Fun]
+				if !found || !tv.IsType() {
+					return true
+				}
+				to, from := derefStruct(tv.Type), derefStruct(r.info.TypeOf(n.Args[0]))
+				if to == nil || from == nil || types.Identical(to, from) {
+					return true // (*T)(nil), T(x) of x's own type
+				}
+				for _, st := range []*types.Struct{to.Underlying().(*types.Struct), from.Underlying().(*types.Struct)} {
+					for i := 0; i < st.NumFields(); i++ {
+						if g := s.of[st.Field(i).Origin()]; g != nil {
+							s.disqualify(g, fmt.Sprintf("a conversion at %s involves the struct type of %s", r.shortPos(n.Pos()), varDesc(st.Field(i))))
 						}
 					}
 				}
@@ -701,4 +700,18 @@ func (r *pkgRewriter) adapter(e ast.Expr, sig *types.Signature) (*dst.FuncLit, [
 func (r *pkgRewriter) shortPos(pos token.Pos) string {
 	p := r.fset.Position(pos)
 	return fmt.Sprintf("%s:%d:%d", filepath.Base(p.Filename), p.Line, p.Column)
+}
+
+// derefStruct returns t, or what t points to, when that is a struct type.
+func derefStruct(t types.Type) types.Type {
+	if t == nil {
+		return nil
+	}
+	if p, ok := t.Underlying().(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	if _, ok := t.Underlying().(*types.Struct); !ok {
+		return nil
+	}
+	return t
 }
