@@ -16,7 +16,12 @@
 //   - calls.go: calls to async functions pass ctx; function values that
 //     refer to them (method values, method expressions, function names)
 //     become closures capturing ctx, so that the callee's func type does
-//     not change; function literals capture the enclosing ctx.
+//     not change; function literals capture the enclosing ctx. A value
+//     stored to be called later uses context.Background(), noted.
+//   - slots.go: an unexported func-typed field or package-level variable
+//     that holds a function taking ctx takes ctx first instead, unless its
+//     value is used where its type cannot change: calls through it pass
+//     the caller's ctx.
 //   - wrappers.go: an exported async function F keeps its signature as a
 //     wrapper calling FContext(context.Background(), ...), and FContext,
 //     its renamed body, takes ctx. FContext's error result is mapped to
@@ -58,8 +63,9 @@
 // never converted, and a converted package converts to itself.
 //
 // Deliberately not done yet: I/O sites through the runtime's stream and
-// pipelined connection, func types of stored callbacks (they keep their
-// types; the stored value captures the ctx it was made with), unexported
+// pipelined connection, func types of stored callbacks other than
+// unexported fields and variables (returned, sent on a channel, exported:
+// they keep their types and call with context.Background()), unexported
 // interfaces changing with their implementations (their methods keep their
 // signatures and use context.Background(), with a note). Calls left
 // without a cancellable ctx are reported as notes.

@@ -72,8 +72,12 @@ func (r *pkgRewriter) plan() {
 // parameter, variable or field (a callback keeps its type; the closure
 // handed to it captures ctx). A function uses ctx when its body (with the
 // literals that capture it) has a socket or blocking site, a
-// context.Background() or TODO() that ctx replaces, or a call of, or
-// reference to, a function that uses ctx: a fixpoint.
+// context.Background() or TODO() that ctx replaces, a call of, or
+// reference to, a function that uses ctx, or a call through a slot whose
+// type gains ctx (slots.go); a slot's type gains ctx when a value stored
+// in it uses ctx (a function that does, a literal whose body does): one
+// fixpoint for both. A value stored in a slot does not use the ctx where it
+// is stored.
 func (r *pkgRewriter) dropUnusedCtx(decls []*ast.FuncDecl) {
 	uses := make(map[*ast.FuncDecl]bool)
 	planOfDecl := func(fd *ast.FuncDecl) *fnPlan {
