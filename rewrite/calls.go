@@ -128,7 +128,7 @@ func (r *pkgRewriter) walk(df *dst.File, root ast.Node, src ctxSource) {
 					litSrc = ctxSource{request: req}
 				} else if cleanup[n] {
 					litSrc = ctxSource{background: true}
-				} else if stored[n] && !src.background && src.testVar == "" {
+				} else if stored[n] && (!src.background || src.unused) && src.testVar == "" {
 					// called after the function that made it returned, when its
 					// ctx may have ended: its calls must not use that ctx
 					litSrc = ctxSource{background: true, stored: true}
@@ -238,7 +238,7 @@ func (r *pkgRewriter) callsAsync(body ast.Node) bool {
 // A test's ctx lasts as long as the test, so values stored in a test keep
 // it.
 func storedSource(src ctxSource, stored bool) ctxSource {
-	if !stored || src.background || src.testVar != "" {
+	if !stored || src.background && !src.unused || src.testVar != "" {
 		return src
 	}
 	return ctxSource{background: true, stored: true}

@@ -31,6 +31,10 @@ type ctxSource struct {
 	request    string // an HTTP handler's *http.Request: ctx is request.Context()
 	background bool   // context.Background()
 	stored     bool   // background because the value is stored to be called later
+	// unused: background because the function would not use a ctx
+	// parameter (dropUnusedCtx); the values it stores are still noted
+	// as stored.
+	unused bool
 	// fixed says why a function that needs a ctx cannot have one; its
 	// calls that need one are reported.
 	fixed string
@@ -70,14 +74,17 @@ func (r *pkgRewriter) plan() {
 // dropUnusedCtx keeps the signature of the functions that would not use a
 // ctx parameter: those async only because they call a func-typed
 // parameter, variable or field (a callback keeps its type; the closure
-// handed to it captures ctx). A function uses ctx when its body (with the
-// literals that capture it) has a socket or blocking site, a
-// context.Background() or TODO() that ctx replaces, a call of, or
-// reference to, a function that uses ctx, or a call through a slot whose
-// type gains ctx (slots.go); a slot's type gains ctx when a value stored
-// in it uses ctx (a function that does, a literal whose body does): one
-// fixpoint for both. A value stored in a slot does not use the ctx where it
-// is stored.
+// handed to it captures ctx), and those whose only async uses are function
+// values stored to be called later (returned, sent on a channel, put in a
+// composite literal or a field: they call with context.Background()). A
+// function uses ctx when its body (with the literals that capture it) has
+// a socket or blocking site, a context.Background() or TODO() that ctx
+// replaces, a call of, or a reference that is not stored to, a function
+// that uses ctx (a value handed to a call or kept in a local captures
+// ctx), or a call through a slot whose type gains ctx (slots.go); a slot's
+// type gains ctx when a value stored in it uses ctx (a function that does,
+// a literal whose body does): one fixpoint for both. A value stored in a
+// slot does not use the ctx where it is stored.
 func (r *pkgRewriter) dropUnusedCtx(decls []*ast.FuncDecl) {
 	uses := make(map[*ast.FuncDecl]bool)
 	planOfDecl := func(fd *ast.FuncDecl) *fnPlan {
@@ -94,20 +101,30 @@ func (r *pkgRewriter) dropUnusedCtx(decls []*ast.FuncDecl) {
 	var usesCtx func(body ast.Node) bool
 	usesCtx = func(body ast.Node) bool {
 		found := false
+		// stored: function values kept to be called later (markStored, as
+		// walk sees them): they call with context.Background(), never with
+		// the ctx in scope where they are stored.
+		stored := make(map[ast.Expr]bool)
 		ast.Inspect(body, func(n ast.Node) bool {
 			if found {
 				return false
 			}
+			r.markStored(n, stored)
 			switch n := n.(type) {
 			case *ast.FuncLit:
-				// a literal with a ctx of its own
-				return r.testingParam(n.Type) == "" && r.requestParam(n.Type) == "" && !r.candidateFlow(n)
+				// a literal with a ctx of its own, or stored: its body uses
+				// context.Background()
+				return r.testingParam(n.Type) == "" && r.requestParam(n.Type) == "" && !r.candidateFlow(n) && !stored[n]
 			case *ast.CallExpr:
 				if s := r.sites[n]; s != nil && (s.Seeds() || s.Kind == iodetect.KindSleep) || r.detachedContext(n) || r.activeSlotCall(n) {
 					found = true
 				}
+			case *ast.SelectorExpr:
+				if stored[n] {
+					stored[n.Sel] = true // the method value or expression
+				}
 			case *ast.Ident:
-				if fn, ok := r.info.Uses[n].(*types.Func); ok && fnUses(fn) && !r.candidateFlowID(n) {
+				if fn, ok := r.info.Uses[n].(*types.Func); ok && fnUses(fn) && !r.candidateFlowID(n) && !stored[n] {
 					found = true
 				}
 			}
@@ -148,7 +165,7 @@ func (r *pkgRewriter) dropUnusedCtx(decls []*ast.FuncDecl) {
 		if !uses[fd] {
 			p := planOfDecl(fd)
 			p.addParam, p.wrapper, p.newName = false, false, ""
-			p.src = ctxSource{background: true}
+			p.src = ctxSource{background: true, unused: true}
 		}
 	}
 }
