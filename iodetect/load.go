@@ -74,11 +74,22 @@ const metaMode = packages.NeedName | packages.NeedFiles |
 // dependencies are read from export data, which the go command builds (or
 // finds in its cache) without compiling the matched packages themselves.
 func Load(cfg LoadConfig, patterns ...string) ([]*Loaded, error) {
+	matched, _, err := LoadDeps(cfg, patterns...)
+	return matched, err
+}
+
+// LoadDeps is Load that also returns the packages of the matched packages'
+// own module that they import, directly or not, analysed with them (their
+// parameters seeded by what the matched packages hand them), in import
+// order: asyncify converts a client's internal packages from them. deps is
+// empty when the packages had to be type-checked by go/packages (see
+// loadTyped).
+func LoadDeps(cfg LoadConfig, patterns ...string) (matched, deps []*Loaded, err error) {
 	cfg.progress("loading %s (go list)", strings.Join(patterns, " "))
 	pcfg := &packages.Config{Mode: metaMode, Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env, Overlay: cfg.Overlay}
 	meta, err := packages.Load(pcfg, patterns...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Packages with nothing to analyse (only tests, with -tests=false; only
 	// files for other platforms) are left out, as go vet leaves them out.
@@ -86,36 +97,37 @@ func Load(cfg LoadConfig, patterns ...string) ([]*Loaded, error) {
 		return len(p.Errors) == 0 && len(p.GoFiles) == 0
 	})
 	if len(pkgs) == 0 {
-		return nil, &LoadError{Errs: []string{fmt.Sprintf("%s: matched no packages", strings.Join(patterns, " "))}}
+		return nil, nil, &LoadError{Errs: []string{fmt.Sprintf("%s: matched no packages", strings.Join(patterns, " "))}}
 	}
-	matched := make(map[*packages.Package]bool)
+	isMatched := make(map[*packages.Package]bool)
 	for _, p := range pkgs {
-		matched[p] = true
+		isMatched[p] = true
 	}
-	deps, err := moduleDeps(cfg, pkgs)
+	depMeta, err := moduleDeps(cfg, pkgs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	pkgs = selectVariants(append(pkgs, deps...))
+	pkgs = selectVariants(append(pkgs, depMeta...))
 	if errs := listErrors(pkgs); len(errs) > 0 {
-		return nil, &LoadError{Errs: errs}
+		return nil, nil, &LoadError{Errs: errs}
 	}
 	cfg.progress("type-checking %d packages", len(pkgs))
 	if err := typeCheck(cfg, pkgs); err == errTestVariantDeps {
-		if pkgs, err = loadTyped(cfg, patterns, matched); err != nil {
-			return nil, err
+		if pkgs, err = loadTyped(cfg, patterns, isMatched); err != nil {
+			return nil, nil, err
 		}
 	} else if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cfg.progress("analysing %d packages", len(pkgs))
-	var out []*Loaded
 	for _, l := range analyzeAll(pkgs, cfg.Overrides) {
-		if matched[l.Pkg] {
-			out = append(out, l)
+		if isMatched[l.Pkg] {
+			matched = append(matched, l)
+		} else {
+			deps = append(deps, l)
 		}
 	}
-	return out, nil
+	return matched, deps, nil
 }
 
 // moduleDeps loads the metadata of the packages that the given ones import,

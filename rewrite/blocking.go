@@ -29,7 +29,7 @@ func (r *pkgRewriter) blocking(call *ast.CallExpr, site *iodetect.Site, src ctxS
 	dcall := r.dst(call).(*dst.CallExpr)
 	// The external test package (p_test) cannot see the helpers, which
 	// the package declares: its deadlines and sleeps are left as they are.
-	if r.l.Pkg.Types != r.c.base.Pkg.Types &&
+	if !r.seesHelpers() &&
 		(site.Kind == iodetect.KindDeadline && site.Side&iodetect.Client != 0 || site.Kind == iodetect.KindSleep && fn.FullName() == "time.Sleep") {
 		r.c.note(site.Pos, "%s is left as it is, not bounded by ctx: asyncify's helpers are not visible from the external test package", site.Callee)
 		return false

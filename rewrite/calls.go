@@ -462,6 +462,9 @@ func (r *pkgRewriter) exchangeWork(stmt ast.Stmt, direct bool) bool {
 			if s := r.sites[n]; s != nil && s.Seeds() && s.Kind != iodetect.KindDeadline && s.Kind != iodetect.KindDial {
 				found = true
 			}
+			if r.callsConvertedInternal(n) {
+				found = true // its I/O is on what this function hands it
+			}
 			if direct {
 				return true
 			}
@@ -490,11 +493,13 @@ func (r *pkgRewriter) exchangeWork(stmt ast.Stmt, direct bool) bool {
 // io.ReadWriteCloser, say): for now only its dial follows ctx.
 func (r *pkgRewriter) noteUnwatched() {
 	for _, fn := range r.l.Funcs {
-		if fn.External != nil && fn.Next == nil && fn.Site == nil && !strings.HasSuffix(fn.Pos.Filename, "_test.go") && r.c.plans[fn.External.Name] == nil {
+		if fn.External != nil && fn.Next == nil && fn.Site == nil && !strings.HasSuffix(fn.Pos.Filename, "_test.go") && r.c.plans[fn.External.Name] == nil && !r.convertedExternal(fn) {
 			r.c.note(fn.Pos, "%s calls %s, which blocks on a connection in another package that is not converted: not cancellable", fn.Name, fn.External.Name)
 		}
 	}
-	if len(r.holders) > 0 {
+	if len(r.holders) > 0 || r.internal && !r.dialsItself() {
+		// an internal package reads and writes what the client hands it,
+		// on connections the client's operations watch
 		return
 	}
 	var first *iodetect.Site

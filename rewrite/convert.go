@@ -32,6 +32,11 @@ type Config struct {
 	Overrides *iodetect.Overrides
 	// Progress, if set, is told each step as it starts, for a progress line.
 	Progress func(step string)
+	// InPlace says the output replaces the input (asyncify -d, -w) rather
+	// than being a copy elsewhere (-o): an internal package of the module
+	// that the conversion would change is then changed where it is, and is
+	// left as it is when other packages import it too (internal.go).
+	InPlace bool
 }
 
 // File is one file of the converted package.
@@ -57,7 +62,8 @@ type Result struct {
 	// see (build constraints): not converted, copied unchanged by -o.
 	Ignored []File
 	// Internal are the internal packages of the client's module that it
-	// imports: -o copies them along, unchanged (internal.go).
+	// imports: -o copies them along, converted where they do socket I/O
+	// (internal.go). The converted ones' changed files are in Files too.
 	Internal []InternalPkg
 	// Nothing, when the conversion changes nothing, says why (the package
 	// does no socket I/O, or is asyncify's own output).
@@ -97,7 +103,7 @@ const testContextGoVersion = "go1.24"
 
 // Convert converts the one package that pattern names.
 func Convert(cfg Config, pattern string) (*Result, error) {
-	loaded, err := iodetect.Load(iodetect.LoadConfig{Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env, Overrides: cfg.Overrides, Progress: cfg.Progress}, pattern)
+	loaded, deps, err := iodetect.LoadDeps(iodetect.LoadConfig{Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env, Overrides: cfg.Overrides, Progress: cfg.Progress}, pattern)
 	if err != nil {
 		var le *iodetect.LoadError
 		if errors.As(err, &le) {
@@ -112,7 +118,7 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 	var overlay map[string][]byte
 	if cfg.Tests {
 		if overlay, vendorNote = vendoredTests(cfg, loaded[0]); overlay != nil {
-			loaded, err = iodetect.Load(iodetect.LoadConfig{Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env, Overrides: cfg.Overrides, Progress: cfg.Progress, Overlay: overlay}, pattern)
+			loaded, deps, err = iodetect.LoadDeps(iodetect.LoadConfig{Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env, Overrides: cfg.Overrides, Progress: cfg.Progress, Overlay: overlay}, pattern)
 			if err != nil {
 				var le *iodetect.LoadError
 				if errors.As(err, &le) {
@@ -122,12 +128,14 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 			}
 		}
 	}
-	return convertLoaded(cfg, pattern, loaded, vendorNote, overlay)
+	return convertLoaded(cfg, pattern, loaded, deps, vendorNote, overlay)
 }
 
-// convertLoaded converts the loaded package (and its external tests); the
-// fuzz target calls it with packages it type-checked itself.
-func convertLoaded(cfg Config, pattern string, loaded []*iodetect.Loaded, vendorNote string, overlay map[string][]byte) (*Result, error) {
+// convertLoaded converts the loaded package (and its external tests), and
+// those of deps (the packages of its module that it imports) that are
+// internal packages doing socket I/O; the fuzz target calls it with
+// packages it type-checked itself.
+func convertLoaded(cfg Config, pattern string, loaded, deps []*iodetect.Loaded, vendorNote string, overlay map[string][]byte) (*Result, error) {
 	base := loaded[0]
 	var paths []string
 	for _, l := range loaded {
@@ -180,9 +188,29 @@ func convertLoaded(cfg Config, pattern string, loaded []*iodetect.Loaded, vendor
 	if cfg.Progress != nil {
 		cfg.Progress("rewriting " + base.Pkg.PkgPath)
 	}
+	internal, err := internalPackages(cfg, loaded, moduleDir)
+	if err != nil {
+		return nil, err
+	}
+	toConvert, err := c.internalToConvert(cfg, base, internal, deps)
+	if err != nil {
+		return nil, err
+	}
+	// The internal packages first, in import order: their plans decide
+	// whether the calls into them pass ctx.
+	var ipkgs []*pkgRewriter
+	for _, l := range toConvert {
+		r, err := c.newPkgRewriter(l, true)
+		if err != nil {
+			return nil, err
+		}
+		r.plan()
+		r.planInPlace()
+		ipkgs = append(ipkgs, r)
+	}
 	var pkgs []*pkgRewriter
 	for _, l := range loaded {
-		r, err := c.newPkgRewriter(l)
+		r, err := c.newPkgRewriter(l, false)
 		if err != nil {
 			return nil, err
 		}
@@ -190,25 +218,34 @@ func convertLoaded(cfg Config, pattern string, loaded []*iodetect.Loaded, vendor
 		r.plan()
 		pkgs = append(pkgs, r)
 	}
-	for _, r := range pkgs {
+	for _, r := range append(ipkgs, pkgs...) {
 		r.rewrite()
 	}
 	if len(c.errs) > 0 {
 		return nil, &Error{Errs: c.errs}
 	}
 
-	res := &Result{ModuleDir: moduleDir, Notes: append(withoutGeneratedNotes(c.notes, pkgs), generatedNotes(pkgs)...), Input: inputOf(base), Facts: base.Package, Overlay: overlay}
+	all := append(ipkgs[:len(ipkgs):len(ipkgs)], pkgs...)
+	res := &Result{ModuleDir: moduleDir, Notes: append(withoutGeneratedNotes(c.notes, all), generatedNotes(all)...), Input: inputOf(base), Facts: base.Package, Overlay: overlay, Internal: internal}
 	for _, l := range loaded[1:] {
 		if strings.HasSuffix(l.Pkg.PkgPath, "_test") && l.Pkg.PkgPath != base.Pkg.PkgPath {
 			res.XFacts = l.Package
 		}
 	}
-	var err error
 	if res.Ignored, err = ignoredFiles(loaded, moduleDir, cfg.Tests); err != nil {
 		return nil, err
 	}
-	if res.Internal, err = internalPackages(cfg, loaded, moduleDir); err != nil {
-		return nil, err
+	var ifiles [][]File
+	var iloaded []*iodetect.Loaded
+	for _, r := range ipkgs {
+		files, err := r.printInternal(res.Internal)
+		if err != nil {
+			return nil, err
+		}
+		if files != nil {
+			ifiles = append(ifiles, files)
+			iloaded = append(iloaded, r.l)
+		}
 	}
 	perPkg := make([][]File, len(pkgs))
 	changed := false
@@ -260,7 +297,7 @@ func convertLoaded(cfg Config, pattern string, loaded []*iodetect.Loaded, vendor
 	if cfg.Progress != nil {
 		cfg.Progress("verifying: type-checking the converted package")
 	}
-	if err := verify(cfg, goVersion, loaded, perPkg); err != nil {
+	if err := verify(cfg, goVersion, iloaded, ifiles, loaded, perPkg); err != nil {
 		return nil, err
 	}
 	for _, files := range perPkg {
@@ -272,6 +309,9 @@ func convertLoaded(cfg Config, pattern string, loaded []*iodetect.Loaded, vendor
 		}
 	}
 	res.All = append([]File(nil), res.Files...)
+	for _, files := range ifiles {
+		res.Files = append(res.Files, files...)
+	}
 	var out []File
 	for _, f := range res.Files {
 		if !bytes.Equal(f.Old, f.New) {
@@ -304,6 +344,9 @@ type converter struct {
 	runtime    map[string][]byte
 	rtNames    map[string]string
 	runtimeErr error
+	// internalConv: the import paths of the internal packages converted
+	// with the client (internal.go).
+	internalConv map[string]bool
 }
 
 func (c *converter) note(pos token.Position, format string, args ...any) {
@@ -335,11 +378,14 @@ type pkgRewriter struct {
 	curFunc    *ast.FuncDecl // the declaration being rewritten
 	// slots are the unexported func-typed fields and variables (slots.go).
 	slots *slots
+	// internal: an internal package of the client's module, converted in
+	// place of its copy (internal.go): no wrappers, helpers of its own.
+	internal bool
 }
 
-func (c *converter) newPkgRewriter(l *iodetect.Loaded) (*pkgRewriter, error) {
+func (c *converter) newPkgRewriter(l *iodetect.Loaded, internal bool) (*pkgRewriter, error) {
 	r := &pkgRewriter{
-		c: c, l: l, fset: l.Pkg.Fset, info: l.Pkg.TypesInfo,
+		c: c, l: l, fset: l.Pkg.Fset, info: l.Pkg.TypesInfo, internal: internal,
 		dec:      decorator.NewDecoratorFromPackage(l.Pkg),
 		byObj:    make(map[*types.Func]*iodetect.Func),
 		byLit:    make(map[*ast.FuncLit]*iodetect.Func),
@@ -375,7 +421,12 @@ func (c *converter) newPkgRewriter(l *iodetect.Loaded) (*pkgRewriter, error) {
 		r.sites[s.Call] = s
 	}
 	r.findHolders()
-	r.findShares()
+	if internal {
+		// its connections come from the client, which shares them
+		r.shareSites = make(map[*ast.CallExpr]bool)
+	} else {
+		r.findShares()
+	}
 	return r, nil
 }
 

@@ -58,7 +58,7 @@ func FuzzConvert(f *testing.F) {
 		}
 		done := make(chan outcome, 1)
 		go func() {
-			res, err := convertLoaded(Config{Dir: dir, GoVersion: "go1.24"}, ".", []*iodetect.Loaded{l}, "", nil)
+			res, err := convertLoaded(Config{Dir: dir, GoVersion: "go1.24"}, ".", []*iodetect.Loaded{l}, nil, "", nil)
 			done <- outcome{res, err}
 		}()
 		var out outcome

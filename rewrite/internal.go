@@ -1,13 +1,16 @@
 package rewrite
 
 import (
+	"bytes"
 	"fmt"
+	"go/ast"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/asyncify-dev/asyncify/iodetect"
+	"github.com/dave/dst"
 	"golang.org/x/tools/go/packages"
 )
 
@@ -16,10 +19,27 @@ import (
 // another such package. A copy of the client elsewhere (asyncify -o) cannot
 // import it from there, so it is copied along under the output directory,
 // at Rel, and imports of it name the copy.
+//
+// One that does socket I/O (iodetect found async functions in it: the
+// client hands it its connection, or a reader or writer on it) is
+// converted with the client: its async functions take ctx first, its calls
+// pass ctx, its blocking calls become their ctx forms, as in the client.
+// Only the client's copy can import it, so its signatures change in place:
+// no old-form wrappers, no XxxContext or XxxAsync. It gets no runtime of
+// its own: the reader or writer it is handed already ends with the
+// client's operation (the client's watch, or the pipelined runtime's bind,
+// is set before the call, see watch), so threading ctx is enough; when it
+// needs a helper itself (a sleep, a deadline, a watch on a connection it
+// holds), it gets its own copy of asyncify_ctx.go, since it cannot import
+// the client.
 type InternalPkg struct {
 	ImportPath string // upstream's
 	Rel        string // under the output directory, slash-separated: internal/...
-	Files      []File // its Go files (not its tests), unchanged; Rel relative to the module root
+	// Files are its Go files (not its tests), Rel relative to the module
+	// root; New is Old unless Converted, plus asyncify_ctx.go when its
+	// converted code calls a helper.
+	Files     []File
+	Converted bool
 }
 
 // internalPackages finds the internal packages of the client's module that
@@ -108,4 +128,210 @@ func internalRel(mod, pkg, p string) string {
 		}
 	}
 	return "internal/" + strings.Join(elems, "/")
+}
+
+// internalToConvert returns those of deps (in import order) that are
+// internal packages the client imports and that do socket I/O. In place
+// (-d, -w), a package is left as it is, noted, when a package other than
+// the client and the converted internal ones imports it, or when it has
+// tests of its own: converting it where it is would break them.
+func (c *converter) internalToConvert(cfg Config, base *iodetect.Loaded, internal []InternalPkg, deps []*iodetect.Loaded) ([]*iodetect.Loaded, error) {
+	want := make(map[string]bool)
+	for _, ip := range internal {
+		want[ip.ImportPath] = true
+	}
+	var cands []*iodetect.Loaded
+	for _, l := range deps {
+		if want[l.Pkg.PkgPath] && doesIO(l) {
+			cands = append(cands, l)
+		}
+	}
+	if cfg.InPlace && len(cands) > 0 {
+		why, err := inPlaceBlockers(cfg, strings.TrimSuffix(base.Pkg.PkgPath, "_test"), cands)
+		if err != nil {
+			return nil, err
+		}
+		var keep []*iodetect.Loaded
+		for _, l := range cands {
+			if w := why[l.Pkg.PkgPath]; w != "" {
+				c.notes = append(c.notes, fmt.Sprintf("%s:1:1: %s is left as it is (%s, which converting it in place would break): the calls into it are not cancellable; asyncify -o converts it with the copy", l.Pkg.GoFiles[0], l.Pkg.PkgPath, w))
+				continue
+			}
+			keep = append(keep, l)
+		}
+		cands = keep
+	}
+	c.internalConv = make(map[string]bool)
+	for _, l := range cands {
+		c.internalConv[l.Pkg.PkgPath] = true
+	}
+	return cands, nil
+}
+
+// doesIO reports whether one of the package's declared functions is async.
+func doesIO(l *iodetect.Loaded) bool {
+	for _, fn := range l.Funcs {
+		if fn.Async && fn.Obj != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// inPlaceBlockers says, for the candidate packages that cannot be
+// converted in place, why: the first other package importing it, or its
+// own tests. The packages that may import an internal package are those
+// under the parent of its last internal element (go list pattern
+// parent/...), tests included. A candidate left out may leave out others
+// (one that imports it): to a fixpoint.
+func inPlaceBlockers(cfg Config, client string, cands []*iodetect.Loaded) (map[string]string, error) {
+	conv := make(map[string]bool)
+	var patterns []string
+	for _, l := range cands {
+		p := l.Pkg.PkgPath
+		conv[p] = true
+		parent := p[:strings.LastIndex("/"+p+"/", "/internal/")]
+		patterns = append(patterns, strings.TrimSuffix(parent, "/")+"/...")
+	}
+	sort.Strings(patterns)
+	pkgs, err := packages.Load(&packages.Config{
+		Mode:  packages.NeedName | packages.NeedImports | packages.NeedForTest,
+		Tests: true, Dir: cfg.Dir, Env: cfg.Env,
+	}, compactStrings(patterns)...)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(pkgs, func(i, j int) bool { return pkgs[i].ID < pkgs[j].ID })
+	why := make(map[string]string)
+	for changed := true; changed; {
+		changed = false
+		for _, q := range pkgs {
+			if q.Name == "main" && strings.HasSuffix(q.ID, ".test") {
+				continue // a generated test main
+			}
+			owner := strings.TrimSuffix(q.PkgPath, "_test")
+			if conv[owner] && why[owner] == "" && q.ForTest == owner {
+				why[owner], changed = "it has tests of its own", true
+				continue
+			}
+			if owner == client || conv[owner] && why[owner] == "" {
+				continue
+			}
+			imps := make([]string, 0, len(q.Imports))
+			for imp := range q.Imports {
+				imps = append(imps, imp)
+			}
+			sort.Strings(imps)
+			for _, imp := range imps {
+				if conv[imp] && why[imp] == "" {
+					why[imp], changed = owner+" imports it too", true
+				}
+			}
+		}
+	}
+	return why, nil
+}
+
+// planInPlace keeps the names of the package's async functions: an
+// internal package changes its signatures in place.
+func (r *pkgRewriter) planInPlace() {
+	for _, fn := range r.l.Funcs {
+		if fn.Obj == nil {
+			continue
+		}
+		if p := r.c.plans[fn.Obj.FullName()]; p != nil {
+			p.wrapper, p.newName = false, ""
+		}
+	}
+}
+
+// printInternal prints a converted internal package, with its helpers when
+// its code calls them, records its files in internal, and returns them;
+// nil when the conversion changed nothing.
+func (r *pkgRewriter) printInternal(internal []InternalPkg) ([]File, error) {
+	files, err := r.print()
+	if err != nil {
+		return nil, err
+	}
+	changed := false
+	for _, f := range files {
+		changed = changed || !bytes.Equal(f.Old, f.New)
+	}
+	if !changed {
+		return nil, nil
+	}
+	if r.usesHelpers() {
+		h, err := r.c.helperFile(r.l)
+		if err != nil {
+			return nil, err
+		}
+		files = mergeFiles(files, []File{h})
+	}
+	for i := range files {
+		if rel, err := filepath.Rel(r.c.moduleDir, files[i].Path); err == nil {
+			files[i].Rel = filepath.ToSlash(rel)
+		}
+	}
+	for i := range internal {
+		if internal[i].ImportPath == r.l.Pkg.PkgPath {
+			internal[i].Files, internal[i].Converted = files, true
+		}
+	}
+	return files, nil
+}
+
+// usesHelpers reports whether the package's rewritten code (not the
+// files asyncify generated) calls one of asyncify_ctx.go's helpers.
+func (r *pkgRewriter) usesHelpers() bool {
+	found := false
+	for i, df := range r.files {
+		if r.generated[r.ast[i]] {
+			continue
+		}
+		dst.Inspect(df, func(n dst.Node) bool {
+			if id, ok := n.(*dst.Ident); ok && id.Path == "" {
+				switch id.Name {
+				case helperWatch, helperDeadline, helperSleep, helperCtxErr:
+					found = true
+				}
+			}
+			return !found
+		})
+	}
+	return found
+}
+
+// seesHelpers reports whether the package's code can call the helpers:
+// the client (not its external tests) and the converted internal
+// packages, which have their own.
+func (r *pkgRewriter) seesHelpers() bool {
+	return r.internal || r.l.Pkg.Types == r.c.base.Pkg.Types
+}
+
+// callsConvertedInternal reports whether call calls a function of a
+// converted internal package that takes ctx now: its I/O is on what the
+// caller hands it (a reader or writer on the caller's connection), so for
+// the caller it is an exchange of its own (see watch).
+func (r *pkgRewriter) callsConvertedInternal(call *ast.CallExpr) bool {
+	fn, _ := r.callee(unwrapFun(call.Fun))
+	return fn != nil && fn.Pkg() != nil && fn.Pkg() != r.l.Pkg.Types && r.c.internalConv[fn.Pkg().Path()] && r.planOf(fn) != nil
+}
+
+// convertedExternal reports whether the function of another package that
+// made fn async was converted with the client (an internal package).
+func (r *pkgRewriter) convertedExternal(fn *iodetect.Func) bool {
+	ext := fn.External
+	return ext != nil && ext.Func != nil && ext.Func.Obj != nil && ext.Func.Obj.Pkg() != nil &&
+		r.c.internalConv[ext.Func.Obj.Pkg().Path()] && r.planOf(ext.Func.Obj) != nil
+}
+
+// dialsItself reports whether the package dials connections of its own
+// (not only reads and writes what it is handed).
+func (r *pkgRewriter) dialsItself() bool {
+	for _, s := range r.l.Sites {
+		if s.Kind == iodetect.KindDial && s.Side&iodetect.Client != 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -153,7 +153,9 @@ func (r *pkgRewriter) findSequenced() {
 // pipelineCall rewrites a call of a textproto.Pipeline method in code with a
 // ctx into its helper, which records the id's progress in the operation.
 func (r *pkgRewriter) pipelineCall(call *ast.CallExpr, src ctxSource) bool {
-	if src.background || src.fixed != "" {
+	// the sequencing helpers live in the client, which an internal
+	// package cannot import: its Pipeline calls stay as they are
+	if src.background || src.fixed != "" || r.internal {
 		return false
 	}
 	sel, ok := unwrapFun(call.Fun).(*ast.SelectorExpr)

@@ -19,11 +19,15 @@ import (
 	"golang.org/x/tools/go/packages"
 )
 
-// verify type-checks the converted packages, in order (the package, then
-// its external tests), before anything is printed or written. Imports are
-// the type-checked packages the input was checked against, plus export
-// data for the standard packages the rewrite may add.
-func verify(cfg Config, goVersion string, loaded []*iodetect.Loaded, perPkg [][]File) error {
+// verify type-checks the converted packages, in order (the converted
+// internal packages the client imports, in import order, then the package,
+// then its external tests), before anything is printed or written. Imports
+// are the converted packages checked before, then the type-checked
+// packages the input was checked against, plus export data for the
+// standard packages the rewrite may add.
+func verify(cfg Config, goVersion string, internal []*iodetect.Loaded, internalFiles [][]File, client []*iodetect.Loaded, clientFiles [][]File) error {
+	loaded := append(internal[:len(internal):len(internal)], client...)
+	perPkg := append(internalFiles[:len(internalFiles):len(internalFiles)], clientFiles...)
 	fset := token.NewFileSet()
 	known := make(map[string]*types.Package)
 	var add func(p *types.Package)
@@ -69,7 +73,7 @@ func verify(cfg Config, goVersion string, loaded []*iodetect.Loaded, perPkg [][]
 	if err := loadExports(cfg, fset, known, slices.Compact(imports)...); err != nil {
 		return err
 	}
-	hint := importersHint(loaded, known)
+	hint := importersHint(client, known)
 	checked := make(map[string]*types.Package)
 	for i, l := range loaded {
 		conf := &types.Config{

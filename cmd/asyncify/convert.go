@@ -73,7 +73,7 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "asyncify:", err)
 		return exitError
 	}
-	cfg := rewrite.Config{Dir: dir, Tests: *tests}
+	cfg := rewrite.Config{Dir: dir, Tests: *tests, InPlace: *outDir == ""}
 	configDir := dir
 	if *outDir != "" {
 		configDir = *outDir

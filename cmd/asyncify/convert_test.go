@@ -57,6 +57,9 @@ func TestConvertGolden(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(mod, "edge", "callbacks", "ctxended_test.go"), []byte(storedCallbackTest), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(mod, "multipkg", "ctxinternal_test.go"), []byte(internalCancelTest), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	goCmd(t, mod, "vet", "./...")
 	goCmd(t, mod, "test", "-count=1", "-timeout=5m", "./...")
 
@@ -159,6 +162,99 @@ func TestStoredFieldTakesCallersContext(t *testing.T) {
 		// operations map it to ctx's).
 		if !errors.Is(err, context.DeadlineExceeded) && (shared || !errors.Is(err, os.ErrDeadlineExceeded)) {
 			t.Errorf("AsyncifyPipelining=%v: c.recv(ctx) = %v after %v, want context.DeadlineExceeded", shared, err, time.Since(start))
+		}
+		c.Close()
+	}
+}
+`
+
+// internalCancelTest runs in the converted multipkg package, whose reads
+// and writes happen in its internal package proto (converted in place with
+// it): GetContext with a 50ms deadline against a server that accepts and
+// never answers ends with the deadline, pipelined or not; not pipelined,
+// the read blocked inside proto.ReadReply under call's ctx is interrupted
+// when that ctx ends, and the connection, out of sync, closed (the server
+// sees it end).
+const internalCancelTest = `package multipkg
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+)
+
+func TestGetContextDeadlineInsideInternal(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan chan struct{}, 4) // each connection's end
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			ended := make(chan struct{})
+			accepted <- ended
+			go func() {
+				defer close(ended)
+				defer nc.Close()
+				io.Copy(io.Discard, nc) // reads requests, never answers
+			}()
+		}
+	}()
+	defer func() { AsyncifyPipelining = true }()
+	for _, pipelined := range []bool{true, false} {
+		AsyncifyPipelining = pipelined
+		c, err := DialContext(t.Context(), ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ended chan struct{}
+		select {
+		case ended = <-accepted:
+		case <-time.After(2 * time.Second):
+			t.Fatal("DialContext connected nowhere")
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+		start := time.Now()
+		_, err = c.GetContext(ctx, "k")
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("pipelined=%v: GetContext: err = %v, want context.DeadlineExceeded", pipelined, err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("pipelined=%v: GetContext returned after %v", pipelined, d)
+		}
+		if !pipelined {
+			// GetContext's body went on without its caller (the runtime's
+			// detachable operation); call, which GetContext runs, watches the
+			// connection with the ctx it is given around proto's calls
+			ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+			errc := make(chan error, 1)
+			go func() {
+				_, err := c.call(ctx, "GET", "k")
+				errc <- err
+			}()
+			select {
+			case err := <-errc:
+				if err == nil {
+					t.Fatal("call: no error from a server that never answers")
+				}
+			case <-time.After(2 * time.Second):
+				t.Fatal("call still blocked 2s after its ctx ended")
+			}
+			cancel()
+			select {
+			case <-ended:
+			case <-time.After(2 * time.Second):
+				t.Fatal("the connection is still open: the read in proto.ReadReply was not interrupted")
+			}
 		}
 		c.Close()
 	}
