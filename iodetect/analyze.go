@@ -847,10 +847,34 @@ func (a *analyzer) findSites() {
 				for _, r := range a.eval1(n.(ast.Expr)).funcs {
 					a.edge(fn, r.fn)
 				}
+				a.externalValue(fn, n.(ast.Expr))
 			}
 		}
 	})
 	slices.SortStableFunc(a.sites, func(x, y *Site) int { return comparePos(x.Pos, y.Pos) })
+}
+
+// externalValue records a function of another package referred to as a
+// value (proto.ReadReply handed to a caller, or kept in a local and
+// called): like a call of it, it makes fn async when that function is.
+func (a *analyzer) externalValue(fn *Func, e ast.Expr) {
+	if a.cfg.ExternalAsync == nil {
+		return
+	}
+	id, _ := e.(*ast.Ident)
+	if sel, ok := e.(*ast.SelectorExpr); ok {
+		id = sel.Sel
+	}
+	if id == nil {
+		return
+	}
+	f, _ := a.info.Uses[id].(*types.Func)
+	if f == nil || f.Pkg() == nil || f.Pkg() == a.pkg {
+		return
+	}
+	if ext := a.cfg.ExternalAsync(f.Origin()); ext != nil && !slices.Contains(fn.ext, ext) {
+		fn.ext = append(fn.ext, ext)
+	}
 }
 
 // bindExternal records the conn-derived values a call passes to a function

@@ -53,7 +53,9 @@
 //     warning.
 //   - internal.go: the internal packages of the client's module that it
 //     imports (a copy elsewhere cannot) are copied along by -o under the
-//     output's internal/ directory, unconverted, with imports rewritten.
+//     output's internal/ directory, with imports rewritten; those doing
+//     socket I/O are converted with the client, signatures changed in place
+//     (with -d and -w too, unless other code uses them).
 //   - header.go: the generated-code header and the helper file.
 //   - verify.go: the type check of the result, errors at input positions.
 //   - diff.go, output.go: the unified diff; the package written to a

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"go/ast"
+	"go/types"
 	"os"
 	"path/filepath"
 	"sort"
@@ -309,12 +310,28 @@ func (r *pkgRewriter) seesHelpers() bool {
 }
 
 // callsConvertedInternal reports whether call calls a function of a
-// converted internal package that takes ctx now: its I/O is on what the
-// caller hands it (a reader or writer on the caller's connection), so for
-// the caller it is an exchange of its own (see watch).
+// converted internal package that takes ctx now and is handed a client
+// connection, or a value derived from one (a reader or writer on it:
+// iodetect's bindings of the package), as a parameter or receiver: its I/O
+// is then on the caller's connection, an exchange of the caller's own (see
+// watch). One doing I/O only on connections of its own (it dials them)
+// watches them itself.
 func (r *pkgRewriter) callsConvertedInternal(call *ast.CallExpr) bool {
 	fn, _ := r.callee(unwrapFun(call.Fun))
-	return fn != nil && fn.Pkg() != nil && fn.Pkg() != r.l.Pkg.Types && r.c.internalConv[fn.Pkg().Path()] && r.planOf(fn) != nil
+	if fn == nil || fn.Pkg() == nil || fn.Pkg() == r.l.Pkg.Types || !r.c.internalConv[fn.Pkg().Path()] || r.planOf(fn) == nil {
+		return false
+	}
+	sig := fn.Origin().Type().(*types.Signature)
+	vars := []*types.Var{sig.Recv()}
+	for i := 0; i < sig.Params().Len(); i++ {
+		vars = append(vars, sig.Params().At(i))
+	}
+	for _, v := range vars {
+		if v != nil && r.l.Bindings[v]&iodetect.Client != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // convertedExternal reports whether the function of another package that

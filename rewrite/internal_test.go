@@ -102,3 +102,105 @@ func TestWriteDirInternalRollback(t *testing.T) {
 		t.Errorf("left behind after a failed write: %v", names)
 	}
 }
+
+// TestInternalInPlace: in place (-d, -w), an internal package doing socket
+// I/O is converted with the client, unless another package of the module
+// imports it, or it has tests of its own: then it is left as it is, noted,
+// and the client's calls into it keep their form. With -o (InPlace false)
+// it is converted whatever else uses it.
+func TestInternalInPlace(t *testing.T) {
+	base := map[string]string{
+		"go.mod": "module example.com/m\n\ngo 1.24\n",
+		"p/p.go": `package p
+
+import (
+	"bufio"
+	"net"
+
+	"example.com/m/internal/proto"
+)
+
+type Client struct {
+	nc net.Conn
+	r  *bufio.Reader
+}
+
+func Dial(addr string) (*Client, error) {
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{nc: nc, r: bufio.NewReader(nc)}, nil
+}
+
+func (c *Client) Get() (string, error) { return proto.ReadReply(c.r) }
+`,
+		"internal/proto/proto.go": `package proto
+
+import "bufio"
+
+func ReadReply(r *bufio.Reader) (string, error) { return r.ReadString('\n') }
+`,
+	}
+	for _, c := range []struct {
+		name    string
+		extra   map[string]string
+		inPlace bool
+		why     string // "" when proto is converted
+	}{
+		{"alone", nil, true, ""},
+		{"imported", map[string]string{"q/q.go": "package q\n\nimport \"example.com/m/internal/proto\"\n\nvar F = proto.ReadReply\n"}, true, "example.com/m/q imports it too"},
+		{"tested", map[string]string{"internal/proto/proto_test.go": "package proto\n\nimport \"testing\"\n\nfunc TestX(t *testing.T) {}\n"}, true, "it has tests of its own"},
+		{"xtested", map[string]string{"internal/proto/x_test.go": "package proto_test\n\nimport \"testing\"\n\nfunc TestX(t *testing.T) {}\n"}, true, "it has tests of its own"},
+		{"copy", map[string]string{"q/q.go": "package q\n\nimport \"example.com/m/internal/proto\"\n\nvar F = proto.ReadReply\n"}, false, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, src := range base {
+				writeFile(t, filepath.Join(dir, name), []byte(src))
+			}
+			for name, src := range c.extra {
+				writeFile(t, filepath.Join(dir, name), []byte(src))
+			}
+			res, err := Convert(Config{Dir: dir, Tests: true, InPlace: c.inPlace, Env: append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")}, "./p")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var protoNew, clientNew []byte
+			for _, f := range res.Files {
+				switch f.Rel {
+				case "internal/proto/proto.go":
+					protoNew = f.New
+				case "p/p.go":
+					clientNew = f.New
+				}
+			}
+			notes := strings.Join(res.Notes, "\n")
+			if c.why == "" {
+				if !strings.Contains(string(protoNew), "func ReadReply(ctx context.Context, r *bufio.Reader)") {
+					t.Errorf("proto not converted:\n%s", protoNew)
+				}
+				if !strings.Contains(string(clientNew), "proto.ReadReply(ctx, c.r)") {
+					t.Errorf("the client's call does not pass ctx:\n%s", clientNew)
+				}
+				if len(res.Internal) != 1 || !res.Internal[0].Converted {
+					t.Errorf("Internal = %+v, want proto converted", res.Internal)
+				}
+				if strings.Contains(notes, "not cancellable") {
+					t.Errorf("notes:\n%s", notes)
+				}
+				return
+			}
+			if protoNew != nil {
+				t.Errorf("proto changed in place:\n%s", protoNew)
+			}
+			if !strings.Contains(string(clientNew), "proto.ReadReply(c.r)") {
+				t.Errorf("the client's call changed:\n%s", clientNew)
+			}
+			want := "internal/proto/proto.go:1:1: example.com/m/internal/proto is left as it is (" + c.why + ", which converting it in place would break)"
+			if !strings.Contains(notes, want) {
+				t.Errorf("notes:\n%s\nwant one containing %q", notes, want)
+			}
+		})
+	}
+}

@@ -79,9 +79,12 @@ func NewRecord(res *Result, options []string, files map[string][]byte) *Record {
 		rec.Inputs[filepath.Base(path)] = Hash(src)
 	}
 	for _, ip := range res.Internal {
-		// copied along under internal/ (internal.go)
+		// copied along under internal/, converted or not (internal.go);
+		// not the helpers a conversion adds
 		for _, f := range ip.Files {
-			rec.Inputs[ip.Rel+"/"+filepath.Base(f.Path)] = Hash(f.Old)
+			if f.Old != nil && !isGeneratedSource(f.Old) {
+				rec.Inputs[ip.Rel+"/"+filepath.Base(f.Path)] = Hash(f.Old)
+			}
 		}
 	}
 	if len(res.All) > 0 {
