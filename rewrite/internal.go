@@ -318,7 +318,7 @@ func (r *pkgRewriter) seesHelpers() bool {
 // watches them itself.
 func (r *pkgRewriter) callsConvertedInternal(call *ast.CallExpr) bool {
 	fn, _ := r.callee(unwrapFun(call.Fun))
-	if fn == nil || fn.Pkg() == nil || fn.Pkg() == r.l.Pkg.Types || !r.c.internalConv[fn.Pkg().Path()] || r.planOf(fn) == nil {
+	if fn == nil || fn.Pkg() == r.l.Pkg.Types || !r.takesCtxInternal(fn) {
 		return false
 	}
 	sig := fn.Origin().Type().(*types.Signature)
@@ -334,12 +334,22 @@ func (r *pkgRewriter) callsConvertedInternal(call *ast.CallExpr) bool {
 	return false
 }
 
+// takesCtxInternal reports whether fn is an async function of a converted
+// internal package that takes ctx: it gains one, or has one already (its
+// upstream took one, or a run on converted code).
+func (r *pkgRewriter) takesCtxInternal(fn *types.Func) bool {
+	if fn == nil || fn.Pkg() == nil || !r.c.internalConv[fn.Pkg().Path()] {
+		return false
+	}
+	p := r.c.plans[fn.Origin().FullName()]
+	return p != nil && p.src.name != ""
+}
+
 // convertedExternal reports whether the function of another package that
 // made fn async was converted with the client (an internal package).
 func (r *pkgRewriter) convertedExternal(fn *iodetect.Func) bool {
 	ext := fn.External
-	return ext != nil && ext.Func != nil && ext.Func.Obj != nil && ext.Func.Obj.Pkg() != nil &&
-		r.c.internalConv[ext.Func.Obj.Pkg().Path()] && r.planOf(ext.Func.Obj) != nil
+	return ext != nil && ext.Func != nil && r.takesCtxInternal(ext.Func.Obj)
 }
 
 // dialsItself reports whether the package dials connections of its own

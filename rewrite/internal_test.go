@@ -189,6 +189,21 @@ func ReadReply(r *bufio.Reader) (string, error) { return r.ReadString('\n') }
 				if strings.Contains(notes, "not cancellable") {
 					t.Errorf("notes:\n%s", notes)
 				}
+				// converting the output changes nothing, and says nothing of
+				// calls into proto
+				for _, f := range res.Files {
+					writeFile(t, f.Path, f.New)
+				}
+				again, err := Convert(Config{Dir: dir, Tests: true, InPlace: c.inPlace, Env: append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")}, "./p")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(again.Files) != 0 {
+					t.Errorf("converting the output changes %s", again.Files[0].Rel)
+				}
+				if n := strings.Join(again.Notes, "\n"); strings.Contains(n, "not cancellable") {
+					t.Errorf("converting the output: notes:\n%s", n)
+				}
 				return
 			}
 			if protoNew != nil {
