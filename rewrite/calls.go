@@ -489,8 +489,10 @@ func (r *pkgRewriter) exchangeWork(stmt ast.Stmt, direct bool) bool {
 }
 
 // noteUnwatched reports, once per package, the client I/O that no watcher
-// can interrupt because the connection has no deadlines (an
-// io.ReadWriteCloser, say): for now only its dial follows ctx.
+// can interrupt: watches (watch.go) interrupt I/O through a connection
+// with deadlines kept in a struct field (r.holders), and the package keeps
+// none (it keeps a bufio wrapper or an io.ReadWriteCloser, or its
+// connections are locals and parameters). Its dials follow ctx.
 func (r *pkgRewriter) noteUnwatched() {
 	for _, fn := range r.l.Funcs {
 		if fn.External != nil && fn.Next == nil && fn.Site == nil && !strings.HasSuffix(fn.Pos.Filename, "_test.go") && r.c.plans[fn.External.Name] == nil && !r.convertedExternal(fn) {
@@ -503,19 +505,28 @@ func (r *pkgRewriter) noteUnwatched() {
 		return
 	}
 	var first *iodetect.Site
-	n := 0
+	n, dials := 0, 0
 	for _, s := range r.l.Sites {
-		if s.Seeds() && s.Kind != iodetect.KindDial && s.Kind != iodetect.KindDeadline && !strings.HasSuffix(s.Pos.Filename, "_test.go") {
-			if first == nil {
-				first = s
-			}
-			n++
+		if !s.Seeds() || s.Kind == iodetect.KindDeadline || strings.HasSuffix(s.Pos.Filename, "_test.go") {
+			continue
 		}
+		if s.Kind == iodetect.KindDial {
+			dials++
+			continue
+		}
+		if first == nil {
+			first = s
+		}
+		n++
+	}
+	dialNote := ""
+	if dials > 0 {
+		dialNote = "; only the dials follow ctx"
 	}
 	switch {
 	case first != nil && r.c.sequenced:
 		r.c.note(first.Pos, "%d I/O calls on connections without deadlines to interrupt them: the exported operations that sequence them with textproto.Pipeline run detached when ctx can end (the caller returns ctx.Err(); the exchange completes on its own goroutine)", n)
 	case first != nil:
-		r.c.note(first.Pos, "%d I/O calls on connections are not cancellable yet: no connection field with deadlines to interrupt them (the runtime's stream will)", n)
+		r.c.note(first.Pos, "%d I/O calls on connections are not cancellable: the converter interrupts I/O through a connection with deadlines (SetDeadline, Close) kept in a struct field, and this package keeps none%s", n, dialNote)
 	}
 }

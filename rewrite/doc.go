@@ -11,7 +11,7 @@
 //
 //   - plan.go: which functions gain a ctx parameter, which keep their
 //     signature (tests, main, init, examples, methods whose signature an
-//     interface fixes), where each function's ctx comes from, and the name
+//     interface fixes, functions that would not use it), where each function's ctx comes from, and the name
 //     it takes (ctx, or ctx1... when ctx is already in scope).
 //   - calls.go: calls to async functions pass ctx; function values that
 //     refer to them (method values, method expressions, function names)
@@ -64,11 +64,14 @@
 // Files that an earlier run generated (asyncify_*.go with the header) are
 // never converted, and a converted package converts to itself.
 //
-// Deliberately not done yet: I/O sites through the runtime's stream and
-// pipelined connection, func types of stored callbacks other than
-// unexported fields and variables (returned, sent on a channel, exported:
-// they keep their types and call with context.Background()), unexported
-// interfaces changing with their implementations (their methods keep their
-// signatures and use context.Background(), with a note). Calls left
-// without a cancellable ctx are reported as notes.
+// Not done: reads and writes on a connection that no struct field holds
+// with its deadlines (a bufio wrapper, an io.ReadWriteCloser, locals and
+// parameters) are not interrupted, only their dials follow ctx; func types
+// of stored callbacks other than unexported fields and variables
+// (returned, sent on a channel, exported: they keep their types and call
+// with context.Background(), and a function that only stores such values
+// keeps its signature); unexported interfaces changing with their
+// implementations (their methods keep their signatures and use
+// context.Background(), with a note). Calls left without a cancellable
+// ctx are reported as notes.
 package rewrite
