@@ -26,7 +26,7 @@ func BenchmarkPipelined(b *testing.B) {
 	})
 	b.Run("resp", func(b *testing.B) {
 		addr := needServer(b, "REDIS_ADDR", "127.0.0.1:16379")
-		runInnerBench(b, respModule(b), "internal/resp", "resp", respBench, "E2E_REDIS_ADDR", addr)
+		runInnerBench(b, respModule(b, "share Dial\n"), "internal/resp", "resp", respBench, "E2E_REDIS_ADDR", addr)
 	})
 }
 

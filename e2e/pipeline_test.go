@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -162,7 +163,7 @@ func newClient(t *testing.T, addr string) (set func(context.Context, string, str
 }`
 
 // respClient: a converted RESP Conn per goroutine (the Conn is not safe for concurrent use);
-// the Conns' dials share physical connections.
+// the Conns' dials share physical connections: the module is converted with "share Dial".
 const respClient = `func newClient(t *testing.T, addr string) (set func(context.Context, string, string) error, get func(context.Context, string) (string, error), closeFn func()) {
 	c, err := DialContext(context.Background(), addr)
 	if err != nil {
@@ -201,12 +202,87 @@ func TestPipelinedGomemcache(t *testing.T) {
 
 func TestPipelinedRESP(t *testing.T) {
 	addr := needServer(t, "REDIS_ADDR", "127.0.0.1:16379")
-	dir := respModule(t)
+	dir := respModule(t, "")
 	runCrossTalk(t, dir, "internal/resp", "resp", respClient, "E2E_REDIS_ADDR", addr)
 }
 
-// respModule is a temporary module holding the RESP fixture converted with -o.
-func respModule(tb testing.TB) string {
+// separateDialsTest is written into the RESP fixture converted without a share rule: two Dials
+// to one address are two physical connections (two connection ids on the server, two dials
+// by the runtime), and a connection's state (the database SELECT chose) stays with it.
+const separateDialsTest = `package resp
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestSeparateDials(t *testing.T) {
+	addr := os.Getenv("E2E_REDIS_ADDR")
+	dials := shareDials.Load()
+	ctx := context.Background()
+	c1, err := DialContext(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := DialContext(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := shareDials.Load() - dials; d != 2 {
+		t.Errorf("two Dials: %d physical connections dialed, want 2", d)
+	}
+	id1, err1 := c1.DoContext(ctx, "CLIENT", "ID")
+	id2, err2 := c2.DoContext(ctx, "CLIENT", "ID")
+	if err1 != nil || err2 != nil || id1.Int == id2.Int {
+		t.Errorf("CLIENT ID: %v, %v / %v, %v: want two different connections", id1, err1, id2, err2)
+	}
+	key := fmt.Sprintf("asyncify-sep-%d", time.Now().UnixNano())
+	if _, err := c1.DoContext(ctx, "SELECT", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c1.SetContext(ctx, key, "db1"); err != nil {
+		t.Fatal(err)
+	}
+	defer c1.DelContext(ctx, key)
+	// c2 is still on database 0: the key c1 set in database 1 is not there.
+	if n, err := c2.DoContext(ctx, "EXISTS", key); err != nil || n.Int != 0 {
+		t.Errorf("EXISTS on the second connection = %v, %v: the first one's SELECT leaked into it", n, err)
+	}
+	if got, err := c1.GetContext(ctx, key); err != nil || got != "db1" {
+		t.Errorf("GET on the first connection = %q, %v", got, err)
+	}
+	c1.DelContext(ctx, key)
+	c1.Close()
+	c2.Close()
+	goleak.VerifyNone(t)
+}
+`
+
+// TestRESPDialsSeparate: without a share rule, separate Dials of the converted RESP fixture
+// are separate connections (issue: a shared one leaked SELECT between them).
+func TestRESPDialsSeparate(t *testing.T) {
+	addr := needServer(t, "REDIS_ADDR", "127.0.0.1:16379")
+	dir := respModule(t, "")
+	if err := os.WriteFile(filepath.Join(dir, "internal", "resp", "asyncify_e2e_separate_test.go"), []byte(separateDialsTest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "test", "-race", "-count=1", "-timeout=2m", "-v", "-run", "^TestSeparateDials$", "./internal/resp")
+	cmd.Dir = dir
+	cmd.Env = append(moduleEnv(), "E2E_REDIS_ADDR="+addr)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestSeparateDials") {
+		t.Fatalf("go test ./internal/resp: %v\n%s", err, out)
+	}
+}
+
+// respModule is a temporary module holding the RESP fixture converted with -o, under the
+// configuration conf ("" for none).
+func respModule(tb testing.TB, conf string) string {
 	tb.Helper()
 	fixtures, err := filepath.Abs(filepath.Join("..", "fixtures"))
 	if err != nil {
@@ -219,7 +295,10 @@ func respModule(tb testing.TB) string {
 		"tools.go": fmt.Sprintf("//go:build tools\n\npackage plresp\n\nimport _ %q\n", fixturesModule+"/resp"),
 	})
 	goIn(tb, dir, "get", "go.uber.org/goleak@"+goleakVersion)
-	if r := asyncify(tb, dir, "-o", "./internal/resp", fixturesModule+"/resp"); r.exit != 0 {
+	if err := os.WriteFile(filepath.Join(dir, "asyncify-e2e.conf"), []byte(conf), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	if r := asyncify(tb, dir, "-config", "asyncify-e2e.conf", "-o", "./internal/resp", fixturesModule+"/resp"); r.exit != 0 || strings.Contains(r.stderr, "matched nothing") {
 		tb.Fatalf("asyncify: exit %d\n%s", r.exit, r.stderr)
 	}
 	return dir

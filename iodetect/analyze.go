@@ -61,6 +61,7 @@ func Analyze(fset *token.FileSet, files []*ast.File, pkg *types.Package, info *t
 		}
 	}
 	a.computeModes()
+	a.applyShareRules()
 	return a.result()
 }
 

@@ -112,6 +112,10 @@ type Func struct {
 	ModeRead, ModeWrite *Site
 	// ModeRule is the configuration's mode rule that set Mode, if any.
 	ModeRule *Rule
+	// ShareRule is the configuration's share rule for a function that dials:
+	// its dials share physical connections across calls, not only those of
+	// one receiver.
+	ShareRule *Rule
 	dist     int
 
 	calls []*Func // callees, in source order, deduplicated

@@ -27,6 +27,8 @@ const ConfigFile = "asyncify.conf"
 //	                         example.com/x.Recv, (*example.com/x.Port).Recv) are sites of
 //	                         KIND: read, write, flush, dial, deadline (they make their function
 //	                         async), or sleep, file, exec, dns (reported only)
+//	share    FUNC            the dials in FUNC share physical connections across calls (by
+//	                         default only the dials of one receiver do; a function's, never)
 //
 // FUNC names a function as asyncify detect does: F, (*T).M, T.M. name is
 // how positions name the file ("asyncify.conf:3").
@@ -47,7 +49,7 @@ func ReadConfig(name string, src []byte) (*iodetect.Overrides, error) {
 		r := &iodetect.Rule{Pos: pos, Verb: f[0]}
 		want := 2
 		switch f[0] {
-		case iodetect.RuleSync, iodetect.RuleAsync, iodetect.RuleConn:
+		case iodetect.RuleSync, iodetect.RuleAsync, iodetect.RuleConn, iodetect.RuleShare:
 		case iodetect.RuleMode:
 			want = 3
 			if len(f) == 3 {
@@ -70,7 +72,7 @@ func ReadConfig(name string, src []byte) (*iodetect.Overrides, error) {
 				}
 			}
 		default:
-			bad("unknown rule %q: want sync, async, mode, conn or blocking", f[0])
+			bad("unknown rule %q: want sync, async, mode, conn, blocking or share", f[0])
 			continue
 		}
 		if len(f) != want {

@@ -22,7 +22,10 @@ import (
 //   - shareDial: a dial whose result is a net.Conn becomes
 //     shareConn(ctx, owner, network, addr, func(ctx) (net.Conn, error) { dial }),
 //     owner being the receiver of the method that dials (different client
-//     values never share);
+//     values never share), nil in a function (each call dials its own
+//     physical connection: separate Dials are separate server sessions), or
+//     the function's name as a string when a share rule names it (every
+//     call shares);
 //   - shareReader: bufio.NewReader(c) and bufio.NewReaderSize(c, n) around a
 //     connection become shareReader(c, 0) and shareReader(c, n): the same
 //     *bufio.Reader, which hands back what it read ahead of each reply;
@@ -213,7 +216,10 @@ func (r *pkgRewriter) shareDial(call *ast.CallExpr, src ctxSource) bool {
 		}
 	}
 	var owner dst.Expr = dst.NewIdent("nil")
-	if fd := r.curFunc; fd != nil && fd.Recv != nil && len(fd.Recv.List[0].Names) == 1 {
+	if s := r.sites[call]; s != nil && s.Func != nil && s.Func.ShareRule != nil {
+		// A share rule: every call of the function shares.
+		owner = &dst.BasicLit{Kind: stringLit, Value: strconv.Quote(s.Func.Name)}
+	} else if fd := r.curFunc; fd != nil && fd.Recv != nil && len(fd.Recv.List[0].Names) == 1 {
 		if _, ptr := r.info.TypeOf(fd.Recv.List[0].Type).(*types.Pointer); ptr && fd.Recv.List[0].Names[0].Name != "_" {
 			owner = dst.NewIdent(fd.Recv.List[0].Names[0].Name)
 		}

@@ -26,8 +26,13 @@ var AsyncifyPipelining = true
 var shareDials atomic.Int64
 
 // shareKey says which handles may share physical connections: those dialed
-// by the same client value (owner: the receiver of the method that dials,
-// nil for a function) to the same address.
+// by the same client value (owner: the receiver of the method that dials)
+// to the same address. A nil owner (a function that dials, such as a
+// package-level Dial) shares with nobody: each call is a connection of its
+// own, as the user of separate Dials expects (server-side state such as a
+// selected database, AUTH or MULTI stays with it). A string owner (the
+// function's name, from a share rule of the configuration) shares across
+// every call of that function.
 type shareKey struct {
 	owner         any
 	network, addr string
@@ -56,16 +61,15 @@ func (a *shareAddr) String() string  { return a.addr }
 // when there is none, so that a failed dial fails here as it would have.
 // Later physical connections (for an exclusive exchange, or after one broke)
 // are dialed by dial under the caller's context of the operation that needs
-// them. owner must be comparable (a pointer) or nil.
+// them. owner must be comparable (a pointer, a string) or nil (no sharing,
+// see shareKey).
 func shareConn(ctx context.Context, owner any, network, addr string, dial func(ctx context.Context) (net.Conn, error)) (net.Conn, error) {
 	if !AsyncifyPipelining {
 		return dial(ctx)
 	}
 	key := shareKey{owner, network, addr}
-	sharedMu.Lock()
-	g := shared[key]
-	if g == nil {
-		g = &shareGroup{key: key}
+	newGroup := func() *shareGroup {
+		g := &shareGroup{key: key}
 		g.pool = newPool(poolConfig{Dial: func(ctx context.Context, _ net.Addr) (io.ReadWriteCloser, error) {
 			nc, err := dial(ctx)
 			if err == nil {
@@ -73,6 +77,15 @@ func shareConn(ctx context.Context, owner any, network, addr string, dial func(c
 			}
 			return nc, err
 		}})
+		return g
+	}
+	var g *shareGroup
+	sharedMu.Lock()
+	if owner == nil {
+		// A group of its own, never in shared (drop leaves shared alone).
+		g = newGroup()
+	} else if g = shared[key]; g == nil {
+		g = newGroup()
 		shared[key] = g
 	}
 	g.handles++

@@ -317,3 +317,75 @@ func TestSharedConnWriteAfterRead(t *testing.T) {
 	c.close()
 	srv.close()
 }
+
+// TestShareOwners: handles dialed by a function (owner nil, a package-level
+// Dial) each get a physical connection of their own; handles of one owner
+// (a receiver, or a share rule's function name) share one.
+func TestShareOwners(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	srv := newFakeServer(t)
+	accepted := func() int {
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		return len(srv.conns)
+	}
+	dial := func(owner any) net.Conn {
+		t.Helper()
+		nc, err := shareConn(context.Background(), owner, "tcp", srv.addr(), func(ctx context.Context) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "tcp", srv.addr())
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return nc
+	}
+	waitAccepted := func(want int) {
+		t.Helper()
+		for i := 0; accepted() != want && i < 200; i++ {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if got := accepted(); got != want {
+			t.Fatalf("server accepted %d connections, want %d", got, want)
+		}
+	}
+	for _, tc := range []struct {
+		owner any
+		want  int
+	}{{nil, 3}, {"Dial", 1}, {new(int), 1}} {
+		before, acc := shareDials.Load(), accepted()
+		var hs []net.Conn
+		for i := 0; i < 3; i++ {
+			hs = append(hs, dial(tc.owner))
+		}
+		if d := shareDials.Load() - before; d != int64(tc.want) {
+			t.Errorf("owner %v: %d physical connections for 3 dials, want %d", tc.owner, d, tc.want)
+		}
+		waitAccepted(acc + tc.want)
+		// Unshared handles work side by side, each on its own connection
+		// (outside an operation, a shared handle's exchange would end only
+		// at its next request or Close).
+		for i, h := range hs {
+			if tc.owner != nil {
+				break
+			}
+			tok := fmt.Sprintf("own%d", i)
+			if _, err := fmt.Fprintf(h, "get %s 0\n", tok); err != nil {
+				t.Fatal(err)
+			}
+			line, err := bufio.NewReader(h).ReadString('\n')
+			if err != nil || !strings.Contains(line, tok) {
+				t.Fatalf("owner %v, handle %d: %q, %v", tc.owner, i, line, err)
+			}
+		}
+		for _, h := range hs {
+			h.Close()
+		}
+	}
+	sharedMu.Lock()
+	n := len(shared)
+	sharedMu.Unlock()
+	if n != 0 {
+		t.Errorf("%d share groups left after every handle closed", n)
+	}
+	srv.close()
+}

@@ -220,7 +220,7 @@ func TestConfigRules(t *testing.T) {
 	}
 	for _, want := range []string{
 		"bad.conf:1: mode sometimes: want pipelined or exclusive\n",
-		"bad.conf:2: unknown rule \"frobnicate\": want sync, async, mode, conn or blocking\n",
+		"bad.conf:2: unknown rule \"frobnicate\": want sync, async, mode, conn, blocking or share\n",
 		"bad.conf:3: sync takes 1 fields, got 0\n",
 	} {
 		if !strings.Contains(stderr.String(), want) {
@@ -294,4 +294,72 @@ func asyncSet(t *testing.T, out []byte) map[string]asyncEntry {
 		}
 	}
 	return m
+}
+
+// shareModule is a client whose package-level Dial dials a net.Conn.
+var shareModule = map[string]string{
+	"go.mod": "module example.com/s\n\ngo 1.24\n",
+	"kv/kv.go": `// Package kv is a line-protocol client.
+package kv
+
+import (
+	"bufio"
+	"net"
+)
+
+// Conn is a connection to the server.
+type Conn struct {
+	nc net.Conn
+	r  *bufio.Reader
+}
+
+// Dial connects to addr.
+func Dial(addr string) (*Conn, error) {
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return &Conn{nc: nc, r: bufio.NewReader(nc)}, nil
+}
+
+// Get asks for key.
+func (c *Conn) Get(key string) (string, error) {
+	if _, err := c.nc.Write([]byte("get " + key + "\n")); err != nil {
+		return "", err
+	}
+	return c.r.ReadString('\n')
+}
+
+// Close closes the connection.
+func (c *Conn) Close() error { return c.nc.Close() }
+`,
+}
+
+// TestConfigShareRule: a package-level Dial's connections are not shared
+// across calls (owner nil); "share Dial" shares them (owner "Dial"); a
+// share rule naming a function that does not dial matched nothing.
+func TestConfigShareRule(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	t.Setenv("GOWORK", "off")
+	writeFiles(t, shareModule)
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-config", os.DevNull, "./kv"}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("without rules: exit %d\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "+\tnc, err := shareConn(ctx, nil, \"tcp\", addr,") {
+		t.Errorf("without rules, Dial's dial is not shareConn(ctx, nil, ...):\n%s", stdout.String())
+	}
+	writeFiles(t, map[string]string{"asyncify.conf": "share Dial\nshare (*Conn).Get   # line 2: dials nothing\n"})
+	stdout.Reset()
+	stderr.Reset()
+	if code := run([]string{"./kv"}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("with share Dial: exit %d\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "+\tnc, err := shareConn(ctx, \"Dial\", \"tcp\", addr,") {
+		t.Errorf("share Dial: Dial's dial is not shareConn(ctx, \"Dial\", ...):\n%s", stdout.String())
+	}
+	if got := stderr.String(); got != "asyncify.conf:2: share (*Conn).Get matched nothing (renamed or removed upstream?)\n" {
+		t.Errorf("unmatched rule report: %q", got)
+	}
 }
