@@ -116,7 +116,7 @@ type Func struct {
 	// its dials share physical connections across calls, not only those of
 	// one receiver.
 	ShareRule *Rule
-	dist     int
+	dist      int
 
 	calls []*Func // callees, in source order, deduplicated
 	ext   []*ExternalAsync
