@@ -191,7 +191,7 @@ func (c *converter) runtimeNames() map[string]string {
 // that asyncify generated, or needs it for a helper.
 func (c *converter) taken(name string) bool {
 	switch name {
-	case helperWatch, helperDeadline, helperSleep, helperCtxErr, helperConn:
+	case helperWatch, helperDeadline, helperSleep, helperCtxErr, helperConn, helperCtxError:
 		return true
 	}
 	if slices.Contains(seqHelperNames, name) {

@@ -32,6 +32,9 @@ const (
 	helperSleep    = "asyncifySleep"
 	helperCtxErr   = "asyncifyCtxErr"
 	helperConn     = "asyncifyConn"
+	// helperCtxError is the error type asyncifyCtxErr returns for a client's
+	// own error that ending ctx caused.
+	helperCtxError = "asyncifyCtxError"
 )
 
 // helperFile returns the file holding the helpers, for the converted
@@ -43,7 +46,7 @@ func (c *converter) helperFile(base *iodetect.Loaded) (File, error) {
 	path := filepath.Join(dir, helperFileName)
 	scope := base.Pkg.Types.Scope()
 	var errs []string
-	for _, name := range []string{helperWatch, helperDeadline, helperSleep, helperCtxErr, helperConn} {
+	for _, name := range []string{helperWatch, helperDeadline, helperSleep, helperCtxErr, helperConn, helperCtxError} {
 		if obj := scope.Lookup(name); obj != nil {
 			pos := base.Pkg.Fset.Position(obj.Pos())
 			if filepath.Base(pos.Filename) != helperFileName {
@@ -138,9 +141,13 @@ func asyncifySleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// asyncifyCtxErr replaces *err with ctx's error when ctx has ended and *err
-// is what ending it causes: a deadline error or a closed connection.
-// Other errors keep their identity.
+// asyncifyCtxErr makes *err match ctx's error when ctx has ended and *err
+// is what ending it causes: a timeout (os.ErrDeadlineExceeded, or an error
+// in the chain whose Timeout method says true) or a closed connection
+// (net.ErrClosed); not io.EOF, which comes from the peer. An error of the
+// standard library itself becomes ctx's error; the client's own error keeps
+// its message and type (errors.As) and also matches ctx's error. Other
+// errors, those the server produced, keep their identity.
 func asyncifyCtxErr(ctx context.Context, err *error) {
 	if *err == nil {
 		return
@@ -152,8 +159,27 @@ func asyncifyCtxErr(ctx context.Context, err *error) {
 	if cerr == nil || errors.Is(*err, cerr) {
 		return
 	}
-	if errors.Is(*err, os.ErrDeadlineExceeded) || errors.Is(*err, net.ErrClosed) {
-		*err = cerr
+	var t interface{ Timeout() bool }
+	if !errors.Is(*err, os.ErrDeadlineExceeded) && !errors.Is(*err, net.ErrClosed) && !(errors.As(*err, &t) && t.Timeout()) {
+		return
 	}
+	switch (*err).(type) {
+	case *net.OpError, *os.SyscallError, *os.PathError:
+		*err = cerr
+		return
+	}
+	if *err == os.ErrDeadlineExceeded || *err == net.ErrClosed {
+		*err = cerr
+		return
+	}
+	*err = &asyncifyCtxError{err: *err, ctx: cerr}
 }
+
+// asyncifyCtxError is a client's own error that ending ctx caused: it says
+// what err says, and errors.Is and errors.As find both err's chain and
+// ctx's error.
+type asyncifyCtxError struct{ err, ctx error }
+
+func (e *asyncifyCtxError) Error() string   { return e.err.Error() }
+func (e *asyncifyCtxError) Unwrap() []error { return []error{e.err, e.ctx} }
 `
