@@ -12,7 +12,7 @@ import (
 
 // ConfigFile is the configuration's default name: in the output directory
 // with -o, in the current directory otherwise.
-const ConfigFile = "asyncify.conf"
+const ConfigFile = iodetect.ConfigFile
 
 // ReadConfig reads a configuration file: one rule a line, "#" starts a
 // comment, fields are separated by spaces.

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/asyncify-dev/asyncify/iodetect"
+	"github.com/asyncify-dev/asyncify/rewrite"
 	"golang.org/x/tools/go/analysis/unitchecker"
 )
 
@@ -19,8 +21,16 @@ func vetInvocation(args []string) bool {
 	return len(args) > 0 && strings.HasSuffix(args[len(args)-1], ".cfg")
 }
 
-// vet runs the iodetect Analyzer under the go command's vet protocol; it
-// does not return.
+// vet runs the iodetect Analyzer under the go command's vet protocol, with
+// the configuration (-iodetect.config FILE, else asyncify.conf in each
+// package's directory); it does not return.
 func vet() {
-	unitchecker.Main(iodetect.Analyzer)
+	unitchecker.Main(iodetect.NewAnalyzer(func(path string, required bool) (*iodetect.Overrides, error) {
+		ov, _, err := rewrite.LoadConfig(path, path, required)
+		var re *rewrite.Error
+		if errors.As(err, &re) {
+			return nil, errors.New(strings.Join(re.Errs, "\n"))
+		}
+		return ov, err
+	}))
 }
