@@ -208,19 +208,23 @@ func TestGetContextDeadlineInsideInternal(t *testing.T) {
 			}()
 		}
 	}()
-	defer func() { AsyncifyPipelining = true }()
-	for _, pipelined := range []bool{true, false} {
-		AsyncifyPipelining = pipelined
+	dial := func() (*Client, chan struct{}) {
 		c, err := DialContext(t.Context(), ln.Addr().String())
 		if err != nil {
 			t.Fatal(err)
 		}
-		var ended chan struct{}
 		select {
-		case ended = <-accepted:
+		case ended := <-accepted:
+			return c, ended
 		case <-time.After(2 * time.Second):
 			t.Fatal("DialContext connected nowhere")
 		}
+		return nil, nil
+	}
+	defer func() { AsyncifyPipelining = true }()
+	for _, pipelined := range []bool{true, false} {
+		AsyncifyPipelining = pipelined
+		c, _ := dial()
 		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 		start := time.Now()
 		_, err = c.GetContext(ctx, "k")
@@ -231,32 +235,33 @@ func TestGetContextDeadlineInsideInternal(t *testing.T) {
 		if d := time.Since(start); d > 2*time.Second {
 			t.Fatalf("pipelined=%v: GetContext returned after %v", pipelined, d)
 		}
-		if !pipelined {
-			// GetContext's body went on without its caller (the runtime's
-			// detachable operation); call, which GetContext runs, watches the
-			// connection with the ctx it is given around proto's calls
-			ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
-			errc := make(chan error, 1)
-			go func() {
-				_, err := c.call(ctx, "GET", "k")
-				errc <- err
-			}()
-			select {
-			case err := <-errc:
-				if err == nil {
-					t.Fatal("call: no error from a server that never answers")
-				}
-			case <-time.After(2 * time.Second):
-				t.Fatal("call still blocked 2s after its ctx ended")
-			}
-			cancel()
-			select {
-			case <-ended:
-			case <-time.After(2 * time.Second):
-				t.Fatal("the connection is still open: the read in proto.ReadReply was not interrupted")
-			}
-		}
 		c.Close()
+	}
+	// GetContext's body went on without its caller (the runtime's
+	// detachable operation); call, which GetContext runs, watches the
+	// connection with the ctx it is given around proto's calls
+	AsyncifyPipelining = false
+	c, ended := dial()
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.call(ctx, "GET", "k")
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Fatal("call: no error from a server that never answers")
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("call still blocked 2s after its ctx ended")
+	}
+	select {
+	case <-ended:
+	case <-time.After(2 * time.Second):
+		t.Fatal("the connection is still open: the read in proto.ReadReply was not interrupted")
 	}
 }
 `
