@@ -496,6 +496,10 @@ func (r *pkgRewriter) exchangeWork(stmt ast.Stmt, direct bool) bool {
 func (r *pkgRewriter) noteUnwatched() {
 	for _, fn := range r.l.Funcs {
 		if fn.External != nil && fn.Next == nil && fn.Site == nil && !strings.HasSuffix(fn.Pos.Filename, "_test.go") && r.c.plans[fn.External.Name] == nil && !r.convertedExternal(fn) {
+			if why := r.fixedExternal(fn); why != "" {
+				r.c.note(fn.Pos, "%s calls %s, which blocks on a connection: not cancellable: %s", fn.Name, fn.External.Name, why)
+				continue
+			}
 			r.c.note(fn.Pos, "%s calls %s, which blocks on a connection in another package that is not converted: not cancellable", fn.Name, fn.External.Name)
 		}
 	}

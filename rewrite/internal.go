@@ -108,6 +108,13 @@ func internalPackages(cfg Config, loaded []*iodetect.Loaded, moduleDir string) (
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ImportPath < out[j].ImportPath })
+	at := make(map[string]string)
+	for _, ip := range out {
+		if other, ok := at[ip.Rel]; ok {
+			return nil, &Error{Errs: []string{fmt.Sprintf("%s: the internal packages %s and %s would both be copied to %s under the output directory: not supported", ip.Files[0].Path, other, ip.ImportPath, ip.Rel)}}
+		}
+		at[ip.Rel] = ip.ImportPath
+	}
 	return out, nil
 }
 
@@ -127,6 +134,9 @@ func internalRel(mod, pkg, p string) string {
 		if e != "internal" && e != "" {
 			elems = append(elems, e)
 		}
+	}
+	if len(elems) == 0 {
+		return "internal" // mod/internal itself
 	}
 	return "internal/" + strings.Join(elems, "/")
 }
@@ -350,6 +360,19 @@ func (r *pkgRewriter) takesCtxInternal(fn *types.Func) bool {
 func (r *pkgRewriter) convertedExternal(fn *iodetect.Func) bool {
 	ext := fn.External
 	return ext != nil && ext.Func != nil && r.takesCtxInternal(ext.Func.Obj)
+}
+
+// fixedExternal says why the function of a converted internal package that
+// made fn async takes no ctx (it implements an interface, say), or "".
+func (r *pkgRewriter) fixedExternal(fn *iodetect.Func) string {
+	ext := fn.External
+	if ext == nil || ext.Func == nil || ext.Func.Obj == nil || ext.Func.Obj.Pkg() == nil || !r.c.internalConv[ext.Func.Obj.Pkg().Path()] {
+		return ""
+	}
+	if p := r.c.plans[ext.Func.Obj.Origin().FullName()]; p != nil && p.src.fixed != "" {
+		return p.src.fixed
+	}
+	return ""
 }
 
 // dialsItself reports whether the package dials connections of its own

@@ -15,6 +15,7 @@ func TestInternalRel(t *testing.T) {
 		{"m", "m/client", "m/internal/proto", "internal/proto"},
 		{"m", "m", "m/internal/a/internal/b", "internal/a/b"},
 		{"m", "m/client", "m/x/internal/y", "internal/x/y"},
+		{"m", "m/client", "m/internal", "internal"},
 	} {
 		if got := internalRel(c.mod, c.pkg, c.p); got != c.want {
 			t.Errorf("internalRel(%q, %q, %q) = %q, want %q", c.mod, c.pkg, c.p, got, c.want)
