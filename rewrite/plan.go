@@ -198,17 +198,49 @@ func (r *pkgRewriter) chooseSource(fd *ast.FuncDecl, fn *iodetect.Func, testFile
 		}
 		return ctxSource{name: ctxName}
 	}
-	if fn.Exported() && !testFile && r.declared(fd, name+"Context") {
+	if r.inAPI(fn) && !testFile && r.declared(fd, name+"Context") {
 		// Our own wrapper, or the package's own pair of forms: F already
 		// calls FContext.
 		return ctxSource{background: true}
 	}
 	p.addParam = true
-	if fn.Exported() && !testFile {
+	if r.inAPI(fn) && !testFile {
 		p.wrapper = true
 		p.newName = name + "Context"
 	}
 	return ctxSource{name: r.freshName(fd, "ctx")}
+}
+
+// inAPI reports whether other packages can call fn: it is exported, or it
+// is an exported method of an unexported type that an exported type embeds,
+// which promotes it into the exported type's method set (Client embeds
+// *session: c.Send is (*session).Send). Such a method keeps its signature
+// and gains FContext and FAsync, promoted along.
+func (r *pkgRewriter) inAPI(fn *iodetect.Func) bool {
+	if fn.Exported() {
+		return true
+	}
+	if fn.Obj == nil || !fn.Obj.Exported() {
+		return false
+	}
+	scope := r.l.Pkg.Types.Scope()
+	for _, name := range scope.Names() {
+		tn, ok := scope.Lookup(name).(*types.TypeName)
+		if !ok || !tn.Exported() || tn.IsAlias() {
+			continue
+		}
+		if _, ok := tn.Type().Underlying().(*types.Struct); !ok {
+			continue
+		}
+		ms := types.NewMethodSet(types.NewPointer(tn.Type()))
+		for i := range ms.Len() {
+			sel := ms.At(i)
+			if m, ok := sel.Obj().(*types.Func); ok && len(sel.Index()) > 1 && m.Origin() == fn.Obj.Origin() {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (r *pkgRewriter) testSource(t string) ctxSource {
