@@ -62,10 +62,14 @@ func (a *shareAddr) String() string  { return a.addr }
 // Later physical connections (for an exclusive exchange, or after one broke)
 // are dialed by dial under the caller's context of the operation that needs
 // them. owner must be comparable (a pointer, a string) or nil (no sharing,
-// see shareKey).
+// see shareKey). Once ctx has ended it fails with ctx.Err(), as a context
+// dial would, even while a connection of the group to addr is open.
 func shareConn(ctx context.Context, owner any, network, addr string, dial func(ctx context.Context) (net.Conn, error)) (net.Conn, error) {
 	if !AsyncifyPipelining {
 		return dial(ctx)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	key := shareKey{owner, network, addr}
 	newGroup := func() *shareGroup {

@@ -389,3 +389,33 @@ func TestShareOwners(t *testing.T) {
 	}
 	srv.close()
 }
+
+// TestSharedConnEndedCtx: a dial with an ended ctx fails, as
+// net.Dialer.DialContext does, even while a shared connection to the
+// address is open for the same owner, and leaves the share group as it
+// was.
+func TestSharedConnEndedCtx(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	srv := newFakeServer(t)
+	dial := func(ctx context.Context) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "tcp", srv.addr())
+	}
+	owner := new(int)
+	nc, err := shareConn(t.Context(), owner, "tcp", srv.addr(), dial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	if h, err := shareConn(ended, owner, "tcp", srv.addr(), dial); !errors.Is(err, context.Canceled) {
+		if h != nil {
+			h.Close()
+		}
+		t.Errorf("shareConn with an ended ctx beside an open connection: %v, want context.Canceled", err)
+	}
+	nc.Close()
+	if n := sharedGroups(); n != 0 {
+		t.Errorf("%d share groups left", n)
+	}
+	srv.close()
+}
