@@ -414,10 +414,11 @@ func TestConvertBeanstalk(t *testing.T) {
 }
 
 // TestConvertFixturesOldAPI: programs of ours that use only the old exported signatures compile
-// and pass against the converted fixtures that are clients (mctext against memcached, resp
-// against redis-server, gibson, multipkg and tproto against servers of the programs' own), and,
-// unchanged, against the original fixtures. Not covered: the 15 edge/ fixtures (one construct
-// each).
+// and pass against the converted fixtures that are clients, and, unchanged, against the original
+// fixtures: mctext and edge/pure against memcached, resp against redis-server, the others
+// (gibson, multipkg, tproto and the 15 edge/ fixtures, one construct each) against servers of
+// the programs' own. The edge programs share testdata/convert/fxold/edge/server_test.go, copied
+// into each. hasctx's program also calls the context forms upstream declares itself.
 func TestConvertFixturesOldAPI(t *testing.T) {
 	t.Parallel()
 	fixtures, err := filepath.Abs(filepath.Join("..", "fixtures"))
@@ -426,6 +427,15 @@ func TestConvertFixturesOldAPI(t *testing.T) {
 	}
 	const fixturesModule = "github.com/asyncify-dev/asyncify/fixtures"
 	names := []string{"gibson", "mctext", "multipkg", "resp", "tproto"}
+	for _, n := range []string{"callbacks", "clientserver", "closures", "connreader", "ctxscope",
+		"deferio", "embedded", "fileio", "generics", "hasctx", "ifaces", "pure", "recursion",
+		"retry", "selector"} {
+		names = append(names, "edge/"+n)
+	}
+	server, err := os.ReadFile(filepath.Join("testdata", "convert", "fxold", "edge", "server_test.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var imports strings.Builder
 	for _, n := range names {
 		fmt.Fprintf(&imports, "\t_ %q\n", fixturesModule+"/"+n)
@@ -435,14 +445,29 @@ func TestConvertFixturesOldAPI(t *testing.T) {
 			fixturesModule, fixturesModule, filepath.ToSlash(fixtures)),
 		"tools.go": "//go:build tools\n\npackage fxold\n\nimport (\n" + imports.String() + ")\n",
 	})
+	// The conversions run side by side (about 2 s each).
+	t.Run("convert", func(t *testing.T) {
+		for _, n := range names {
+			t.Run(n, func(t *testing.T) {
+				t.Parallel()
+				res := asyncify(t, dir, "-o", "./internal/"+n, fixturesModule+"/"+n)
+				if res.exit != 0 {
+					t.Fatalf("asyncify -o ./internal/%s: exit %d\n%s", n, res.exit, res.stderr)
+				}
+			})
+		}
+	})
+	if t.Failed() {
+		return
+	}
 	var pkgs []string
 	for _, n := range names {
-		res := asyncify(t, dir, "-o", "./internal/"+n, fixturesModule+"/"+n)
-		if res.exit != 0 {
-			t.Fatalf("asyncify -o ./internal/%s: exit %d\n%s", n, res.exit, res.stderr)
+		var extra map[string]string
+		if strings.HasPrefix(n, "edge/") {
+			extra = map[string]string{"server_test.go": string(server)}
 		}
-		installProgram(t, dir, "fxold/"+n, n, fixturesModule+"/"+n, "example.com/fxold/internal/"+n, nil)
-		installProgram(t, dir, "fxold/"+n, n+"upstream", fixturesModule+"/"+n, fixturesModule+"/"+n, nil)
+		installProgram(t, dir, "fxold/"+n, n, fixturesModule+"/"+n, "example.com/fxold/internal/"+n, extra)
+		installProgram(t, dir, "fxold/"+n, n+"upstream", fixturesModule+"/"+n, fixturesModule+"/"+n, extra)
 		pkgs = append(pkgs, "./"+n, "./"+n+"upstream")
 	}
 	needServer(t, "MEMCACHED_ADDR", "127.0.0.1:11211")
