@@ -141,6 +141,7 @@ type pipeConn struct {
 	depth   int             // binds under way
 	clean   bool            // the outermost bind ended with a nil error
 	closed  bool
+	reads   int             // Reads using s outside mu (see Close)
 	wbuf    []byte          // written, not yet handed to the exchange
 	readers []*bufio.Reader // the client's readers over the handle
 	rdl     time.Time       // the client's deadlines, for each exchange
@@ -204,10 +205,14 @@ func (h *pipeConn) Read(p []byte) (int, error) {
 	h.mu.Lock()
 	s, w, err := h.exchange()
 	ctx := h.ctx
+	if err == nil {
+		h.reads++
+	}
 	h.mu.Unlock()
 	if err != nil {
 		return 0, err
 	}
+	defer h.readDone()
 	if len(w) > 0 {
 		_, err = s.write(ctx, w)
 		h.mu.Lock()
@@ -239,6 +244,22 @@ func (h *pipeConn) Read(p []byte) (int, error) {
 	n := copy(p, pl.hbuf[pl.hr:pl.hw])
 	pl.hr += n
 	return n, nil
+}
+
+// readDone ends a Read. When the handle was closed during it (the client
+// closed while an operation's body, detached from its caller, still read),
+// Close left the exchange to this Read: it ends it now, the physical
+// connection already failed. The client's readers are left alone: their
+// Read is the one returning.
+func (h *pipeConn) readDone() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.reads--
+	if h.closed && h.reads == 0 && h.s != nil {
+		s := h.s
+		h.s, h.o = nil, nil
+		s.close()
+	}
 }
 
 // end ends the exchange: in turn, what the client's readers read ahead goes
@@ -331,7 +352,8 @@ func (h *pipeConn) Close() error {
 		h.mu.Unlock()
 		return net.ErrClosed
 	}
-	if h.s == nil || h.clean {
+	busy := h.s != nil && h.reads > 0
+	if !busy && (h.s == nil || h.clean) {
 		// Bytes written and not read: a request that expects no reply
 		// (a QUIT), sent as a plain connection would have.
 		if h.s != nil {
@@ -341,6 +363,17 @@ func (h *pipeConn) Close() error {
 	}
 	h.closed = true
 	h.wbuf = nil
+	if busy {
+		// A Read is using the exchange (another goroutine: an operation's
+		// body left by its caller). Its stream is not this goroutine's to
+		// touch: fail the physical connection, which ends that Read, and
+		// let it end the exchange (readDone).
+		pl := h.s.pl
+		h.mu.Unlock()
+		pl.fail(errOutOfSync)
+		h.g.drop()
+		return nil
+	}
 	if h.s != nil {
 		h.end(!h.clean && h.s.queued)
 	}

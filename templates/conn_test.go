@@ -419,3 +419,55 @@ func TestSharedConnEndedCtx(t *testing.T) {
 	}
 	srv.close()
 }
+
+// TestSharedConnCloseDuringRead: the client closes a connection while
+// another goroutine (an operation's body its caller left) is blocked
+// reading on it. The read fails, the handle's exchange ends on that
+// goroutine, not under Close (go test -race saw Close touch the stream the
+// read was using), and nothing leaks.
+func TestSharedConnCloseDuringRead(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	srv := newFakeServer(t)
+	srv.mute.Store(true)
+	c := &poolClient{addr: srv.addr(), maxIdle: 4}
+	cn, err := c.conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(cn.w, "get never 1\n")
+	if err := cn.w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	readErr := make(chan error, 1)
+	go func() {
+		_, err := cn.r.ReadString('\n')
+		readErr <- err
+	}()
+	for srv.requests.Load() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(10 * time.Millisecond) // let the read block on the connection
+	if err := cn.nc.Close(); err != nil {
+		t.Fatalf("Close during a read: %v", err)
+	}
+	select {
+	case err := <-readErr:
+		if err == nil {
+			t.Fatal("the read on a closed handle returned no error")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the read on a handle closed under it is still blocked after 5 s")
+	}
+	if _, err := cn.nc.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("a read after Close: %v, want net.ErrClosed", err)
+	}
+	srv.mute.Store(false)
+	if got, err := c.get(context.Background(), "after", 2); err != nil || got != "after" {
+		t.Fatalf("a new connection after the close: %q, %v", got, err)
+	}
+	c.close()
+	if n := sharedGroups(); n != 0 {
+		t.Fatalf("%d share groups left", n)
+	}
+	srv.close()
+}
