@@ -15,7 +15,8 @@ import (
 // TestConvertGolden converts every fixture package, compares the diff with
 // golden/diff/<fixture>.diff, applies all the diffs with git apply to a copy
 // of the fixtures module, and runs go vet and go test there: each converted
-// fixture builds and its converted tests pass against its fake server. A
+// fixture builds and its converted tests pass against its fake server, under
+// -race (the runtime shares connections between goroutines). A
 // test of our own then checks that a converted operation ends with its ctx
 // against a server that never answers. Finally asyncify runs on its own
 // output, which must change nothing.
@@ -61,7 +62,7 @@ func TestConvertGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	goCmd(t, mod, "vet", "./...")
-	goCmd(t, mod, "test", "-count=1", "-timeout=5m", "./...")
+	goCmd(t, mod, "test", "-race", "-count=1", "-timeout=5m", "./...")
 
 	for _, dir := range dirs {
 		res, err := rewrite.Convert(rewrite.Config{Dir: mod, Tests: true, Env: append(os.Environ(), "GOWORK=off")}, "./"+filepath.ToSlash(dir))
