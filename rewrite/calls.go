@@ -381,26 +381,7 @@ func (r *pkgRewriter) funcValue(df *dst.File, e ast.Expr, src ctxSource) {
 	case src.background:
 		r.c.note(r.fset.Position(e.Pos()), "%s is used as a value where no ctx is in scope: its calls use context.Background()", p.fn.Name)
 	}
-	lit := &dst.FuncLit{Type: &dst.FuncType{Func: true, Params: &dst.FieldList{}}, Body: &dst.BlockStmt{}}
-	var params []dst.Expr
-	for i := 0; i < sig.Params().Len(); i++ {
-		name := fmt.Sprintf("a%d", i)
-		t := sig.Params().At(i).Type()
-		var te dst.Expr
-		if sig.Variadic() && i == sig.Params().Len()-1 {
-			te = &dst.Ellipsis{Elt: r.typeExpr(t.(*types.Slice).Elem())}
-		} else {
-			te = r.typeExpr(t)
-		}
-		lit.Type.Params.List = append(lit.Type.Params.List, &dst.Field{Names: []*dst.Ident{dst.NewIdent(name)}, Type: te})
-		params = append(params, dst.NewIdent(name))
-	}
-	if sig.Results().Len() > 0 {
-		lit.Type.Results = &dst.FieldList{}
-		for i := 0; i < sig.Results().Len(); i++ {
-			lit.Type.Results.List = append(lit.Type.Results.List, &dst.Field{Type: r.typeExpr(sig.Results().At(i).Type())})
-		}
-	}
+	lit, params := r.adapter(e, sig)
 	name := fn.Name()
 	if p.wrapper {
 		name = p.newName
