@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -417,8 +418,10 @@ func TestConvertBeanstalk(t *testing.T) {
 // and pass against the converted fixtures that are clients, and, unchanged, against the original
 // fixtures: mctext and edge/pure against memcached, resp against redis-server, the others
 // (gibson, multipkg, tproto and the 15 edge/ fixtures, one construct each) against servers of
-// the programs' own. The edge programs share testdata/convert/fxold/edge/server_test.go, copied
-// into each. hasctx's program also calls the context forms upstream declares itself.
+// the programs' own. The edge programs (testdata/convert/fxold/edge/NAME/NAME_test.go, each a
+// TestOldAPIName, with the servers of fxold/edge/server_test.go) go into one package per side,
+// edge and edgeupstream, to keep the number of test binaries down. hasctx's program also calls
+// the context forms that upstream declares itself.
 func TestConvertFixturesOldAPI(t *testing.T) {
 	t.Parallel()
 	fixtures, err := filepath.Abs(filepath.Join("..", "fixtures"))
@@ -427,17 +430,18 @@ func TestConvertFixturesOldAPI(t *testing.T) {
 	}
 	const fixturesModule = "github.com/asyncify-dev/asyncify/fixtures"
 	names := []string{"gibson", "mctext", "multipkg", "resp", "tproto"}
-	for _, n := range []string{"callbacks", "clientserver", "closures", "connreader", "ctxscope",
-		"deferio", "embedded", "fileio", "generics", "hasctx", "ifaces", "pure", "recursion",
-		"retry", "selector"} {
-		names = append(names, "edge/"+n)
+	edge := []string{"callbacks", "clientserver", "closures", "connreader", "ctxscope", "deferio",
+		"embedded", "fileio", "generics", "hasctx", "ifaces", "pure", "recursion", "retry", "selector"}
+	all := slices.Clone(names)
+	for _, n := range edge {
+		all = append(all, "edge/"+n)
 	}
 	server, err := os.ReadFile(filepath.Join("testdata", "convert", "fxold", "edge", "server_test.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var imports strings.Builder
-	for _, n := range names {
+	for _, n := range all {
 		fmt.Fprintf(&imports, "\t_ %q\n", fixturesModule+"/"+n)
 	}
 	dir := writeModule(t, "fixtures-old", map[string]string{
@@ -445,9 +449,9 @@ func TestConvertFixturesOldAPI(t *testing.T) {
 			fixturesModule, fixturesModule, filepath.ToSlash(fixtures)),
 		"tools.go": "//go:build tools\n\npackage fxold\n\nimport (\n" + imports.String() + ")\n",
 	})
-	// The conversions run side by side (about 2 s each).
+	// The conversions run side by side (a few seconds each).
 	t.Run("convert", func(t *testing.T) {
-		for _, n := range names {
+		for _, n := range all {
 			t.Run(n, func(t *testing.T) {
 				t.Parallel()
 				res := asyncify(t, dir, "-o", "./internal/"+n, fixturesModule+"/"+n)
@@ -462,14 +466,17 @@ func TestConvertFixturesOldAPI(t *testing.T) {
 	}
 	var pkgs []string
 	for _, n := range names {
-		var extra map[string]string
-		if strings.HasPrefix(n, "edge/") {
-			extra = map[string]string{"server_test.go": string(server)}
-		}
-		installProgram(t, dir, "fxold/"+n, n, fixturesModule+"/"+n, "example.com/fxold/internal/"+n, extra)
-		installProgram(t, dir, "fxold/"+n, n+"upstream", fixturesModule+"/"+n, fixturesModule+"/"+n, extra)
+		installProgram(t, dir, "fxold/"+n, n, fixturesModule+"/"+n, "example.com/fxold/internal/"+n, nil)
+		installProgram(t, dir, "fxold/"+n, n+"upstream", fixturesModule+"/"+n, fixturesModule+"/"+n, nil)
 		pkgs = append(pkgs, "./"+n, "./"+n+"upstream")
 	}
+	extra := map[string]string{"server_test.go": string(server)}
+	for _, n := range edge {
+		from := fixturesModule + "/edge/" + n
+		installProgram(t, dir, "fxold/edge/"+n, "edge", from, "example.com/fxold/internal/edge/"+n, extra)
+		installProgram(t, dir, "fxold/edge/"+n, "edgeupstream", from, from, extra)
+	}
+	pkgs = append(pkgs, "./edge", "./edgeupstream")
 	needServer(t, "MEMCACHED_ADDR", "127.0.0.1:11211")
 	needServer(t, "REDIS_ADDR", "127.0.0.1:16379")
 	// Sequential programs: no -race, which would rebuild the fixtures instrumented.
@@ -480,6 +487,27 @@ func TestConvertFixturesOldAPI(t *testing.T) {
 			checkPackage(t, results, "example.com/fxold/"+n+"upstream", "TestOldAPI")
 		})
 	}
+	for _, n := range edge {
+		t.Run("edge/"+n, func(t *testing.T) {
+			test := "TestOldAPI" + strings.ToUpper(n[:1]) + n[1:]
+			for _, pkg := range []string{"example.com/fxold/edge", "example.com/fxold/edgeupstream"} {
+				r := results[pkg]
+				if r == nil {
+					t.Fatalf("%s: no result from go test", pkg)
+				}
+				if got := r.tests[test]; got != "pass" {
+					t.Errorf("%s: %s: %q, want pass\n%s", pkg, test, got, r.output.String())
+				}
+			}
+		})
+	}
+	t.Run("edge programs", func(t *testing.T) {
+		for _, pkg := range []string{"example.com/fxold/edge", "example.com/fxold/edgeupstream"} {
+			if top := checkPackage(t, results, pkg); len(top) != len(edge) {
+				t.Errorf("%s: %d tests ran, want %d: %v", pkg, len(top), len(edge), top)
+			}
+		}
+	})
 }
 
 // TestConvertInternal: a client importing its own module's internal packages (the multipkg

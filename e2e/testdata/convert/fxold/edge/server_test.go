@@ -1,6 +1,8 @@
-// The loopback servers of the edge programs: TestConvertFixturesOldAPI
-// copies this file into each of them (they are separate packages).
-
+// Package oldapi uses the 15 edge fixtures through their old exported
+// signatures only, one TestOldAPIName per fixture, in NAME/NAME_test.go:
+// TestConvertFixturesOldAPI copies them all into one package that imports
+// the converted fixtures and into one that imports the original ones. This
+// file holds the loopback servers they share.
 package oldapi
 
 import (

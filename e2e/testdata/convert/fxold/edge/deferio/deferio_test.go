@@ -1,6 +1,3 @@
-// Package oldapi uses the edge/deferio fixture through its old exported
-// signatures only (Dial, SetQuiet, SetMany, Get, Close): the e2e tests run
-// it against the converted fixture and against the original.
 package oldapi
 
 import (
@@ -12,7 +9,10 @@ import (
 	"github.com/asyncify-dev/asyncify/fixtures/edge/deferio"
 )
 
-func TestOldAPI(t *testing.T) {
+// TestOldAPIDeferio uses the edge/deferio fixture through its old exported
+// signatures only (Dial, SetQuiet, SetMany, Get, Close): the e2e tests run
+// it against the converted fixture and against the original.
+func TestOldAPIDeferio(t *testing.T) {
 	var (
 		mu   sync.Mutex
 		data = map[string]string{}

@@ -1,7 +1,3 @@
-// Package oldapi uses the edge/clientserver fixture through its old
-// exported signatures only, with the fixture's own Server as the server
-// (NewServer, Serve, Dial, Get, Set, Close): the e2e tests run it against
-// the converted fixture and against the original.
 package oldapi
 
 import (
@@ -12,7 +8,11 @@ import (
 	"github.com/asyncify-dev/asyncify/fixtures/edge/clientserver"
 )
 
-func TestOldAPI(t *testing.T) {
+// TestOldAPIClientserver uses the edge/clientserver fixture through its old
+// exported signatures only, with the fixture's own Server as the server
+// (NewServer, Serve, Dial, Get, Set, Close): the e2e tests run it against
+// the converted fixture and against the original.
+func TestOldAPIClientserver(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,3 @@
-// Package oldapi uses the edge/retry fixture through its old exported
-// signatures only (New, the Attempts and Backoff fields, Do, Close): the
-// e2e tests run it against the converted fixture and against the original.
-// Backoffs are a millisecond, to keep it fast.
 package oldapi
 
 import (
@@ -30,7 +26,11 @@ func flaky(t *testing.T, drop int32) (string, *atomic.Int32) {
 	}), &conns
 }
 
-func TestOldAPI(t *testing.T) {
+// TestOldAPIRetry uses the edge/retry fixture through its old exported
+// signatures only (New, the Attempts and Backoff fields, Do, Close): the
+// e2e tests run it against the converted fixture and against the original.
+// Backoffs are a millisecond, to keep it fast.
+func TestOldAPIRetry(t *testing.T) {
 	addr, conns := flaky(t, 1)
 	c := retry.New(addr)
 	c.Backoff = time.Millisecond

@@ -1,6 +1,3 @@
-// Package oldapi uses the edge/callbacks fixture through its old exported
-// signatures only (Dial, Echo, PingN, Keys, Close): the e2e tests run it
-// against the converted fixture and against the original.
 package oldapi
 
 import (
@@ -12,7 +9,10 @@ import (
 	"github.com/asyncify-dev/asyncify/fixtures/edge/callbacks"
 )
 
-func TestOldAPI(t *testing.T) {
+// TestOldAPICallbacks uses the edge/callbacks fixture through its old exported
+// signatures only (Dial, Echo, PingN, Keys, Close): the e2e tests run it
+// against the converted fixture and against the original.
+func TestOldAPICallbacks(t *testing.T) {
 	var pings atomic.Int32
 	addr := lineServer(t, func(line string) string {
 		switch {

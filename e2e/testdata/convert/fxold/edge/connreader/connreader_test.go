@@ -1,6 +1,3 @@
-// Package oldapi uses the edge/connreader fixture through its old exported
-// signatures only (Dial, NewClient, Get, BytesRead, Close): the e2e tests
-// run it against the converted fixture and against the original.
 package oldapi
 
 import (
@@ -11,7 +8,10 @@ import (
 	"github.com/asyncify-dev/asyncify/fixtures/edge/connreader"
 )
 
-func TestOldAPI(t *testing.T) {
+// TestOldAPIConnreader uses the edge/connreader fixture through its old exported
+// signatures only (Dial, NewClient, Get, BytesRead, Close): the e2e tests
+// run it against the converted fixture and against the original.
+func TestOldAPIConnreader(t *testing.T) {
 	addr := lineServer(t, func(line string) string {
 		key, ok := strings.CutPrefix(line, "GET ")
 		if !ok || key == "nope" {

@@ -1,7 +1,3 @@
-// Package oldapi uses the edge/pure fixture, a memcached-style client,
-// through its old exported signatures only (Dial, Set, Get, Stats, Close),
-// against the real memcached: the e2e tests run it against the converted
-// fixture and against the original.
 package oldapi
 
 import (
@@ -16,7 +12,11 @@ import (
 	"github.com/asyncify-dev/asyncify/fixtures/edge/pure"
 )
 
-func TestOldAPI(t *testing.T) {
+// TestOldAPIPure uses the edge/pure fixture, a memcached-style client,
+// through its old exported signatures only (Dial, Set, Get, Stats, Close),
+// against the real memcached: the e2e tests run it against the converted
+// fixture and against the original.
+func TestOldAPIPure(t *testing.T) {
 	addr := os.Getenv("MEMCACHED_ADDR")
 	if addr == "" {
 		addr = "127.0.0.1:11211"

@@ -1,7 +1,3 @@
-// Package oldapi uses the edge/generics fixture through its old exported
-// signatures only (Dial[int], Dial[float64], NewCounter, Add, Get, GetAll,
-// Name, Sum, Close): the e2e tests run it against the converted fixture and
-// against the original.
 package oldapi
 
 import (
@@ -17,7 +13,11 @@ import (
 // score is a named type in the Number set.
 type score int64
 
-func TestOldAPI(t *testing.T) {
+// TestOldAPIGenerics uses the edge/generics fixture through its old exported
+// signatures only (Dial[int], Dial[float64], NewCounter, Add, Get, GetAll,
+// Name, Sum, Close): the e2e tests run it against the converted fixture and
+// against the original.
+func TestOldAPIGenerics(t *testing.T) {
 	var (
 		mu  sync.Mutex
 		ctr = map[string]float64{}

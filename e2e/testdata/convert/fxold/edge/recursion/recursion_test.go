@@ -1,7 +1,3 @@
-// Package oldapi uses the edge/recursion fixture through its old exported
-// signatures only (Dial, Do, Discard, Close, and Reply's Depth and String):
-// the e2e tests run it against the converted fixture and against the
-// original.
 package oldapi
 
 import (
@@ -10,7 +6,11 @@ import (
 	"github.com/asyncify-dev/asyncify/fixtures/edge/recursion"
 )
 
-func TestOldAPI(t *testing.T) {
+// TestOldAPIRecursion uses the edge/recursion fixture through its old exported
+// signatures only (Dial, Do, Discard, Close, and Reply's Depth and String):
+// the e2e tests run it against the converted fixture and against the
+// original.
+func TestOldAPIRecursion(t *testing.T) {
 	addr := lineServer(t, func(line string) string {
 		switch line {
 		case "NESTED":

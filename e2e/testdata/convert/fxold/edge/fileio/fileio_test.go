@@ -1,7 +1,3 @@
-// Package oldapi uses the edge/fileio fixture through its old exported
-// signatures only (LoadServers, DialFromFile, Dial, Get, Set, Dump,
-// Restore, Snapshot, Close), with files in t.TempDir(): the e2e tests run
-// it against the converted fixture and against the original.
 package oldapi
 
 import (
@@ -15,7 +11,11 @@ import (
 	"github.com/asyncify-dev/asyncify/fixtures/edge/fileio"
 )
 
-func TestOldAPI(t *testing.T) {
+// TestOldAPIFileio uses the edge/fileio fixture through its old exported
+// signatures only (LoadServers, DialFromFile, Dial, Get, Set, Dump,
+// Restore, Snapshot, Close), with files in t.TempDir(): the e2e tests run
+// it against the converted fixture and against the original.
+func TestOldAPIFileio(t *testing.T) {
 	var (
 		mu   sync.Mutex
 		data = map[string]string{}

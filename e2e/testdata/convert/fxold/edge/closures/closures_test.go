@@ -1,6 +1,3 @@
-// Package oldapi uses the edge/closures fixture through its old exported
-// signatures only (Dial, Get, GetAll, Close): the e2e tests run it against
-// the converted fixture and against the original.
 package oldapi
 
 import (
@@ -13,7 +10,10 @@ import (
 	"github.com/asyncify-dev/asyncify/fixtures/edge/closures"
 )
 
-func TestOldAPI(t *testing.T) {
+// TestOldAPIClosures uses the edge/closures fixture through its old exported
+// signatures only (Dial, Get, GetAll, Close): the e2e tests run it against
+// the converted fixture and against the original.
+func TestOldAPIClosures(t *testing.T) {
 	addr := lineServer(t, func(line string) string {
 		key, ok := strings.CutPrefix(line, "GET ")
 		if !ok {

@@ -1,8 +1,3 @@
-// Package oldapi uses the edge/selector fixture through its old exported
-// signatures only (New, NewFromSelector, ServerList's SetServers,
-// PickServer and Each, a ServerSelector of its own, Ping, FlushAll, Get,
-// Set, the Timeout field): the e2e tests run it against the converted
-// fixture and against the original.
 package oldapi
 
 import (
@@ -58,7 +53,12 @@ func (p pinned) PickServer(string) (net.Addr, error) { return p.addr, nil }
 
 func (p pinned) Each(f func(net.Addr) error) error { return f(p.addr) }
 
-func TestOldAPI(t *testing.T) {
+// TestOldAPISelector uses the edge/selector fixture through its old exported
+// signatures only (New, NewFromSelector, ServerList's SetServers,
+// PickServer and Each, a ServerSelector of its own, Ping, FlushAll, Get,
+// Set, the Timeout field): the e2e tests run it against the converted
+// fixture and against the original.
+func TestOldAPISelector(t *testing.T) {
 	s1, s2 := &store{data: map[string]string{}}, &store{data: map[string]string{}}
 	a1, a2 := lineServer(t, s1.reply), lineServer(t, s2.reply)
 	c, err := selector.New(a1, a2)

@@ -1,7 +1,3 @@
-// Package oldapi uses the edge/ctxscope fixture through its old exported
-// signatures only (Dial, Get, Exec, Batch, Tag, Close), with a variable of
-// its own named ctx that is not a context: the e2e tests run it against the
-// converted fixture and against the original.
 package oldapi
 
 import (
@@ -12,7 +8,11 @@ import (
 	"github.com/asyncify-dev/asyncify/fixtures/edge/ctxscope"
 )
 
-func TestOldAPI(t *testing.T) {
+// TestOldAPICtxscope uses the edge/ctxscope fixture through its old exported
+// signatures only (Dial, Get, Exec, Batch, Tag, Close), with a variable of
+// its own named ctx that is not a context: the e2e tests run it against the
+// converted fixture and against the original.
+func TestOldAPICtxscope(t *testing.T) {
 	addr := lineServer(t, func(line string) string {
 		verb, arg, _ := strings.Cut(line, " ")
 		switch verb {

@@ -1,7 +1,3 @@
-// Package oldapi uses the edge/ifaces fixture through its old exported
-// signatures only (DialLine, DialFramed, Call, Close), over both of its
-// transports: the e2e tests run it against the converted fixture and
-// against the original.
 package oldapi
 
 import (
@@ -37,7 +33,11 @@ func frames(nc net.Conn) {
 	}
 }
 
-func TestOldAPI(t *testing.T) {
+// TestOldAPIIfaces uses the edge/ifaces fixture through its old exported
+// signatures only (DialLine, DialFramed, Call, Close), over both of its
+// transports: the e2e tests run it against the converted fixture and
+// against the original.
+func TestOldAPIIfaces(t *testing.T) {
 	lc, err := ifaces.DialLine(lineServer(t, func(line string) string { return "line:" + line + "\n" }))
 	if err != nil {
 		t.Fatalf("DialLine: %v", err)

@@ -1,7 +1,3 @@
-// Package oldapi uses the edge/hasctx fixture through its exported API as
-// upstream declares it (Dial, DialContext, Ping, PingContext, GetContext,
-// Echo, Close; the context forms are upstream's own): the e2e tests run it
-// against the converted fixture and against the original.
 package oldapi
 
 import (
@@ -15,7 +11,11 @@ import (
 	"github.com/asyncify-dev/asyncify/fixtures/edge/hasctx"
 )
 
-func TestOldAPI(t *testing.T) {
+// TestOldAPIHasctx uses the edge/hasctx fixture through its exported API as
+// upstream declares it (Dial, DialContext, Ping, PingContext, GetContext,
+// Echo, Close; the context forms are upstream's own): the e2e tests run it
+// against the converted fixture and against the original.
+func TestOldAPIHasctx(t *testing.T) {
 	addr := lineServer(t, func(line string) string {
 		switch {
 		case line == "PING":

@@ -1,7 +1,3 @@
-// Package oldapi uses the edge/embedded fixture through its old exported
-// signatures only, promoted methods included (Dial, Hello, Send, Addr,
-// Probe, Close): the e2e tests run it against the converted fixture and
-// against the original.
 package oldapi
 
 import (
@@ -11,7 +7,11 @@ import (
 	"github.com/asyncify-dev/asyncify/fixtures/edge/embedded"
 )
 
-func TestOldAPI(t *testing.T) {
+// TestOldAPIEmbedded uses the edge/embedded fixture through its old exported
+// signatures only, promoted methods included (Dial, Hello, Send, Addr,
+// Probe, Close): the e2e tests run it against the converted fixture and
+// against the original.
+func TestOldAPIEmbedded(t *testing.T) {
 	addr := lineServer(t, func(line string) string {
 		switch {
 		case line == "PING":
