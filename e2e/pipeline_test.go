@@ -202,7 +202,7 @@ func TestPipelinedGomemcache(t *testing.T) {
 
 func TestPipelinedRESP(t *testing.T) {
 	addr := needServer(t, "REDIS_ADDR", "127.0.0.1:16379")
-	dir := respModule(t, "")
+	dir := respModule(t, "share Dial\n")
 	runCrossTalk(t, dir, "internal/resp", "resp", respClient, "E2E_REDIS_ADDR", addr)
 }
 
