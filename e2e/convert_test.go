@@ -261,6 +261,41 @@ func goTestJSONFlags(tb testing.TB, dir string, env, flags []string, pkgs ...str
 
 // checkPackage fails tb unless the package passed with every test run, none skipped, and the
 // tests in want among them (by top-level name). It returns the top-level tests that ran.
+// touchExpiryFlake reports whether output shows gomemcache's TestLocalhost failing its touch
+// check: it sets items that expire in 2 s, sleeps 1 s three times touching one of them, and
+// expects it alive; memcached's clock ticks once a second, so on a loaded machine a sleep that
+// overruns lets the item expire before the touch. It is upstream's timing, not the conversion.
+func touchExpiryFlake(output string) bool {
+	return strings.Contains(output, "touching failed to keep item foo alive") || strings.Contains(output, "error touching foo: memcache: cache miss")
+}
+
+// retryTouchFlake runs gomemcache's TestLocalhost once more (rerun) when it was the only test of
+// pkg to fail and it failed its touch timing (touchExpiryFlake), logging it; the rerun's result
+// stands for it. Any other failure is left for checkPackage to report.
+func retryTouchFlake(t *testing.T, results map[string]*pkgResult, pkg string, rerun func() map[string]*pkgResult) {
+	t.Helper()
+	r := results[pkg]
+	if r == nil || r.tests["TestLocalhost"] != "fail" || !touchExpiryFlake(r.output.String()) {
+		return
+	}
+	for name, action := range r.tests {
+		if action == "fail" && name != "TestLocalhost" && !strings.HasPrefix(name, "TestLocalhost/") {
+			return
+		}
+	}
+	t.Logf("%s: TestLocalhost missed its touch-expiry timing; running it once more:\n%s", pkg, r.output.String())
+	rr := rerun()[pkg]
+	if rr == nil || rr.action != "pass" || rr.tests["TestLocalhost"] != "pass" {
+		return
+	}
+	for name := range r.tests {
+		if name == "TestLocalhost" || strings.HasPrefix(name, "TestLocalhost/") {
+			r.tests[name] = rr.tests[name]
+		}
+	}
+	r.action = "pass"
+}
+
 func checkPackage(tb testing.TB, results map[string]*pkgResult, pkg string, want ...string) []string {
 	tb.Helper()
 	r := results[pkg]
@@ -340,6 +375,9 @@ func TestConvertGomemcache(t *testing.T) {
 	// (DeleteAll) and checks expirations there, which would break the programs' set-then-get
 	// if they ran beside it.
 	results := goTestJSONFlags(t, dir, env, []string{"-race", "-p=1"}, "./internal/memcache", "./mcold", "./mcoldupstream", "./mcdeadline")
+	retryTouchFlake(t, results, converted, func() map[string]*pkgResult {
+		return goTestJSONFlags(t, dir, env, []string{"-race", "-run", "^TestLocalhost$"}, "./internal/memcache")
+	})
 
 	t.Run("own tests", func(t *testing.T) {
 		top := checkPackage(t, results, converted, "TestLocalhost", "TestUnixSocket", "TestFakeServer", "TestTLS")

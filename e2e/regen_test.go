@@ -121,6 +121,13 @@ func TestRegenerateAcrossUpgrade(t *testing.T) {
 	cmd.Dir = dir
 	cmd.Env = moduleEnv()
 	testOut, err := cmd.CombinedOutput()
+	if err != nil && touchExpiryFlake(string(testOut)) {
+		t.Logf("TestLocalhost missed its touch-expiry timing; running the tests once more:\n%s", testOut)
+		cmd = exec.Command("go", cmd.Args[1:]...)
+		cmd.Dir = dir
+		cmd.Env = moduleEnv()
+		testOut, err = cmd.CombinedOutput()
+	}
 	if err != nil {
 		t.Fatalf("go test of the regenerated package: %v\n%s", err, testOut)
 	}
