@@ -15,7 +15,8 @@ import (
 // The cases under testdata/*.txtar: the archive's comment says what the
 // case is about; go.mod and Go files are the input package; want.diff is
 // the expected diff (paths relative to the module), or want.err holds one
-// regexp per expected error line; want.notes, if present, the notes.
+// regexp per expected error line; want.notes, if present, the notes;
+// want.nothing, if present, why nothing changed (Result.Nothing).
 // UPDATE_GOLDEN=1 rewrites want.diff and want.notes. Every case that
 // converts is converted again from its own output, which must change
 // nothing.
@@ -63,6 +64,11 @@ func TestRules(t *testing.T) {
 				}
 				if notes != string(want["want.notes"]) {
 					t.Errorf("notes:\n%s\nwant:\n%s", notes, want["want.notes"])
+				}
+			}
+			if w, ok := want["want.nothing"]; ok {
+				if got := strings.ReplaceAll(res.Nothing, dir+string(filepath.Separator), "") + "\n"; got != string(w) {
+					t.Errorf("nothing to do:\n%s\nwant:\n%s", got, w)
 				}
 			}
 

@@ -94,23 +94,37 @@ func Platform(env []string) string {
 }
 
 // nothingToDo says why a conversion changed nothing: the package is
-// asyncify's own output, or it does no socket I/O.
+// asyncify's own output, it does no socket I/O, its client I/O is only
+// where no function would use a ctx (dropUnusedCtx: net/mail's call
+// through mime.WordDecoder's CharsetReader, in a literal stored in that
+// field), or its I/O is server-side or already takes ctx.
 func nothingToDo(pkgs []*pkgRewriter) string {
 	generated, sites, async := false, 0, 0
+	var client *iodetect.Site // the first client site that makes its function async
 	for _, r := range pkgs {
 		generated = generated || len(r.generated) > 0
 		for _, s := range r.l.Sites {
 			if !r.generated[r.fileOf(s.Pos.Filename)] {
 				sites++
+				if client == nil && s.Seeds() {
+					client = s
+				}
 			}
 		}
 		async += len(r.l.Async)
+	}
+	unused := false
+	for _, p := range pkgs[0].c.plans {
+		unused = unused || p.src.unused
 	}
 	switch {
 	case generated:
 		return "already converted by asyncify (its helper files carry asyncify's header): nothing changes"
 	case sites == 0 && async == 0:
 		return "no socket I/O found (no client reads, writes or dials on a connection): nothing to convert"
+	case client != nil && unused:
+		return fmt.Sprintf("nothing to convert: its client I/O (%s at %s) is only in function values stored to be called later or behind func values that take no context: no function would use a ctx",
+			client.Callee, client.Pos)
 	default:
 		return "nothing to convert: its I/O is server-side or already context-aware"
 	}
