@@ -41,6 +41,12 @@ func (r *pkgRewriter) watch(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) {
 		return ""
 	}
 	insert := func(at int, v, field string, local bool) {
+		if !r.seesHelpers() {
+			// The external test package (p_test) cannot see the helpers,
+			// which the package declares: its I/O is left as it is.
+			r.c.note(r.fset.Position(fd.Body.List[at].Pos()), "the I/O on %s.%s is not interrupted when ctx ends: asyncify's helpers are not visible from the external test package", v, field)
+			return
+		}
 		conn := &dst.SelectorExpr{X: dst.NewIdent(v), Sel: dst.NewIdent(field)}
 		var stmt dst.Stmt
 		if len(r.shareSites) > 0 {
