@@ -210,7 +210,7 @@ func declKey(fd *ast.FuncDecl) string {
 
 // crossingRE matches the type errors of a value that passes between the
 // converted package and a package that still sees the unconverted one.
-var crossingRE = regexp.MustCompile(`cannot use |does not implement |mismatched types |impossible type assertion|cannot convert `)
+var crossingRE = regexp.MustCompile(`cannot use |does not implement |mismatched types |impossible type assertion|impossible type switch case|cannot convert `)
 
 // importersHint names the packages that the input imports and that import
 // the converted package themselves (net/http's tests use
