@@ -139,6 +139,9 @@ func blackhole(t *testing.T) string {
 		}
 		t.Cleanup(func() { c.Close() })
 		if i > 16 {
+			if os.Getenv("CI") == "true" {
+				t.Fatal("CI=true but dials to a full accept queue do not hang here: the dial-deadline tests cannot run")
+			}
 			t.Skip("dials to a full accept queue do not hang here")
 		}
 	}
