@@ -33,4 +33,13 @@
 // Analyze computes these facts for one type-checked package; Load runs it over
 // packages matched by patterns; Analyzer exposes the sites to go vet and other
 // drivers of golang.org/x/tools/go/analysis.
+//
+// The files, one concept each: facts.go (the types of the facts: Kind, Side,
+// Site, Root, ...), analyze.go (Analyze, the functions and literals it
+// walks), values.go (value flow), roots.go, sites.go (sites and the call
+// graph), asyncset.go (the fixpoint), result.go (the Package value),
+// shape.go (whether an operation can share a connection: its mode),
+// stdlib.go (what the standard library's calls do), overrides.go (the
+// user's sync/async rules), load.go (go/packages loading), report.go
+// (detect's text and JSON), analyzer.go (the go/analysis Analyzer).
 package iodetect

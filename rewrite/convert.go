@@ -336,7 +336,7 @@ type converter struct {
 	base        *iodetect.Loaded
 	usesRuntime bool // an XxxAsync was generated
 	// sequenced: the package sequences exchanges with textproto.Pipeline;
-	// seqReach: the functions that reach such a call (sequence.go).
+	// seqReach: the functions that reach such a call (textpipeline.go).
 	sequenced bool
 	seqReach  map[string]bool
 	// overlay: files that are not on disk (a vendored package's tests)

@@ -7,12 +7,23 @@
 // contents of every file it changed or added. Nothing is returned when the
 // result does not type-check.
 //
-// The rules, one file each:
+// The files, in the order a conversion runs through them:
 //
+//   - convert.go: Convert and its orchestration: load (through iodetect),
+//     check, plan, rewrite every package, verify, return the files.
+//   - validate.go: checks of the input that refuse it (cgo, a Go version
+//     too old) or say what is left alone, before anything is rewritten.
+//   - config.go: asyncify.conf, the user's sync/async/share rules.
 //   - plan.go: which functions gain a ctx parameter, which keep their
 //     signature (tests, main, init, examples, methods whose signature an
-//     interface fixes, functions that would not use it), where each function's ctx comes from, and the name
-//     it takes (ctx, or ctx1... when ctx is already in scope).
+//     interface fixes, functions that would not use it), where each
+//     function's ctx comes from, and the name it takes (ctx, or ctx1...
+//     when ctx is already in scope).
+//   - rewrite.go: the driver that applies the rules below to every
+//     declaration, walking each body with the ctx in scope.
+//
+// The rules, one file each:
+//
 //   - calls.go: calls to async functions pass ctx; function values that
 //     refer to them (method values, method expressions, function names)
 //     become closures capturing ctx, so that the callee's func type does
@@ -35,31 +46,44 @@
 //     context form, is reported).
 //   - watch.go: an exchange on a connection that the function holds runs
 //     under a watcher that interrupts it when ctx ends.
-//   - pipeline.go: when the package's dials return net.Conn and no
-//     connection reaches code that may read ahead of a reply, dials become
-//     shareConn (handles on shared pipelined connections), bufio readers
-//     around them shareReader, watches bindConn, and FContext runs its
-//     body, renamed fContext, as a runtime operation in the mode iodetect
-//     decided (templates/conn.go; docs/runtime.md, "Shared connections").
-//   - sequence.go: textproto.Pipeline's Next, StartRequest... go through
-//     helpers that record each id's progress; an exported operation reaching
-//     them completes what its ids were left without when it returns (no
-//     stall), and runs detached when ctx can end, so its caller can leave
-//     while the exchange completes (connections without deadlines).
-//   - vendor.go: a vendored package's tests, which go mod vendor drops,
-//     come from the module cache copy of the exact vendored version
-//     (downloaded through the module proxy when missing) as an overlay, with
-//     a note saying so; without it, the package converts without tests and a
-//     warning.
+//   - share.go: shared (pipelined) connections. When the package's dials
+//     return net.Conn and no connection reaches code that may read ahead
+//     of a reply, dials become shareConn (handles on shared pipelined
+//     connections), bufio readers around them shareReader, watches
+//     bindConn, and FContext runs its body, renamed fContext, as a runtime
+//     operation in the mode iodetect decided (templates/conn.go;
+//     docs/runtime.md, "Shared connections").
+//   - textpipeline.go: textproto.Pipeline's Next, StartRequest... go
+//     through helpers that record each id's progress; an exported operation
+//     reaching them completes what its ids were left without when it
+//     returns (no stall), and runs detached when ctx can end, so its caller
+//     can leave while the exchange completes (connections without
+//     deadlines).
 //   - internal.go: the internal packages of the client's module that it
 //     imports (a copy elsewhere cannot) are copied along by -o under the
 //     output's internal/ directory, with imports rewritten; those doing
 //     socket I/O are converted with the client, signatures changed in place
 //     (with -d and -w too, unless other code uses them).
+//   - vendor.go: a vendored package's tests, which go mod vendor drops,
+//     come from the module cache copy of the exact vendored version
+//     (downloaded through the module proxy when missing) as an overlay, with
+//     a note saying so; without it, the package converts without tests and a
+//     warning.
+//
+// Helpers of the rules:
+//
+//   - typeexpr.go: types spelled for the package being rewritten.
+//   - tokens.go: short names for the go/token kinds the rules build.
 //   - header.go: the generated-code header and the helper file.
+//
+// After the rewrite:
+//
 //   - verify.go: the type check of the result, errors at input positions.
-//   - diff.go, output.go: the unified diff; the package written to a
-//     directory of its own (asyncify -o), all or nothing.
+//   - diff.go: the unified diff (asyncify -d).
+//   - output.go: the package written to a directory of its own (asyncify
+//     -o), all or nothing.
+//   - record.go: the record of the input and options beside -o's output,
+//     which -check reads.
 //
 // Files that an earlier run generated (asyncify_*.go with the header) are
 // never converted, and a converted package converts to itself.

@@ -3,7 +3,9 @@ package rewrite
 import (
 	"go/ast"
 	"go/types"
+	"strings"
 
+	"github.com/asyncify-dev/asyncify/iodetect"
 	"github.com/dave/dst"
 )
 
@@ -152,4 +154,93 @@ func mentions(info *types.Info, n ast.Node, v *types.Var) bool {
 		return !found
 	})
 	return found
+}
+
+// exchangeWork reports whether stmt does I/O on a connection, other than
+// setting its deadline or dialing it: a socket site, or unless direct, a
+// call to an async function or through a function value.
+func (r *pkgRewriter) exchangeWork(stmt ast.Stmt, direct bool) bool {
+	found := false
+	ast.Inspect(stmt, func(n ast.Node) bool {
+		if found {
+			return false
+		}
+		switch n := n.(type) {
+		case *ast.FuncLit:
+			return false
+		case *ast.CallExpr:
+			if s := r.sites[n]; s != nil && s.Seeds() && s.Kind != iodetect.KindDeadline && s.Kind != iodetect.KindDial {
+				found = true
+			}
+			if r.callsConvertedInternal(n) {
+				found = true // its I/O is on what this function hands it
+			}
+			if direct {
+				return true
+			}
+			fun := unwrapFun(n.Fun)
+			if fn, _ := r.callee(fun); fn != nil {
+				if f := r.byObj[fn.Origin()]; f != nil && f.Async {
+					found = true
+				}
+				return true
+			}
+			if tv, ok := r.info.Types[fun]; ok && !tv.IsType() && !tv.IsBuiltin() {
+				if _, ok := tv.Type.Underlying().(*types.Signature); ok {
+					if _, isLit := fun.(*ast.FuncLit); !isLit {
+						found = true // through a function value
+					}
+				}
+			}
+		}
+		return true
+	})
+	return found
+}
+
+// noteUnwatched reports, once per package, the client I/O that no watcher
+// can interrupt: watches (watch.go) interrupt I/O through a connection
+// with deadlines kept in a struct field (r.holders), and the package keeps
+// none (it keeps a bufio wrapper or an io.ReadWriteCloser, or its
+// connections are locals and parameters). Its dials follow ctx.
+func (r *pkgRewriter) noteUnwatched() {
+	for _, fn := range r.l.Funcs {
+		if fn.External != nil && fn.Next == nil && fn.Site == nil && !strings.HasSuffix(fn.Pos.Filename, "_test.go") && r.c.plans[fn.External.Name] == nil && !r.convertedExternal(fn) {
+			if why := r.fixedExternal(fn); why != "" {
+				r.c.note(fn.Pos, "%s calls %s, which blocks on a connection: not cancellable: %s", fn.Name, fn.External.Name, why)
+				continue
+			}
+			r.c.note(fn.Pos, "%s calls %s, which blocks on a connection in another package that is not converted: not cancellable", fn.Name, fn.External.Name)
+		}
+	}
+	if len(r.holders) > 0 || r.internal && !r.dialsItself() {
+		// an internal package reads and writes what the client hands it,
+		// on connections the client's operations watch
+		return
+	}
+	var first *iodetect.Site
+	n, dials := 0, 0
+	for _, s := range r.l.Sites {
+		if !s.Seeds() || s.Kind == iodetect.KindDeadline || strings.HasSuffix(s.Pos.Filename, "_test.go") {
+			continue
+		}
+		if s.Kind == iodetect.KindDial {
+			dials++
+			continue
+		}
+		if first == nil {
+			first = s
+		}
+		n++
+	}
+	dialNote := ""
+	if dials > 0 {
+		dialNote = "; only the dials follow ctx"
+	}
+	switch {
+	case first != nil && r.c.sequenced:
+		r.c.note(first.Pos, "%d I/O calls on connections without deadlines to interrupt them: the exported operations that sequence them with textproto.Pipeline run detached when ctx can end (the caller returns ctx.Err(); the exchange completes on its own goroutine)", n)
+	case first != nil:
+		r.c.note(first.Pos, "%d I/O calls on connections are not cancellable: the converter interrupts I/O through a connection with deadlines (SetDeadline, Close) kept in a struct field, and this package keeps none%s", n, dialNote)
+	}
 }

@@ -50,7 +50,7 @@ import (
 // parameters it may share with the caller after returning (pointers, maps,
 // funcs; []byte arguments are copied) stays attached, and is reported.
 
-// The helpers of sequence.go, generated into seqFileName.
+// The helpers of textpipeline.go, generated into seqFileName.
 const (
 	seqFileName       = "asyncify_sequence.go"
 	helperNext        = "asyncifyNext"

@@ -1,0 +1,318 @@
+package rewrite
+
+import (
+	"fmt"
+	"go/ast"
+	"go/types"
+
+	"github.com/dave/dst"
+	"github.com/dave/dst/dstutil"
+)
+
+// rewrite applies every rule to every declaration of the package.
+func (r *pkgRewriter) rewrite() {
+	defer r.noteUnwatched()
+	r.retypeSlots()
+	for i, f := range r.ast {
+		if r.generated[f] {
+			continue
+		}
+		df := r.files[i]
+		for _, d := range f.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				r.rewriteFunc(df, d)
+			case *ast.GenDecl:
+				// package-level initialisers
+				r.walk(df, d, ctxSource{background: true})
+			}
+		}
+		if len(r.replace) > 0 {
+			dstutil.Apply(df, func(c *dstutil.Cursor) bool {
+				if n, ok := r.replace[c.Node()]; ok {
+					c.Replace(n)
+					delete(r.replace, c.Node())
+					r.modified[df] = true
+					return false
+				}
+				return true
+			}, nil)
+		}
+	}
+}
+
+func (r *pkgRewriter) rewriteFunc(df *dst.File, fd *ast.FuncDecl) {
+	if fd.Body == nil {
+		return
+	}
+	r.curFunc = fd
+	defer func() { r.curFunc = nil }()
+	obj, _ := r.info.Defs[fd.Name].(*types.Func)
+	p := r.c.plans[obj.FullName()]
+	if p == nil {
+		r.walk(df, fd.Body, ctxSource{background: true})
+		return
+	}
+	dfd := r.dst(fd).(*dst.FuncDecl)
+	var wrapper *dst.FuncDecl
+	if p.wrapper {
+		wrapper = r.makeWrapper(dfd, fd, p)
+	}
+	r.walk(df, fd.Body, p.src)
+	if p.src.name != "" {
+		r.watch(dfd, fd, p)
+	}
+	if p.addParam {
+		ctxField := &dst.Field{Names: []*dst.Ident{dst.NewIdent(p.src.name)}, Type: contextType()}
+		for _, f := range dfd.Type.Params.List {
+			if len(f.Names) == 0 { // parameters are all named or all unnamed
+				f.Names = []*dst.Ident{dst.NewIdent("_")}
+			}
+		}
+		dfd.Type.Params.List = append([]*dst.Field{ctxField}, dfd.Type.Params.List...)
+		r.modified[df] = true
+	}
+	if wrapper != nil {
+		r.mapErrors(dfd, fd, p)
+		r.sequence(dfd, fd, p)
+		dfd.Name.Name = p.newName
+		added := []dst.Decl{wrapper, dfd}
+		if len(r.shareSites) > 0 {
+			if f := r.makeRunOp(wrapper, dfd, fd, p); f != nil {
+				added = []dst.Decl{wrapper, f, dfd}
+			}
+		}
+		added = append(added, r.makeAsync(wrapper, fd, p)...)
+		for i, d := range df.Decls {
+			if d == dfd {
+				df.Decls = append(df.Decls[:i], append(added, df.Decls[i+1:]...)...)
+				break
+			}
+		}
+	}
+}
+
+// walk rewrites the calls, function values and blocking calls under root,
+// whose ctx comes from src. Function literals capture the enclosing ctx,
+// except that one with a testing parameter or an *http.Request uses its
+// own, and one passed to t.Cleanup runs after the test's context is
+// cancelled.
+func (r *pkgRewriter) walk(df *dst.File, root ast.Node, src ctxSource) {
+	called := make(map[ast.Expr]bool)
+	cleanup := make(map[*ast.FuncLit]bool)
+	stored := make(map[ast.Expr]bool) // function values kept to be called later
+	var visit func(root ast.Node, src ctxSource)
+	visit = func(root ast.Node, src ctxSource) {
+		ast.Inspect(root, func(n ast.Node) bool {
+			r.markStored(n, stored)
+			switch n := n.(type) {
+			case *ast.FuncLit:
+				if n == root {
+					return true
+				}
+				litSrc := src
+				if r.activeFlow(n) != nil {
+					// stored in a slot whose type gains ctx: it takes the
+					// ctx of the call through the slot
+					name := r.freshName(n, "ctx")
+					addCtxParam(r.dst(n).(*dst.FuncLit).Type, name, true)
+					r.modified[df] = true
+					visit(n.Body, ctxSource{name: name})
+					return false
+				}
+				if t := r.testingParam(n.Type); t != "" {
+					litSrc = r.testSource(t)
+				} else if req := r.requestParam(n.Type); req != "" {
+					litSrc = ctxSource{request: req}
+				} else if cleanup[n] {
+					litSrc = ctxSource{background: true}
+				} else if stored[n] && (!src.background || src.unused) && src.testVar == "" {
+					// called after the function that made it returned, when its
+					// ctx may have ended: its calls must not use that ctx
+					litSrc = ctxSource{background: true, stored: true}
+					if r.callsAsync(n.Body) {
+						r.c.note(r.fset.Position(n.Pos()), "a function literal stored to be called later, when the ctx in scope here may have ended: its calls use context.Background() and are not cancellable%s", r.why(n))
+					}
+				}
+				visit(n.Body, litSrc)
+				return false
+			case *ast.CallExpr:
+				called[unwrapFun(n.Fun)] = true
+				if isCleanup(r.info, n) {
+					for _, a := range n.Args {
+						if lit, ok := a.(*ast.FuncLit); ok {
+							cleanup[lit] = true
+						}
+					}
+				}
+				r.call(df, n, src)
+			case *ast.SelectorExpr:
+				if r.activeFlow(n) != nil {
+					r.slotValue(df, n)
+				} else if !called[n] {
+					r.funcValue(df, n, storedSource(src, stored[n]))
+				}
+				visit(n.X, src)
+				return false
+			case *ast.Ident:
+				if r.activeFlow(n) != nil {
+					r.slotValue(df, n)
+				} else if !called[n] {
+					r.funcValue(df, n, storedSource(src, stored[n]))
+				}
+			}
+			return true
+		})
+	}
+	visit(root, src)
+}
+
+// markStored records in stored the expressions under n that keep a function
+// value to be called later, after the function that holds the current ctx
+// may have returned: assigned to a field, an element or a package-level
+// variable, put in a composite literal, returned, or sent on a channel.
+// (Assigned to a local variable, a value is taken to be called while the
+// function runs.)
+func (r *pkgRewriter) markStored(n ast.Node, stored map[ast.Expr]bool) {
+	mark := func(e ast.Expr) {
+		e = ast.Unparen(e)
+		if _, ok := r.info.TypeOf(e).Underlying().(*types.Signature); ok {
+			stored[e] = true
+		}
+	}
+	switch n := n.(type) {
+	case *ast.AssignStmt:
+		if len(n.Lhs) != len(n.Rhs) {
+			return
+		}
+		for i, lhs := range n.Lhs {
+			if id, ok := ast.Unparen(lhs).(*ast.Ident); ok {
+				v, _ := r.info.ObjectOf(id).(*types.Var)
+				if v == nil || v.Parent() != v.Pkg().Scope() {
+					continue // a local: called while the function runs
+				}
+			}
+			mark(n.Rhs[i])
+		}
+	case *ast.CompositeLit:
+		for _, elt := range n.Elts {
+			if kv, ok := elt.(*ast.KeyValueExpr); ok {
+				elt = kv.Value
+			}
+			mark(elt)
+		}
+	case *ast.ReturnStmt:
+		for _, res := range n.Results {
+			mark(res)
+		}
+	case *ast.SendStmt:
+		mark(n.Value)
+	}
+}
+
+// callsAsync reports whether body calls, or refers to, a function that
+// takes ctx after the conversion.
+func (r *pkgRewriter) callsAsync(body ast.Node) bool {
+	found := false
+	ast.Inspect(body, func(n ast.Node) bool {
+		if found {
+			return false
+		}
+		if e, ok := n.(ast.Expr); ok {
+			if fn, _ := r.callee(e); fn != nil && r.planOf(fn) != nil {
+				found = true
+			}
+		}
+		if call, ok := n.(*ast.CallExpr); ok && r.activeSlotCall(call) {
+			found = true
+		}
+		return true
+	})
+	return found
+}
+
+// storedSource is the ctx source for a function value that is stored to be
+// called later: not the current ctx, which may have ended by then.
+// A test's ctx lasts as long as the test, so values stored in a test keep
+// it.
+func storedSource(src ctxSource, stored bool) ctxSource {
+	if !stored || src.background && !src.unused || src.testVar != "" {
+		return src
+	}
+	return ctxSource{background: true, stored: true}
+}
+
+// unwrapFun strips parentheses and type arguments from a call's function.
+func unwrapFun(e ast.Expr) ast.Expr {
+	for {
+		switch x := e.(type) {
+		case *ast.ParenExpr:
+			e = x.X
+		case *ast.IndexExpr:
+			e = x.X
+		case *ast.IndexListExpr:
+			e = x.X
+		default:
+			return e
+		}
+	}
+}
+
+func isCleanup(info *types.Info, call *ast.CallExpr) bool {
+	sel, ok := call.Fun.(*ast.SelectorExpr)
+	if !ok || sel.Sel.Name != "Cleanup" {
+		return false
+	}
+	fn, ok := info.Uses[sel.Sel].(*types.Func)
+	return ok && fn.Pkg() != nil && fn.Pkg().Path() == "testing"
+}
+
+// callee returns the function that e names, and whether e is a method
+// expression (whose receiver is then the first argument).
+func (r *pkgRewriter) callee(e ast.Expr) (*types.Func, bool) {
+	switch e := e.(type) {
+	case *ast.Ident:
+		fn, _ := r.info.Uses[e].(*types.Func)
+		return fn, false
+	case *ast.SelectorExpr:
+		fn, _ := r.info.Uses[e.Sel].(*types.Func)
+		sel := r.info.Selections[e]
+		return fn, sel != nil && sel.Kind() == types.MethodExpr
+	}
+	return nil, false
+}
+
+// planOf returns the plan of a function whose signature gains ctx.
+func (r *pkgRewriter) planOf(fn *types.Func) *fnPlan {
+	if fn == nil {
+		return nil
+	}
+	p := r.c.plans[fn.Origin().FullName()]
+	if p == nil || !p.addParam {
+		return nil
+	}
+	return p
+}
+
+func (r *pkgRewriter) dst(n ast.Node) dst.Node {
+	d := r.dec.Dst.Nodes[n]
+	if d == nil {
+		panic(fmt.Sprintf("rewrite: no dst node for %T at %s", n, r.fset.Position(n.Pos())))
+	}
+	return d
+}
+
+// expr is the ctx expression at a use.
+func (s ctxSource) expr() dst.Expr {
+	switch {
+	case s.name != "":
+		return dst.NewIdent(s.name)
+	case s.testVar != "":
+		return &dst.CallExpr{Fun: &dst.SelectorExpr{X: dst.NewIdent(s.testVar), Sel: dst.NewIdent("Context")}}
+	case s.request != "":
+		return &dst.CallExpr{Fun: &dst.SelectorExpr{X: dst.NewIdent(s.request), Sel: dst.NewIdent("Context")}}
+	}
+	return &dst.CallExpr{Fun: &dst.Ident{Name: "Background", Path: "context"}}
+}
+
+func contextType() dst.Expr { return &dst.Ident{Name: "Context", Path: "context"} }
