@@ -282,6 +282,7 @@ func TestBadInputRefused(t *testing.T) {
 		{"-w in the module cache, module too old", []string{"-w", "example.com/olddep"}, []string{`^asyncify: -w .*olddep@v1\.0\.0: inside the module cache \(GOMODCACHE=.*\), which asyncify never writes into`}},
 		{"-check without -o", []string{"-check", "./up"}, []string{`^asyncify: -check needs -o DIR$`}},
 		{"-w and -o", []string{"-w", "-o", "./out", "./up"}, []string{`^asyncify: -w and -o exclude each other$`}},
+		{"-d=false without -o or -w", []string{"-d=false", "./up"}, []string{`^asyncify: -d=false needs -o DIR or -w: without them the diff is the only output$`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -17,7 +17,7 @@ const convertSynopsis = "asyncify [-d | -w | -o DIR [-check]] [-tests=true] [-co
 // runConvert converts one package and prints the change as a unified diff.
 func runConvert(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("asyncify", convertSynopsis, stdout, stderr)
-	fs.Bool("d", true, "print the change as a unified diff (the default)")
+	diff := fs.Bool("d", true, "print the change as a unified diff (the default; -d=false only with -o or -w, which write the change instead)")
 	tests := fs.Bool("tests", true, "convert the package's _test.go files too, so its tests run the ctx paths")
 	outDir := fs.String("o", "", "write the converted package (tests, helpers and runtime included) into `DIR`, and print the diff")
 	check := fs.Bool("check", false, "with -o: write nothing; exit 1 with the diff if DIR differs from what would be written")
@@ -35,6 +35,10 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	dir, err := os.Getwd()
 	if err != nil {
 		fmt.Fprintln(stderr, "asyncify:", err)
+		return exitError
+	}
+	if !*diff && *outDir == "" && !*inPlace {
+		fmt.Fprintln(stderr, "asyncify: -d=false needs -o DIR or -w: without them the diff is the only output")
 		return exitError
 	}
 	if *check && *outDir == "" {
@@ -188,6 +192,9 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "asyncify:", err)
 			return exitError
 		}
+	}
+	if !*diff && !*check { // -d=false: the change is written, not printed
+		out.Reset()
 	}
 	text := out.String()
 	if color {

@@ -526,6 +526,13 @@ func TestLine(t *testing.T) {
 	}
 	goCmd(t, dir, "vet", "./out")
 	goCmd(t, dir, "test", "-count=1", "./out")
+	// -d=false with -o writes the same package and prints no diff
+	if code, out, errOut := asyncify("-d=false", "-o", "./quiet", "./up"); code != exitOK || out != "" {
+		t.Errorf("asyncify -d=false -o: exit %d, printed:\n%s\n%s", code, out, errOut)
+	}
+	if readString(t, "quiet/p.go") != readString(t, "out/p.go") {
+		t.Error("-d=false -o wrote a different package than -o")
+	}
 
 	if code, out, _ := asyncify("-o", "./out", "./up"); code != exitOK || out != "" {
 		t.Errorf("second run: exit %d, printed:\n%s", code, out)
