@@ -366,8 +366,9 @@ func (r *pkgRewriter) makeRunOp(wrapper, dfd *dst.FuncDecl, fd *ast.FuncDecl, p 
 		case p.fn.ModeRule != nil:
 			modeDoc += " (set by the configuration at " + p.fn.ModeRule.Pos + ")."
 		case p.fn.ModeWrite != nil && p.fn.ModeRead != nil:
-			modeDoc += fmt.Sprintf(" (several rounds: %s at %s after %s at %s).",
-				p.fn.ModeWrite.Callee, shortPos(p.fn.ModeWrite.Pos), p.fn.ModeRead.Callee, shortPos(p.fn.ModeRead.Pos))
+			// calls and functions, not positions: an upstream edit above
+			// them must not change the converted package's comments
+			modeDoc += fmt.Sprintf(" (several rounds: %s after %s).", siteIn(p.fn.ModeWrite), siteIn(p.fn.ModeRead))
 		default:
 			modeDoc += "."
 		}
@@ -532,6 +533,10 @@ func commentLines(text string) []string {
 	return append(lines, line)
 }
 
-func shortPos(p token.Position) string {
-	return fmt.Sprintf("%s:%d", filepath.Base(p.Filename), p.Line)
+// siteIn names a site by its call and the function holding it.
+func siteIn(s *iodetect.Site) string {
+	if s.Func == nil {
+		return s.Callee
+	}
+	return s.Callee + " in " + s.Func.Name
 }
