@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/asyncify-dev/asyncify/scripts/internal/gorun"
 )
 
 // Outcomes of one step (detect or convert) on one package.
@@ -115,17 +117,17 @@ func classify(isConvert bool, status int, stdout, stderr string) step {
 		for _, m := range msgs {
 			sub := positionedRE.FindStringSubmatch(m)
 			if sub == nil {
-				return step{Outcome: failed, Detail: "message without a position: " + firstLine(m)}
+				return step{Outcome: failed, Detail: "message without a position: " + gorun.FirstLine(m)}
 			}
 			reasons = append(reasons, refusal{Pos: sub[1], Reason: normalise(sub[2])})
 		}
 		if !isConvert {
 			// detect must not refuse: a package that loads has a report.
-			return step{Outcome: failed, Reasons: reasons, Detail: "detect exit 2: " + firstLine(msgs[0])}
+			return step{Outcome: failed, Reasons: reasons, Detail: "detect exit 2: " + gorun.FirstLine(msgs[0])}
 		}
 		return step{Outcome: refused, Reasons: reasons}
 	default:
-		return step{Outcome: failed, Detail: "exit status " + strconv.Itoa(status) + ": " + firstLine(stderr)}
+		return step{Outcome: failed, Detail: "exit status " + strconv.Itoa(status) + ": " + gorun.FirstLine(stderr)}
 	}
 }
 
@@ -169,7 +171,7 @@ func crashSummary(stderr string) string {
 		}
 	}
 	if len(out) == 0 {
-		return firstLine(stderr)
+		return gorun.FirstLine(stderr)
 	}
 	return strings.Join(out, "; ")
 }
@@ -185,7 +187,7 @@ var (
 // strings, positions and numbers become placeholders, so that the same
 // construct in different packages gives the same reason.
 func normalise(msg string) string {
-	msg = firstLine(msg)
+	msg = gorun.FirstLine(msg)
 	msg = posInTextRE.ReplaceAllString(msg, "POS")
 	msg = quotedRE.ReplaceAllString(msg, `"…"`)
 	msg = wordRE.ReplaceAllStringFunc(msg, func(w string) string {
@@ -247,12 +249,4 @@ func isCode(w string) bool {
 		}
 	}
 	return false
-}
-
-func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }

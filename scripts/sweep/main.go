@@ -22,12 +22,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/asyncify-dev/asyncify/scripts/internal/gorun"
 )
 
 func main() {
@@ -54,12 +55,7 @@ func run(doc, bin string, timeout time.Duration, par int) error {
 	// The tree the binary and the main modules' packages come from.
 	src, commit := ".", "the working tree (-bin "+bin+")"
 	if bin == "" {
-		src = filepath.Join(tmp, "src")
-		if commit, err = exportHEAD(ctx, src); err != nil {
-			return err
-		}
-		bin = filepath.Join(tmp, "asyncify")
-		if _, err := goCmd(ctx, src, os.Environ(), "build", "-o", bin, "./cmd/asyncify"); err != nil {
+		if bin, src, commit, err = gorun.BuildHEAD(ctx, tmp); err != nil {
 			return err
 		}
 	}
@@ -84,7 +80,7 @@ func run(doc, bin string, timeout time.Duration, par int) error {
 	rep.Trims = trims(ctx, src, tmp)
 	fmt.Print(rep.summary())
 	if doc != "" {
-		if err := writeDoc(doc, rep.markdown()); err != nil {
+		if err := gorun.WriteDoc(doc, marker, "# Robustness\n\n", rep.markdown()); err != nil {
 			return err
 		}
 	}
@@ -92,23 +88,6 @@ func run(doc, bin string, timeout time.Duration, par int) error {
 		return fmt.Errorf("%d packages failed", n)
 	}
 	return nil
-}
-
-// exportHEAD writes the committed HEAD of the repository in the current
-// directory into dir and returns its commit hash.
-func exportHEAD(ctx context.Context, dir string) (string, error) {
-	out, err := exec.CommandContext(ctx, "git", "rev-parse", "HEAD").Output()
-	if err != nil {
-		return "", fmt.Errorf("git rev-parse HEAD: %v", err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	archive := exec.CommandContext(ctx, "sh", "-c", `git archive HEAD | tar -x -C "$1"`, "sh", dir)
-	if out, err := archive.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("git archive: %v\n%s", err, out)
-	}
-	return strings.TrimSpace(string(out)), nil
 }
 
 // discover finds the packages to sweep: the standard library's network
@@ -125,7 +104,7 @@ func discover(ctx context.Context, bin, src, tmp string, timeout time.Duration) 
 	if err := os.WriteFile(filepath.Join(stdDir, "go.mod"), []byte("module sweep.invalid/std\n\ngo 1.26.0\n"), 0o644); err != nil {
 		return nil, nil, err
 	}
-	stdRun := runner{bin: bin, dir: stdDir, env: moduleEnv(), timeout: timeout}
+	stdRun := runner{bin: bin, dir: stdDir, env: gorun.ModuleEnv(), timeout: timeout}
 	stdPkgs, err := networkStd(ctx, stdRun)
 	if err != nil {
 		return nil, nil, err
@@ -148,7 +127,7 @@ func discover(ctx context.Context, bin, src, tmp string, timeout time.Duration) 
 			deps = append(deps, m.Path+"/...")
 		}
 	}
-	graphRun := runner{bin: bin, dir: graphDir, env: moduleEnv(), timeout: timeout}
+	graphRun := runner{bin: bin, dir: graphDir, env: gorun.ModuleEnv(), timeout: timeout}
 	t, s, err := listPackages(ctx, graphRun, deps...)
 	if err != nil {
 		return nil, nil, err
@@ -207,7 +186,7 @@ func sweep(ctx context.Context, targets []target, par int, done func(result)) []
 // document does not depend on the machine: GOROOT/src, the module cache,
 // the source tree.
 func trims(ctx context.Context, src, tmp string) []string {
-	out, _ := goCmd(ctx, src, os.Environ(), "env", "GOROOT", "GOMODCACHE")
+	out, _ := gorun.Go(ctx, src, os.Environ(), "env", "GOROOT", "GOMODCACHE")
 	var t []string
 	for i, d := range strings.Fields(string(out)) {
 		if i == 0 {

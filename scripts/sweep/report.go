@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -205,22 +203,6 @@ func (r *report) listing(outcome string) string {
 		}
 	}
 	return b.String()
-}
-
-// writeDoc replaces what follows the marker in file with generated,
-// keeping the text above it.
-func writeDoc(file, generated string) error {
-	old, err := os.ReadFile(file)
-	if err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	intro := "# Robustness\n\n"
-	if i := bytes.Index(old, []byte(marker)); i >= 0 {
-		intro = string(old[:i])
-	} else if len(old) > 0 {
-		intro = string(old) + "\n"
-	}
-	return os.WriteFile(file, []byte(intro+marker+"\n\n"+generated), 0o644)
 }
 
 type failureKind struct {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/asyncify-dev/asyncify/scripts/internal/gorun"
 )
 
 // TestSweepSubset is the sweep's fixed subset that CI runs: three network
@@ -35,7 +37,7 @@ func TestSweepSubset(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(stdDir, "go.mod"), []byte("module sweep.invalid/std\n\ngo 1.26.0\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	std := runner{bin: bin, dir: stdDir, env: moduleEnv(), timeout: 60 * time.Second}
+	std := runner{bin: bin, dir: stdDir, env: gorun.ModuleEnv(), timeout: 60 * time.Second}
 	// golang.org/x/net at the module graph's version, as the sweep takes it.
 	mods, err := graph(t.Context(), root)
 	if err != nil {
@@ -52,7 +54,7 @@ func TestSweepSubset(t *testing.T) {
 	if err := writeGraphModule(graphDir, root, mods); err != nil {
 		t.Fatal(err)
 	}
-	mod := runner{bin: bin, dir: graphDir, env: moduleEnv(), timeout: 60 * time.Second}
+	mod := runner{bin: bin, dir: graphDir, env: gorun.ModuleEnv(), timeout: 60 * time.Second}
 	targets := []target{
 		{Pkg: "net/smtp", r: std},
 		{Pkg: "net/textproto", r: std},

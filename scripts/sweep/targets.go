@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/asyncify-dev/asyncify/scripts/internal/gorun"
 )
 
 // target is one package to sweep and where to run asyncify on it.
@@ -32,31 +34,10 @@ type module struct {
 	Main          bool
 }
 
-// goCmd runs the go command in dir with env and returns its stdout.
-func goCmd(ctx context.Context, dir string, env []string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = dir
-	cmd.Env = env
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, stderr.Bytes())
-	}
-	return out, nil
-}
-
-// moduleEnv is the environment of a temporary module: outside the
-// repository's workspace, and free to record the go.sum lines it needs
-// (fetched through GOPROXY, like any go command).
-func moduleEnv() []string {
-	return append(os.Environ(), "GOWORK=off", "GOFLAGS="+strings.TrimSpace(os.Getenv("GOFLAGS")+" -mod=mod"))
-}
-
 // graph lists the modules of the project's module graph, as the go
 // command sees it from root ("go list -m all", workspace included).
 func graph(ctx context.Context, root string) ([]module, error) {
-	out, err := goCmd(ctx, root, os.Environ(), "list", "-m", "-json", "all")
+	out, err := gorun.Go(ctx, root, os.Environ(), "list", "-m", "-json", "all")
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +103,7 @@ type listedPackage struct {
 // build here become targets of r, the others are skipped.
 func listPackages(ctx context.Context, r runner, patterns ...string) ([]target, []skipped, error) {
 	args := append([]string{"list", "-e", "-json=ImportPath,Module,GoFiles,CgoFiles,Error"}, patterns...)
-	out, err := goCmd(ctx, r.dir, r.env, args...)
+	out, err := gorun.Go(ctx, r.dir, r.env, args...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -138,7 +119,7 @@ func listPackages(ctx context.Context, r runner, patterns ...string) ([]target, 
 		}
 		switch {
 		case p.Error != nil:
-			skips = append(skips, skipped{p.ImportPath, firstLine(p.Error.Err)})
+			skips = append(skips, skipped{p.ImportPath, gorun.FirstLine(p.Error.Err)})
 		case len(p.GoFiles)+len(p.CgoFiles) == 0:
 			skips = append(skips, skipped{p.ImportPath, "no Go files for " + runtime.GOOS + "/" + runtime.GOARCH})
 		default:
