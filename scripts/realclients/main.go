@@ -207,4 +207,3 @@ func (h *harness) env(extra ...string) []string {
 func (h *harness) trims() []string {
 	return []string{filepath.Join(h.goroot, "src") + "/", h.modcache + "/", h.tmp + "/"}
 }
-

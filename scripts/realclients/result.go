@@ -76,7 +76,9 @@ func (r *row) set(col column, text, detail string) bool {
 
 func (r *row) na(col column) { r.Cells[col].State = stNA }
 
-func (r *row) note(format string, args ...any) { r.Notes = append(r.Notes, fmt.Sprintf(format, args...)) }
+func (r *row) note(format string, args ...any) {
+	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
+}
 
 // unexpected says whether a column failed that no issue expects to fail.
 func (r *row) unexpected() bool {
