@@ -105,6 +105,9 @@ var clients = []client{
 		Version: "v2.0.0-beta.8",
 		Pkg:     "github.com/emersion/go-imap/v2/imapclient",
 		Ops:     []string{"Client.Noop", "Client.Login", "Client.Select", "Client.Fetch", "Client.Logout"},
+		Expect: map[column]expectation{
+			colProbe: {13, "NoopContext sends; Command.Wait waits on the reply the reader goroutine delivers (a reply wait), with no ctx"},
+		},
 		Probe: &probe{Network: "tcp", Calls: []probeCall{
 			{"Client.Noop", "c, err := imapclient.DialInsecure(addr, nil)\nif err != nil {\n\treturn err\n}\ndefer c.Close()\nreturn c.NoopContext(ctx).Wait()"},
 		}},
@@ -115,6 +118,11 @@ var clients = []client{
 		Version: "v3.4.15",
 		Pkg:     "github.com/go-ldap/ldap/v3",
 		Ops:     []string{"Conn.Search", "Conn.Bind", "Conn.Add", "Conn.Modify", "Conn.Del", "Conn.Compare"},
+		Expect: map[column]expectation{
+			colLoads: {12, "item 1: its tests import testify, which the user's module does not require (the loader fix is under way)"},
+			colForms: {13, "Conn implements the exported Client interface and its operations wait on the reader goroutine's reply"},
+			colProbe: {13, "no SearchContext or BindContext to call"},
+		},
 		Probe: &probe{Network: "tcp", Calls: []probeCall{
 			{"Conn.Search", "c, err := ldap.DialURL(\"ldap://\" + addr)\nif err != nil {\n\treturn err\n}\ndefer c.Close()\n_, err = c.SearchContext(ctx, ldap.NewSearchRequest(\"dc=example,dc=com\", ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, \"(cn=x)\", nil, nil))\nreturn err"},
 			{"Conn.Bind", "c, err := ldap.DialURL(\"ldap://\" + addr)\nif err != nil {\n\treturn err\n}\ndefer c.Close()\nreturn c.BindContext(ctx, \"cn=admin,dc=example,dc=com\", \"x\")"},
@@ -124,6 +132,10 @@ var clients = []client{
 		Name: "net/rpc",
 		Pkg:  "net/rpc",
 		Ops:  []string{"Client.Call"},
+		Expect: map[column]expectation{
+			colForms: {13, "Call waits on a channel its reader goroutine fills (a reply wait): no CallContext"},
+			colProbe: {13, "no CallContext to call"},
+		},
 		Probe: &probe{Network: "tcp", Calls: []probeCall{
 			{"Client.Call", "c, err := rpc.Dial(\"tcp\", addr)\nif err != nil {\n\treturn err\n}\ndefer c.Close()\nvar reply int\nreturn c.CallContext(ctx, \"Arith.Add\", 1, &reply)"},
 		}},
@@ -139,6 +151,12 @@ var clients = []client{
 		Tags:  "helper,marshal,misc,api,trap",
 		Netns: true,
 		Ops:   []string{"GoSNMP.Get", "GoSNMP.Set", "GoSNMP.Walk", "GoSNMP.Connect"},
+		Expect: map[column]expectation{
+			colLoads: {12, "item 1: its tests import testify, which the user's module does not require (the loader fix is under way)"},
+			colVets:  {12, "item 5: -o does not copy testdata/, which v3_fixture_test.go embeds"},
+			colTests: {12, "item 5: -o does not copy testdata/, which v3_fixture_test.go embeds"},
+			colProbe: {12, "item 7: its own \"request timeout ... max retries exceeded\" error comes back at 51 ms, not context.DeadlineExceeded"},
+		},
 		// The client's own timeout (10 s, no retries) is far beyond the
 		// probe's 250 ms: only ctx can end these calls in time.
 		Probe: &probe{Network: "udp", Imports: []string{"strconv"}, Calls: []probeCall{
@@ -147,10 +165,69 @@ var clients = []client{
 			{"GoSNMP.Walk", snmpSetup + "return g.WalkContext(ctx, \".1.3.6.1.2.1.1\", func(gosnmp.SnmpPDU) error { return nil })"},
 		}},
 	},
+	// Grown from go-partial.tsv (modules the proxy serves) and a few
+	// look-ups by name: plain net.Conn clients of other protocols.
+	{
+		Name:    "jlaffaye/ftp",
+		Module:  "github.com/jlaffaye/ftp",
+		Version: "v0.2.4",
+		Pkg:     "github.com/jlaffaye/ftp",
+		Ops:     []string{"Dial", "ServerConn.Login", "ServerConn.List", "ServerConn.Retr", "ServerConn.Stor", "ServerConn.Quit"},
+		Probe: &probe{Network: "tcp", Calls: []probeCall{
+			// Dial reads the server's greeting.
+			{"Dial", "c, err := ftp.DialContext(ctx, addr)\nif err == nil {\n\tc.Quit()\n}\nreturn err"},
+		}},
+	},
+	{
+		Name:    "redigo",
+		Module:  "github.com/gomodule/redigo",
+		Version: "v1.9.3",
+		Pkg:     "github.com/gomodule/redigo/redis",
+		// The tests start redis-server on port 16379 (as .ci/run's own).
+		Servers: []string{"redis-server"},
+		Netns:   true,
+		Ops:     []string{"Dial", "Conn.Do", "Pool.Get"},
+		Probe: &probe{Network: "tcp", Calls: []probeCall{
+			{"Conn.Do", "c, err := redis.Dial(\"tcp\", addr)\nif err != nil {\n\treturn err\n}\ndefer c.Close()\n_, err = redis.DoContext(c, ctx, \"GET\", \"k\")\nreturn err"},
+		}},
+	},
+	{
+		Name:    "go-smtp",
+		Module:  "github.com/emersion/go-smtp",
+		Version: "v0.25.1",
+		Pkg:     "github.com/emersion/go-smtp",
+		Ops:     []string{"Dial", "Client.Hello", "Client.Mail", "Client.Rcpt", "Client.Data", "Client.Quit", "Client.SendMail"},
+		Expect: map[column]expectation{
+			colConverts: {12, "items 3 and 4: the server side's c.writeResponse(dataErrorToStatus(err)) passes a multi-value call to a function that gains ctx"},
+		},
+		Probe: &probe{Network: "tcp", Calls: []probeCall{
+			// Hello reads the server's greeting first.
+			{"Client.Hello", "c, err := smtp.Dial(addr)\nif err != nil {\n\treturn err\n}\ndefer c.Close()\nreturn c.HelloContext(ctx, \"localhost\")"},
+		}},
+	},
+	{
+		Name:    "simonvetter/modbus",
+		Module:  "github.com/simonvetter/modbus",
+		Version: "v1.6.4",
+		Pkg:     "github.com/simonvetter/modbus",
+		// server_tcp_test.go and udp_test.go use the fixed port 5502.
+		Netns: true,
+		Ops:   []string{"ModbusClient.Open", "ModbusClient.ReadRegisters", "ModbusClient.WriteRegister", "ModbusClient.ReadCoils"},
+		Expect: map[column]expectation{
+			colForms: {13, "its operations go through the package-private transport interface's ExecuteRequest: only Open gets a ctx form"},
+			colProbe: {13, "no ReadRegistersContext to call"},
+		},
+		Probe: &probe{Network: "tcp", Calls: []probeCall{
+			{"ModbusClient.ReadRegisters", "c, err := modbus.NewClient(&modbus.ClientConfiguration{URL: \"tcp://\" + addr, Timeout: 10 * time.Second})\nif err != nil {\n\treturn err\n}\nif err := c.Open(); err != nil {\n\treturn err\n}\ndefer c.Close()\n_, err = c.ReadRegistersContext(ctx, 0, 1, modbus.HOLDING_REGISTER)\nreturn err"},
+		}},
+	},
 	{
 		Name:      "log/syslog",
 		Pkg:       "log/syslog",
 		TestsOnly: true,
+		Expect: map[column]expectation{
+			colTests: {14, "a write-only client shares its connection: the pipelined connection holds its writes, TestFlap hangs"},
+		},
 	},
 }
 

@@ -152,15 +152,20 @@ type harness struct {
 
 func newHarness(bin, tmp string) (*harness, error) {
 	h := &harness{bin: bin, tmp: tmp, wrappers: filepath.Join(tmp, "bin"), inCI: os.Getenv("CI") == "true"}
-	out, err := gorun.Go(context.Background(), tmp, os.Environ(), "env", "GOTOOLDIR", "GOROOT", "GOMODCACHE")
+	out, err := gorun.Go(context.Background(), tmp, os.Environ(), "env", "GOROOT", "GOMODCACHE")
 	if err != nil {
 		return nil, err
 	}
 	f := strings.Fields(string(out))
-	if len(f) != 3 {
+	if len(f) != 2 {
 		return nil, fmt.Errorf("go env: %q", out)
 	}
-	h.test2j, h.goroot, h.modcache = filepath.Join(f[0], "test2json"), f[1], f[2]
+	h.goroot, h.modcache = f[0], f[1]
+	// test2json is built on demand: -n builds it and prints its path.
+	if out, err = gorun.Go(context.Background(), tmp, os.Environ(), "tool", "-n", "test2json"); err != nil {
+		return nil, err
+	}
+	h.test2j = strings.TrimSpace(string(out))
 	if err := h.writeWrappers(); err != nil {
 		return nil, err
 	}

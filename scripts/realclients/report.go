@@ -52,6 +52,9 @@ func (r *report) text() string {
 		for _, f := range x.failures() {
 			fmt.Fprintf(&b, "%s: %s\n", x.Client.Name, r.trim(f))
 		}
+		for _, n := range x.Notes {
+			fmt.Fprintf(&b, "%s: note: %s\n", x.Client.Name, r.trim(n))
+		}
 	}
 	fixed := 0
 	for _, x := range r.Rows {

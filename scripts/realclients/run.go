@@ -21,7 +21,7 @@ import (
 const (
 	goTimeout       = 5 * time.Minute // a go command: get, tidy, build, vet, test -c
 	asyncifyTimeout = 3 * time.Minute
-	testTimeout     = 8 * time.Minute // one side's test binary
+	testTimeout     = 90 * time.Second // one run of a test binary (its -test.timeout is 30 s less)
 )
 
 // outcome is what one command did.
@@ -108,8 +108,11 @@ func (h *harness) runClient(ctx context.Context, c client) *row {
 	return cr.r
 }
 
-// setup makes both modules: the user's (go mod init, go get M@V) and the
-// one the original's tests run in.
+// setup makes both modules: the user's (go mod init, go get P@V for the
+// package P of module M at version V, as a user who wants P does: go get
+// M@V alone leaves out the go.sum lines of P's imports from other modules
+// when M's root package does not import them, and the go command then
+// refuses to load P) and the one the original's tests run in.
 func (cr *clientRun) setup(ctx context.Context) bool {
 	fail := func(detail string) bool { return cr.r.set(colLoads, "", "setup: "+detail) }
 	for _, d := range []struct{ dir, mod string }{{cr.app, "example.com/app"}, {cr.orig, "example.com/orig"}} {
@@ -120,7 +123,7 @@ func (cr *clientRun) setup(ctx context.Context) bool {
 			return fail("go mod init: " + o.failed())
 		}
 		if cr.c.Module != "" {
-			if o := cr.goIn(ctx, d.dir, cr.env(), "get", cr.c.Module+"@"+cr.c.Version); o.failed() != "" {
+			if o := cr.goIn(ctx, d.dir, cr.env(), "get", cr.c.Pkg+"@"+cr.c.Version); o.failed() != "" {
 				return fail("go get: " + o.failed())
 			}
 		}

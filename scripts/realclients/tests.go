@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // testRun is what one side's test binary reported: the final action of
@@ -18,6 +20,7 @@ type testRun struct {
 	Tests  map[string]string
 	Output map[string]string // a failed test's output, shortened
 	Failed string            // the binary could not be built or run
+	Rounds int               // runs after the first, for the tests a crash left out
 }
 
 // tests builds the package's tests on both sides, runs them side by side
@@ -98,6 +101,9 @@ func (cr *clientRun) tests(ctx context.Context) {
 			lost = append(lost, detail)
 		}
 	}
+	if conv.Rounds > 0 || orig.Rounds > 0 {
+		cr.r.note("a crash or time-out ended a test binary before all its tests ran; the rest ran in %d more runs converted, %d original", conv.Rounds, orig.Rounds)
+	}
 	if len(bothFail) > 0 {
 		slices.Sort(bothFail)
 		cr.r.note("%d tests fail on both sides (left out of the comparison): %s", len(bothFail), strings.Join(bothFail, ", "))
@@ -124,10 +130,57 @@ func (cr *clientRun) tests(ctx context.Context) {
 	cr.r.set(colTests, text, "")
 }
 
-// runTests runs a test binary in dir (the package's directory, as go test
+// runTests runs the tests of a test binary that match run (all when run
+// is ""). A test that panics or times out ends the binary before the tests
+// after it have run: those are run again, without the ones that reported,
+// until each has reported or a round adds nothing.
+func (cr *clientRun) runTests(ctx context.Context, bin, dir, run string) testRun {
+	res := cr.runOnce(ctx, bin, dir, run)
+	if res.Failed != "" || run != "" {
+		return res
+	}
+	o := execIn(ctx, time.Minute, dir, cr.env(), bin, "-test.list", ".")
+	if o.failed() != "" {
+		return res
+	}
+	var all []string
+	for line := range strings.Lines(o.stdout) {
+		name := strings.TrimSpace(line)
+		if strings.HasPrefix(name, "Test") || strings.HasPrefix(name, "Example") || strings.HasPrefix(name, "Fuzz") {
+			all = append(all, name)
+		}
+	}
+	for round := 0; round < 5; round++ {
+		var missing []string
+		for _, name := range all {
+			if _, ok := res.Tests[name]; !ok {
+				missing = append(missing, regexp.QuoteMeta(name))
+			}
+		}
+		if len(missing) == 0 {
+			break
+		}
+		again := cr.runOnce(ctx, bin, dir, "^("+strings.Join(missing, "|")+")$")
+		added := 0
+		for name, action := range again.Tests {
+			if _, ok := res.Tests[name]; !ok {
+				res.Tests[name] = action
+				res.Output[name] = again.Output[name]
+				added++
+			}
+		}
+		if added == 0 {
+			break
+		}
+		res.Rounds++
+	}
+	return res
+}
+
+// runOnce runs a test binary in dir (the package's directory, as go test
 // does), through test2json, in a private network namespace with the
 // client's servers when the client asks for one.
-func (cr *clientRun) runTests(ctx context.Context, bin, dir, run string) testRun {
+func (cr *clientRun) runOnce(ctx context.Context, bin, dir, run string) testRun {
 	args := []string{"-t", bin, "-test.v=test2json", "-test.count=1", "-test.timeout=" + strconv.Itoa(int(testTimeout.Seconds())-30) + "s"}
 	if run != "" {
 		args = append(args, "-test.run="+run)
