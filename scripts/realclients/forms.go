@@ -59,7 +59,11 @@ func ctxForm(scope *types.Scope, op string) string {
 		if !ok {
 			return nil
 		}
-		obj, _, _ := types.LookupFieldOrMethod(types.NewPointer(tn.Type()), true, tn.Pkg(), n)
+		var recv types.Type = types.NewPointer(tn.Type())
+		if types.IsInterface(tn.Type()) {
+			recv = tn.Type()
+		}
+		obj, _, _ := types.LookupFieldOrMethod(recv, true, tn.Pkg(), n)
 		if f, ok := obj.(*types.Func); ok {
 			return f.Signature()
 		}
