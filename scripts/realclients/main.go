@@ -53,15 +53,17 @@ func main() {
 	par := flag.Int("p", 2, "clients run in parallel")
 	only := flag.String("run", "", "run only the clients whose name matches `REGEXP`")
 	keep := flag.Bool("keep", false, "keep the temporary directory (its path is printed)")
+	limit := flag.Duration("timeout", 15*time.Minute, "time limit of the whole run: what is still running then fails")
 	flag.Parse()
-	if err := run(*doc, *bin, *par, *only, *keep); err != nil {
+	if err := run(*doc, *bin, *par, *only, *keep, *limit); err != nil {
 		fmt.Fprintln(os.Stderr, "realclients:", err)
 		os.Exit(1)
 	}
 }
 
-func run(doc, bin string, par int, only string, keep bool) error {
-	ctx := context.Background()
+func run(doc, bin string, par int, only string, keep bool, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
 	start := time.Now()
 	list := clients
 	if only != "" {

@@ -44,8 +44,8 @@ func (o outcome) failed() string {
 
 // execIn runs name with args in dir, in a process group of its own that a
 // time-out ends whole.
-func execIn(ctx context.Context, timeout time.Duration, dir string, env []string, name string, args ...string) outcome {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+func execIn(parent context.Context, timeout time.Duration, dir string, env []string, name string, args ...string) outcome {
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir, cmd.Env = dir, env
@@ -60,6 +60,9 @@ func execIn(ctx context.Context, timeout time.Duration, dir string, env []string
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:
 		o.err = fmt.Errorf("%s %s: no result after %s", name, strings.Join(args, " "), timeout)
+		if parent.Err() != nil {
+			o.err = fmt.Errorf("%s %s: the run's time limit (-timeout) was reached", name, strings.Join(args, " "))
+		}
 	case errors.As(err, &ee):
 		o.exit = ee.ExitCode()
 	case err != nil:
