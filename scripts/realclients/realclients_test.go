@@ -112,7 +112,11 @@ func New() *Client { return nil }
 // A failed test's output is cut to the lines that say why.
 func TestFailureLines(t *testing.T) {
 	out := "=== RUN   TestX\n    x_test.go:12: want 1, got 2\n    x_test.go:13: want 3, got 4\n    x_test.go:14: more\n--- FAIL: TestX (0.00s)\n"
-	if got, want := failureLines(out), "x_test.go:12: want 1, got 2 / x_test.go:13: want 3, got 4"; got != want {
+	if got, want := failureLines(out), "x_test.go:13: want 3, got 4 / x_test.go:14: more"; got != want {
+		t.Errorf("failureLines = %q, want %q", got, want)
+	}
+	panicked := "=== RUN   TestY\n    y_test.go:3: starting\npanic: test timed out after 45s\n\trunning tests:\n"
+	if got, want := failureLines(panicked), "panic: test timed out after 45s"; got != want {
 		t.Errorf("failureLines = %q, want %q", got, want)
 	}
 }

@@ -83,7 +83,7 @@ func (r *report) markdown() string {
 		}
 		p(" %s |", name)
 	}
-	p("\n| --- | --- |%s\n", strings.Repeat(" --- |", len(columns)))
+	p(" first failure |\n| --- | --- |%s --- |\n", strings.Repeat(" --- |", len(columns)))
 	for _, x := range r.Rows {
 		v := x.Client.Version
 		if x.Client.Module == "" {
@@ -104,9 +104,16 @@ func (r *report) markdown() string {
 			}
 			p(" %s |", r.cell(s))
 		}
-		p("\n")
+		first := ""
+		if f := x.failures(); len(f) > 0 {
+			first = f[0]
+			if rs := []rune(first); len(rs) > 160 {
+				first = string(rs[:160]) + "…"
+			}
+		}
+		p(" %s |\n", r.cell(first))
 	}
-	p("\n`tests conv/orig`: of the tests that pass on the original, how many pass converted. `ctx forms`: listed operations with a Context form. `probe`: calls that returned within %s of a %s deadline with `context.DeadlineExceeded`. `–`: not reached (an earlier column failed). `expected fail (issue N)`: a failure the client's list entry expects, owned by that issue.\n",
+	p("\n`tests conv/orig`: of the tests that pass on the original, how many pass converted. `ctx forms`: listed operations with a Context form. `probe`: calls that returned within %s of a %s deadline with `context.DeadlineExceeded`. `–`: not reached (an earlier column failed). `expected fail (issue N)`: a failure the client's list entry expects, owned by that issue. `first failure`: cut at 160 characters; every failure in full below.\n",
 		probeLimit, probeDeadline)
 
 	p("\n## Failures and notes\n\n")

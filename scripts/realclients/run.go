@@ -21,7 +21,7 @@ import (
 const (
 	goTimeout       = 5 * time.Minute // a go command: get, tidy, build, vet, test -c
 	asyncifyTimeout = 3 * time.Minute
-	testTimeout     = 90 * time.Second // one run of a test binary (its -test.timeout is 30 s less)
+	testTimeout     = 75 * time.Second // one run of a test binary (its -test.timeout is 30 s less)
 )
 
 // outcome is what one command did.

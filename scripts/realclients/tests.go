@@ -236,25 +236,25 @@ func (cr *clientRun) runOnce(ctx context.Context, bin, dir, run string) testRun 
 	return res
 }
 
-// failureLines are the lines of a failed test's output that say why:
-// those of t.Error and t.Fatal ("    file_test.go:NN: ..."), and panics.
+// failureLines are the lines of a failed test's output that say why: a
+// panic's first line, else the last two lines of t.Error, t.Fatal and
+// t.Log ("    file_test.go:NN: ..."; a t.Fatal ends the test, so the last
+// ones name what failed rather than what was logged on the way).
 func failureLines(out string) string {
 	var keep []string
 	for line := range strings.Lines(out) {
 		t := strings.TrimSpace(line)
 		switch {
-		case t == "", strings.HasPrefix(t, "=== "), strings.HasPrefix(t, "--- "):
-		case strings.Contains(t, "_test.go:") || strings.HasPrefix(t, "panic:"):
+		case strings.HasPrefix(t, "panic:"):
+			return t
+		case strings.Contains(t, "_test.go:"):
 			keep = append(keep, t)
-		}
-		if len(keep) == 2 {
-			break
 		}
 	}
 	if len(keep) == 0 {
 		return firstLines(out, 2)
 	}
-	return strings.Join(keep, " / ")
+	return strings.Join(keep[max(len(keep)-2, 0):], " / ")
 }
 
 // netnsScript runs its arguments in the namespace unshare -n made, after
