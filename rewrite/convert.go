@@ -222,6 +222,7 @@ func convertLoaded(cfg Config, pattern string, loaded, deps []*iodetect.Loaded, 
 		r.rewrite()
 	}
 	if len(c.errs) > 0 {
+		sortDiags(c.errs)
 		return nil, &Error{Errs: c.errs}
 	}
 
@@ -320,7 +321,7 @@ func convertLoaded(cfg Config, pattern string, loaded, deps []*iodetect.Loaded, 
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	res.Files = out
-	sort.Strings(res.Notes)
+	sortDiags(res.Notes)
 	return res, nil
 }
 

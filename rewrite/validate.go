@@ -45,7 +45,7 @@ func refuseCgo(loaded []*iodetect.Loaded) error {
 		}
 	}
 	if len(errs) > 0 {
-		sort.Strings(errs)
+		sortDiags(errs)
 		return &Error{Errs: errs}
 	}
 	return nil
@@ -263,7 +263,7 @@ func refuseHelperImportClash(base *iodetect.Loaded, files []File) error {
 		}
 	}
 	if len(errs) > 0 {
-		sort.Strings(errs)
+		sortDiags(errs)
 		return &Error{Errs: errs}
 	}
 	return nil

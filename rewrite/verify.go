@@ -105,6 +105,7 @@ func verify(cfg Config, goVersion string, internal []*iodetect.Loaded, internalF
 		checked[l.Pkg.PkgPath] = pkg
 	}
 	if len(errs) > 0 {
+		sortDiags(errs)
 		return &Error{Errs: errs}
 	}
 	return nil
