@@ -1,6 +1,8 @@
 package iodetect
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"go/ast"
@@ -9,6 +11,8 @@ import (
 	"go/token"
 	"go/types"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"sort"
@@ -73,9 +77,97 @@ const metaMode = packages.NeedName | packages.NeedFiles |
 // The matched packages are parsed and type-checked from source; their
 // dependencies are read from export data, which the go command builds (or
 // finds in its cache) without compiling the matched packages themselves.
+//
+// Load runs the go command with a copy of the module's go.mod and go.sum
+// (ModuleEnv): what the tests of a dependency import is found without
+// editing the user's files.
 func Load(cfg LoadConfig, patterns ...string) ([]*Loaded, error) {
+	env, cleanup, err := ModuleEnv(cfg.Dir, cfg.Env)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	cfg.Env = env
 	matched, _, err := LoadDeps(cfg, patterns...)
 	return matched, err
+}
+
+// ModuleEnv returns env (nil is the process's environment) with GOFLAGS
+// set so that the go command, run in dir, reads and updates a copy of the
+// main module's go.mod and go.sum in a temporary directory (-modfile,
+// -mod=mod), and cleanup, which removes the copy. A dependency's tests
+// import modules that the user's module need not require, nor have sums
+// for (go mod tidy leaves out the test dependencies of dependencies): the
+// go command adds them to the copy, as go get would, and the user's
+// go.mod and go.sum stay as they are.
+//
+// env is returned unchanged outside a module, in workspace mode (where
+// -modfile is not allowed) and in vendor mode (vendor/ is what the user
+// builds with).
+func ModuleEnv(dir string, env []string) (out []string, cleanup func(), err error) {
+	cleanup = func() {}
+	if env == nil {
+		env = os.Environ()
+	}
+	cmd := exec.Command("go", "env", "-json", "GOMOD", "GOWORK", "GOFLAGS")
+	cmd.Dir = dir
+	cmd.Env = env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, cleanup, fmt.Errorf("go env: %v: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	var goenv struct{ GOMOD, GOWORK, GOFLAGS string }
+	if err := json.Unmarshal(stdout.Bytes(), &goenv); err != nil {
+		return nil, cleanup, fmt.Errorf("go env: %v", err)
+	}
+	if goenv.GOMOD == "" || goenv.GOMOD == os.DevNull || (goenv.GOWORK != "" && goenv.GOWORK != "off") {
+		return env, cleanup, nil
+	}
+	gomod, mode := goenv.GOMOD, ""
+	var flags []string
+	for _, f := range strings.Fields(goenv.GOFLAGS) {
+		switch {
+		case strings.HasPrefix(f, "-modfile=") || strings.HasPrefix(f, "--modfile="):
+			gomod = f[strings.Index(f, "=")+1:]
+			if !filepath.IsAbs(gomod) {
+				gomod = filepath.Join(dir, gomod)
+			}
+		case strings.HasPrefix(f, "-mod=") || strings.HasPrefix(f, "--mod="):
+			mode = f[strings.Index(f, "=")+1:]
+		default:
+			flags = append(flags, f)
+		}
+	}
+	if mode == "vendor" || mode == "" && fileExists(filepath.Join(filepath.Dir(goenv.GOMOD), "vendor", "modules.txt")) {
+		return env, cleanup, nil
+	}
+	tmp, err := os.MkdirTemp("", "asyncify-modfile-")
+	if err != nil {
+		return nil, cleanup, err
+	}
+	cleanup = func() { os.RemoveAll(tmp) }
+	for _, c := range [][2]string{{gomod, "go.mod"}, {strings.TrimSuffix(gomod, ".mod") + ".sum", "go.sum"}} {
+		data, err := os.ReadFile(c[0])
+		if errors.Is(err, os.ErrNotExist) && c[1] == "go.sum" {
+			continue
+		}
+		if err == nil {
+			err = os.WriteFile(filepath.Join(tmp, c[1]), data, 0o644)
+		}
+		if err != nil {
+			cleanup()
+			return nil, func() {}, err
+		}
+	}
+	flags = append(flags, "-mod=mod", "-modfile="+filepath.Join(tmp, "go.mod"))
+	out = append(env[:len(env):len(env)], "GOFLAGS="+strings.Join(flags, " "))
+	return out, cleanup, nil
+}
+
+func fileExists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
 }
 
 // LoadDeps is Load that also returns the packages of the matched packages'
@@ -274,6 +366,19 @@ func typeCheck(cfg LoadConfig, pkgs []*packages.Package) error {
 		if len(errs) > 0 {
 			return &LoadError{Errs: dedupe(errs)}
 		}
+		var missing []string
+		for _, d := range deps {
+			if ep := exports[d]; ep == nil || ep.ExportFile == "" {
+				missing = append(missing, d)
+			}
+		}
+		if len(missing) > 0 {
+			// go/packages returns nothing, and no error, when the go
+			// command fails as a whole (go: updates to go.mod needed),
+			// and no export data without a word when a dependency of
+			// the package failed
+			return &LoadError{Errs: goListFailures(cfg, missing)}
+		}
 	}
 
 	fset := token.NewFileSet()
@@ -362,6 +467,58 @@ func typeCheck(cfg LoadConfig, pkgs []*packages.Package) error {
 		return &LoadError{Errs: dedupe(errs)}
 	}
 	return nil
+}
+
+// goListFailures runs go list -export on pkgs, for which go/packages found
+// no export data and no error, and returns what the go command says: the
+// packages' errors and those of their dependencies (DepsErrors, which
+// go/packages leaves out), or when it fails as a whole (go: updates to
+// go.mod needed), its message.
+func goListFailures(cfg LoadConfig, pkgs []string) []string {
+	cmd := exec.Command("go", append([]string{"list", "-e", "-export", "-json=ImportPath,Export,Error,DepsErrors", "--"}, pkgs...)...)
+	cmd.Dir = cfg.Dir
+	cmd.Env = cfg.Env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	runErr := cmd.Run()
+	type listErr struct{ Pos, Err string }
+	var errs []string
+	add := func(e *listErr) {
+		if e == nil {
+			return
+		}
+		if e.Pos == "" {
+			errs = append(errs, e.Err)
+			return
+		}
+		pos := e.Pos
+		if !filepath.IsAbs(pos) && cfg.Dir != "" {
+			pos = filepath.Join(cfg.Dir, pos)
+		}
+		errs = append(errs, pos+": "+e.Err)
+	}
+	dec := json.NewDecoder(&stdout)
+	for {
+		var p struct {
+			Error      *listErr
+			DepsErrors []*listErr
+		}
+		if dec.Decode(&p) != nil {
+			break
+		}
+		add(p.Error)
+		for _, e := range p.DepsErrors {
+			add(e)
+		}
+	}
+	if len(errs) == 0 {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = fmt.Sprintf("go list -export %s: no export data (%v)", strings.Join(pkgs, " "), runErr)
+		}
+		errs = append(errs, msg)
+	}
+	return dedupe(errs)
 }
 
 var errTestVariantDeps = errors.New("test variants among the dependencies")

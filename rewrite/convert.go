@@ -102,7 +102,16 @@ const minGoVersion = "go1.21"
 const testContextGoVersion = "go1.24"
 
 // Convert converts the one package that pattern names.
+//
+// The go command it runs reads and updates a copy of the module's go.mod
+// and go.sum (iodetect.ModuleEnv), never the user's.
 func Convert(cfg Config, pattern string) (*Result, error) {
+	env, cleanup, err := iodetect.ModuleEnv(cfg.Dir, cfg.Env)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	cfg.Env = env
 	loaded, deps, err := iodetect.LoadDeps(iodetect.LoadConfig{Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env, Overrides: cfg.Overrides, Progress: cfg.Progress}, pattern)
 	if err != nil {
 		var le *iodetect.LoadError

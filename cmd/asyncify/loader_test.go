@@ -1,0 +1,229 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// Loading what a user has (issue 12): a client whose tests import a module
+// that the user's module does not require, nor has sums for, served by a
+// module proxy of the test's own (a directory, GOPROXY=file://).
+
+// proxyModules are the modules of the test's proxy, by module@version,
+// each file by its path in the module.
+var proxyModules = map[string]map[string]string{
+	// lib is the client: its tests import check, which its go.mod requires.
+	"example.com/lib@v1.0.0": {
+		"go.mod": "module example.com/lib\n\ngo 1.24\n\nrequire example.com/check v1.0.0\n",
+		"lib.go": `// Package lib is a line client.
+package lib
+
+import (
+	"bufio"
+	"net"
+)
+
+type Conn struct {
+	nc net.Conn
+	r  *bufio.Reader
+}
+
+func Dial(addr string) (*Conn, error) {
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return &Conn{nc: nc, r: bufio.NewReader(nc)}, nil
+}
+
+// Get sends key and reads the reply line.
+func (c *Conn) Get(key string) (string, error) {
+	if _, err := c.nc.Write([]byte("get " + key + "\n")); err != nil {
+		return "", err
+	}
+	return c.r.ReadString('\n')
+}
+
+func (c *Conn) Close() error { return c.nc.Close() }
+`,
+		"lib_test.go": `package lib
+
+import (
+	"net"
+	"testing"
+
+	"example.com/check"
+)
+
+func TestGet(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		nc, err := ln.Accept()
+		if err == nil {
+			buf := make([]byte, 64)
+			nc.Read(buf)
+			nc.Write([]byte("v\n"))
+			nc.Close()
+		}
+	}()
+	c, err := Dial(ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	got, err := c.Get("k")
+	check.Equal(t, err, nil)
+	check.Equal(t, got, "v\n")
+}
+`,
+	},
+	// check imports diff, which only its own go.mod requires: the user's
+	// module graph (pruned) does not hold it.
+	"example.com/check@v1.0.0": {
+		"go.mod": "module example.com/check\n\ngo 1.24\n\nrequire example.com/diff v1.0.0\n",
+		"check.go": `// Package check is an assertion library.
+package check
+
+import (
+	"testing"
+
+	"example.com/diff"
+)
+
+func Equal(t testing.TB, got, want any) {
+	t.Helper()
+	if got != want {
+		t.Fatal(diff.Diff(got, want))
+	}
+}
+`,
+	},
+	"example.com/diff@v1.0.0": {
+		"go.mod":  "module example.com/diff\n\ngo 1.24\n",
+		"diff.go": "package diff\n\nimport \"fmt\"\n\nfunc Diff(a, b any) string { return fmt.Sprintf(\"%v != %v\", a, b) }\n",
+	},
+}
+
+// writeProxy lays out modules in a directory for GOPROXY=file://.
+func writeProxy(t *testing.T, modules map[string]map[string]string) string {
+	t.Helper()
+	proxy := t.TempDir()
+	for modv, files := range modules {
+		mod, version, _ := strings.Cut(modv, "@")
+		at := filepath.Join(proxy, filepath.FromSlash(mod), "@v")
+		var zbuf bytes.Buffer
+		zw := zip.NewWriter(&zbuf)
+		names := make([]string, 0, len(files))
+		for name := range files {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			w, err := zw.Create(modv + "/" + name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write([]byte(files[name]))
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		writeTestFile(t, filepath.Join(at, "list"), version+"\n")
+		writeTestFile(t, filepath.Join(at, version+".info"), `{"Version":"`+version+`","Time":"2026-01-02T03:04:05Z"}`)
+		writeTestFile(t, filepath.Join(at, version+".mod"), files["go.mod"])
+		writeTestFile(t, filepath.Join(at, version+".zip"), zbuf.String())
+	}
+	return proxy
+}
+
+// proxyEnv makes the go command, in this process (t.Setenv) and the
+// commands the test runs, use proxy and a module cache of the test's own.
+func proxyEnv(t *testing.T, proxy string) []string {
+	env := []string{
+		"GOPROXY=file://" + filepath.ToSlash(proxy),
+		"GOSUMDB=off",
+		"GOMODCACHE=" + filepath.Join(t.TempDir(), "modcache"),
+		"GOFLAGS=-modcacherw",
+		"GOWORK=off",
+	}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	return env
+}
+
+// TestTestOnlyDependencies: detect and -o load a dependency's tests that
+// import a module the user's module neither requires nor has sums for
+// (go get adds only what the package needs), with no command of the user's
+// first, and leave the user's go.mod and go.sum byte for byte as they
+// were. The output builds; its tests, after go mod tidy adds what they
+// import (as for any new test), pass.
+func TestTestOnlyDependencies(t *testing.T) {
+	proxyEnv(t, writeProxy(t, proxyModules))
+	dir := t.TempDir()
+	t.Chdir(dir)
+	writeTestFile(t, filepath.Join(dir, "go.mod"), "module example.com/u\n\ngo 1.24\n")
+	goCmdEnv(t, dir, nil, "get", "example.com/lib@v1.0.0")
+	gomod, _ := os.ReadFile(filepath.Join(dir, "go.mod"))
+	gosum, _ := os.ReadFile(filepath.Join(dir, "go.sum"))
+	if bytes.Contains(gosum, []byte("example.com/check v1.0.0 h1:")) {
+		t.Fatalf("go get recorded check's sum: the fixture does not test what it should\n%s", gosum)
+	}
+	unchanged := func(what string) {
+		t.Helper()
+		m, _ := os.ReadFile(filepath.Join(dir, "go.mod"))
+		s, _ := os.ReadFile(filepath.Join(dir, "go.sum"))
+		if !bytes.Equal(m, gomod) || !bytes.Equal(s, gosum) {
+			t.Errorf("%s changed the user's go.mod or go.sum:\n%s\n%s", what, m, s)
+		}
+	}
+
+	r := runArgs("detect", "example.com/lib")
+	if r.code != exitOK || !strings.Contains(r.stdout, "(*Conn).Get") {
+		t.Errorf("detect example.com/lib: want exit 0 and (*Conn).Get async\n%s", r)
+	}
+	unchanged("detect")
+
+	r = runArgs("-o", "./x", "example.com/lib")
+	if r.code != exitOK {
+		t.Fatalf("-o ./x example.com/lib: %s", r)
+	}
+	unchanged("-o")
+	if _, err := os.Stat(filepath.Join(dir, "x", "lib_test.go")); err != nil {
+		t.Errorf("the output has no converted tests: %v", err)
+	}
+	goCmdEnv(t, dir, nil, "build", "./x")
+	goCmdEnv(t, dir, nil, "mod", "tidy")
+	goCmdEnv(t, dir, nil, "test", "-count=1", "./x")
+}
+
+// TestLoaderFailureSaysWhy: when the go command cannot load the package's
+// tests' imports (no module proxy to fetch them from), asyncify says what
+// the go command says, not what type-checking without them meets.
+func TestLoaderFailureSaysWhy(t *testing.T) {
+	proxyEnv(t, writeProxy(t, proxyModules))
+	dir := t.TempDir()
+	t.Chdir(dir)
+	writeTestFile(t, filepath.Join(dir, "go.mod"), "module example.com/u\n\ngo 1.24\n")
+	goCmdEnv(t, dir, nil, "get", "example.com/lib@v1.0.0")
+	// check is in the module cache and go.sum, diff is not anywhere
+	goCmdEnv(t, dir, nil, "mod", "download", "example.com/check")
+	t.Setenv("GOPROXY", "off")
+	for _, args := range [][]string{{"detect", "example.com/lib"}, {"-o", "./x", "example.com/lib"}} {
+		r := runArgs(args...)
+		t.Logf("asyncify %s: %s", strings.Join(args, " "), r.stderr)
+		if r.code != exitError || !strings.Contains(r.stderr, "GOPROXY=off") || strings.Contains(r.stderr, "no export data") {
+			t.Errorf("asyncify %s with GOPROXY=off: want exit 2 and the go command's message (module lookup disabled by GOPROXY=off)\n%s", strings.Join(args, " "), r)
+		}
+	}
+}
