@@ -225,9 +225,14 @@ func writeOutput(res *rewrite.Result, outDir, cwd string, options []string, chec
 	if outDir, err = filepath.Abs(outDir); err != nil {
 		return "", false, nil, err
 	}
-	upstream, err := rewrite.ImportPathOf(filepath.Dir(res.All[0].Path))
-	if err != nil {
-		return "", false, nil, err
+	// the import path go list reports: a module from before go.mod has
+	// no go.mod file to read it from, a vendored package's directory is
+	// not its import path
+	upstream := res.Input.PkgPath
+	if upstream == "" || upstream == "command-line-arguments" {
+		if upstream, err = rewrite.ImportPathOf(filepath.Dir(res.All[0].Path)); err != nil {
+			return "", false, nil, err
+		}
 	}
 	copyPath, err := rewrite.ImportPathOf(outDir)
 	if err != nil {

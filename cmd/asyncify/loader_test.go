@@ -139,7 +139,13 @@ func writeProxy(t *testing.T, modules map[string]map[string]string) string {
 		}
 		writeTestFile(t, filepath.Join(at, "list"), version+"\n")
 		writeTestFile(t, filepath.Join(at, version+".info"), `{"Version":"`+version+`","Time":"2026-01-02T03:04:05Z"}`)
-		writeTestFile(t, filepath.Join(at, version+".mod"), files["go.mod"])
+		gomod, ok := files["go.mod"]
+		if !ok {
+			// a module from before go.mod: the proxy serves a go.mod
+			// naming the module, the zip has none
+			gomod = "module " + mod + "\n"
+		}
+		writeTestFile(t, filepath.Join(at, version+".mod"), gomod)
 		writeTestFile(t, filepath.Join(at, version+".zip"), zbuf.String())
 	}
 	return proxy
@@ -226,4 +232,47 @@ func TestLoaderFailureSaysWhy(t *testing.T) {
 			t.Errorf("asyncify %s with GOPROXY=off: want exit 2 and the go command's message (module lookup disabled by GOPROXY=off)\n%s", strings.Join(args, " "), r)
 		}
 	}
+}
+
+// TestModuleWithoutGoMod: -o converts a package of a module from before
+// go.mod (an old pseudo-version, like gomemcache's of 2017): the import
+// path of the package is what go list reports, not read from a go.mod
+// file above it, and its external tests import the converted copy.
+func TestModuleWithoutGoMod(t *testing.T) {
+	lib := proxyModules["example.com/lib@v1.0.0"]
+	old := map[string]string{
+		"LICENSE": "the old module's license\n",
+		"lib.go":  strings.Replace(lib["lib.go"], "package lib", "package old", 1),
+		"old_test.go": `package old_test
+
+import (
+	"testing"
+
+	"example.com/old"
+)
+
+func TestDialRefused(t *testing.T) {
+	if _, err := old.Dial("127.0.0.1:0"); err == nil {
+		t.Fatal("dialled port 0")
+	}
+}
+`,
+	}
+	const version = "v0.0.0-20170208213004-1952afaa557d"
+	proxyEnv(t, writeProxy(t, map[string]map[string]string{"example.com/old@" + version: old}))
+	dir := t.TempDir()
+	t.Chdir(dir)
+	writeTestFile(t, filepath.Join(dir, "go.mod"), "module example.com/u\n\ngo 1.24\n")
+	goCmdEnv(t, dir, nil, "get", "example.com/old@"+version)
+
+	r := runArgs("-o", "./x", "example.com/old")
+	if r.code != exitOK {
+		t.Fatalf("-o ./x example.com/old: %s", r)
+	}
+	xtest, err := os.ReadFile(filepath.Join(dir, "x", "old_test.go"))
+	if err != nil || !bytes.Contains(xtest, []byte(`"example.com/u/x"`)) {
+		t.Errorf("x/old_test.go does not import the converted copy example.com/u/x (%v):\n%s", err, xtest)
+	}
+	goCmdEnv(t, dir, nil, "vet", "./x")
+	goCmdEnv(t, dir, nil, "test", "-count=1", "./x")
 }
