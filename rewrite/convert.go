@@ -77,6 +77,12 @@ type Result struct {
 	// Overlay are input files that are not on disk, by path: a vendored
 	// package's tests, from the module cache's copy.
 	Overlay map[string][]byte
+	// Data are the files that -o copies beside the output, by slash path:
+	// those of the package directory's folders that hold no Go package
+	// (testdata/..., which go test expects beside the package; see
+	// dataFiles), from the module cache copy the tests come from for a
+	// vendored package. Not read for a conversion in place.
+	Data map[string][]byte
 }
 
 // Input names a converted package.
@@ -123,10 +129,10 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 		}
 		return nil, err
 	}
-	var vendorNote string
+	var vendorNote, dataDir string
 	var overlay map[string][]byte
 	if cfg.Tests {
-		if overlay, vendorNote = vendoredTests(cfg, loaded[0]); overlay != nil {
+		if overlay, vendorNote, dataDir = vendoredTests(cfg, loaded[0]); overlay != nil {
 			loaded, deps, err = iodetect.LoadDeps(iodetect.LoadConfig{Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env, Overrides: cfg.Overrides, Progress: cfg.Progress, Overlay: overlay}, pattern)
 			if err != nil {
 				var le *iodetect.LoadError
@@ -137,7 +143,17 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 			}
 		}
 	}
-	return convertLoaded(cfg, pattern, loaded, deps, vendorNote, overlay)
+	res, err := convertLoaded(cfg, pattern, loaded, deps, vendorNote, overlay)
+	if err != nil || cfg.InPlace || len(res.All) == 0 {
+		return res, err
+	}
+	if dataDir == "" {
+		dataDir = filepath.Dir(res.All[0].Path)
+	}
+	if res.Data, err = dataFiles(dataDir); err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 // convertLoaded converts the loaded package (and its external tests), and

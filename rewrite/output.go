@@ -7,6 +7,7 @@ import (
 	"go/format"
 	"go/parser"
 	"go/token"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -60,6 +61,74 @@ func Output(res *Result, upstreamPath, copyPath string) (map[string][]byte, erro
 			if out[name] == nil {
 				out[name] = src
 			}
+		}
+	}
+	// the folders its tests read (testdata/...)
+	for name, src := range res.Data {
+		if out[name] != nil {
+			return nil, &Error{Errs: []string{fmt.Sprintf("%s: upstream's data file would be copied where asyncify writes a file of the package (an internal package it imports): not supported", name)}}
+		}
+		out[name] = src
+	}
+	return out, nil
+}
+
+// dataFiles returns the files of the subdirectories of the package
+// directory dir that hold no Go package, by slash path under dir: the
+// files its tests read, which go test expects beside the package
+// (testdata/, or a fixtures/ of JSON files, say). A directory the go
+// command ignores (testdata, or a name starting with _) is copied whole;
+// any other is left out when a Go file or a go.mod is anywhere below it
+// (a subpackage, or a nested module, which -o does not convert). Hidden
+// directories (.git) and what is not a regular file are left out.
+func dataFiles(dir string) (map[string][]byte, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]byte)
+	for _, e := range entries {
+		name := e.Name()
+		if !e.IsDir() || strings.HasPrefix(name, ".") {
+			continue
+		}
+		sub := filepath.Join(dir, name)
+		ignored := name == "testdata" || strings.HasPrefix(name, "_")
+		files := make(map[string][]byte)
+		holdsGo := false
+		err := filepath.WalkDir(sub, func(path string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if path != sub && strings.HasPrefix(d.Name(), ".") {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if !d.Type().IsRegular() || strings.ContainsAny(d.Name(), "\n\r") {
+				return nil // not a name the record can hold
+			}
+			if !ignored && (strings.HasSuffix(d.Name(), ".go") || d.Name() == "go.mod") {
+				holdsGo = true
+				return filepath.SkipAll
+			}
+			src, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			rel, err := filepath.Rel(dir, path)
+			if err != nil {
+				return err
+			}
+			files[filepath.ToSlash(rel)] = src
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if !holdsGo {
+			maps.Copy(out, files)
 		}
 	}
 	return out, nil
@@ -128,10 +197,24 @@ func ReadGenerated(dir string) (generated map[string][]byte, user map[string]boo
 	if err != nil {
 		return nil, nil, err
 	}
+	// The files that carry no header but that the record says asyncify
+	// wrote, unedited since: upstream's license, the test data it copied
+	// (dataFiles); and the subdirectories it wrote into.
+	recorded := make(map[string]string)
+	subdirs := map[string]bool{"internal": true} // where -o copies the internal packages the client imports
+	if src, err := os.ReadFile(filepath.Join(dir, RecordFile)); err == nil {
+		if rec, err := ParseRecord(src); err == nil {
+			recorded = rec.Outputs
+			for name := range rec.Outputs {
+				if first, _, ok := strings.Cut(name, "/"); ok {
+					subdirs[first] = true
+				}
+			}
+		}
+	}
 	for _, e := range entries {
-		if e.IsDir() && e.Name() == "internal" {
-			// where -o copies the internal packages the client imports
-			if err := readGeneratedTree(filepath.Join(dir, "internal"), "internal/", generated, user); err != nil {
+		if e.IsDir() && subdirs[e.Name()] {
+			if err := readGeneratedTree(filepath.Join(dir, e.Name()), e.Name()+"/", recorded, generated, user); err != nil {
 				return nil, nil, err
 			}
 			continue
@@ -143,7 +226,7 @@ func ReadGenerated(dir string) (generated map[string][]byte, user map[string]boo
 		if err != nil {
 			return nil, nil, err
 		}
-		if bytes.HasPrefix(src, []byte(templates.Header)) {
+		if bytes.HasPrefix(src, []byte(templates.Header)) || recorded[e.Name()] == Hash(src) {
 			generated[e.Name()] = src
 		} else {
 			user[e.Name()] = true
@@ -154,7 +237,7 @@ func ReadGenerated(dir string) (generated map[string][]byte, user map[string]boo
 
 // readGeneratedTree adds the files under dir to generated or user, named
 // prefix + their slash-separated path under dir.
-func readGeneratedTree(dir, prefix string, generated map[string][]byte, user map[string]bool) error {
+func readGeneratedTree(dir, prefix string, recorded map[string]string, generated map[string][]byte, user map[string]bool) error {
 	return filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
 			return err
@@ -168,7 +251,7 @@ func readGeneratedTree(dir, prefix string, generated map[string][]byte, user map
 		if err != nil {
 			return err
 		}
-		if bytes.HasPrefix(src, []byte(templates.Header)) {
+		if bytes.HasPrefix(src, []byte(templates.Header)) || recorded[name] == Hash(src) {
 			generated[name] = src
 		} else {
 			user[name] = true
@@ -222,6 +305,12 @@ func WriteDir(dir string, files map[string][]byte) (err error) {
 	}
 	var clash []string
 	for name, src := range files {
+		if _, gen := old[name]; !gen && !user[name] && strings.Contains(name, "/") {
+			// in a subdirectory ReadGenerated does not read
+			if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
+				user[name] = true
+			}
+		}
 		if user[name] {
 			if cur, err := os.ReadFile(filepath.Join(dir, name)); err == nil && bytes.Equal(cur, src) {
 				delete(files, name) // a license copied before: the same

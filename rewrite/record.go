@@ -78,6 +78,9 @@ func NewRecord(res *Result, options []string, files map[string][]byte) *Record {
 	for path, src := range res.Overlay {
 		rec.Inputs[filepath.Base(path)] = Hash(src)
 	}
+	for name, src := range res.Data {
+		rec.Inputs[name] = Hash(src) // testdata/..., by its path
+	}
 	for _, ip := range res.Internal {
 		// copied along under internal/, converted or not (internal.go);
 		// not the helpers a conversion adds
@@ -193,7 +196,9 @@ func ParseRecord(src []byte) (*Record, error) {
 		case "option":
 			r.Options = append(r.Options, value)
 		case "input", "output":
-			name, hash, ok := strings.Cut(value, " ")
+			// the hash has no space; a name may (testdata/a b.txt)
+			i := strings.LastIndex(value, " ")
+			name, hash, ok := value[:max(i, 0)], value[i+1:], i > 0
 			if !ok {
 				return nil, fmt.Errorf("line %d: %s: want NAME HASH", n, key)
 			}

@@ -20,23 +20,24 @@ import (
 // returns them as an overlay of the vendored directory, with a note saying
 // where they come from, or no overlay and a warning saying why there are
 // none. A package that is not vendored, or has tests, gets neither.
-func vendoredTests(cfg Config, base *iodetect.Loaded) (overlay map[string][]byte, note string) {
+// srcDir is the directory the tests come from, whose test data -o copies.
+func vendoredTests(cfg Config, base *iodetect.Loaded) (overlay map[string][]byte, note, srcDir string) {
 	p := base.Pkg
 	if len(p.GoFiles) == 0 {
-		return nil, ""
+		return nil, "", ""
 	}
 	dir := filepath.Dir(p.GoFiles[0])
 	if !strings.HasSuffix(filepath.ToSlash(dir), "/vendor/"+p.PkgPath) {
-		return nil, ""
+		return nil, "", ""
 	}
 	for _, f := range p.GoFiles {
 		if strings.HasSuffix(f, "_test.go") {
-			return nil, "" // it has tests already
+			return nil, "", "" // it has tests already
 		}
 	}
 	m := p.Module
 	if m == nil || m.Path == "" {
-		return nil, fmt.Sprintf("%s: warning: a vendored package of no known module: converted without tests (go mod vendor drops them)", dir)
+		return nil, fmt.Sprintf("%s: warning: a vendored package of no known module: converted without tests (go mod vendor drops them)", dir), ""
 	}
 	rel := strings.TrimPrefix(strings.TrimPrefix(p.PkgPath, m.Path), "/")
 	var src, from string
@@ -54,11 +55,11 @@ func vendoredTests(cfg Config, base *iodetect.Loaded) (overlay map[string][]byte
 			path, version = r.Path, r.Version
 		}
 		if version == "" {
-			return nil, fmt.Sprintf("%s: warning: the vendored module %s has no version: converted without tests (go mod vendor drops them)", dir, path)
+			return nil, fmt.Sprintf("%s: warning: the vendored module %s has no version: converted without tests (go mod vendor drops them)", dir, path), ""
 		}
 		d, err := moduleCacheDir(cfg, path, version)
 		if err != nil {
-			return nil, fmt.Sprintf("%s: warning: converted without tests: go mod vendor drops them, and the module cache copy of %s@%s is not available: %v", dir, path, version, err)
+			return nil, fmt.Sprintf("%s: warning: converted without tests: go mod vendor drops them, and the module cache copy of %s@%s is not available: %v", dir, path, version, err), ""
 		}
 		src = d
 		from = fmt.Sprintf("the module cache copy of %s@%s", path, version)
@@ -66,22 +67,26 @@ func vendoredTests(cfg Config, base *iodetect.Loaded) (overlay map[string][]byte
 	src = filepath.Join(src, filepath.FromSlash(rel))
 	names, err := filepath.Glob(filepath.Join(src, "*_test.go"))
 	if err != nil || len(names) == 0 {
-		return nil, ""
+		return nil, "", ""
 	}
 	sort.Strings(names)
 	overlay = make(map[string][]byte)
 	for _, n := range names {
 		data, err := os.ReadFile(n)
 		if err != nil {
-			return nil, fmt.Sprintf("%s: warning: converted without tests: %v", dir, err)
+			return nil, fmt.Sprintf("%s: warning: converted without tests: %v", dir, err), ""
 		}
 		overlay[filepath.Join(dir, filepath.Base(n))] = data
 	}
 	note = fmt.Sprintf("%s: go mod vendor dropped the package's tests: %d test files taken from %s (%s)", dir, len(names), from, src)
 	if fi, err := os.Stat(filepath.Join(src, "testdata")); err == nil && fi.IsDir() {
-		note += "; its testdata directory is not copied"
+		if cfg.InPlace {
+			note += "; its testdata directory is not copied"
+		} else {
+			note += "; -o copies its testdata directory from there"
+		}
 	}
-	return overlay, note
+	return overlay, note, src
 }
 
 // moduleCacheDir returns the module cache's copy of path@version,

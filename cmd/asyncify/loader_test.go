@@ -276,3 +276,76 @@ func TestDialRefused(t *testing.T) {
 	goCmdEnv(t, dir, nil, "vet", "./x")
 	goCmdEnv(t, dir, nil, "test", "-count=1", "./x")
 }
+
+// dataModule is a client whose tests read files beside the package, in
+// folders that hold no Go package (testdata/, unitTestData/), and that has
+// a subpackage of its own (sub/), which -o does not copy.
+func dataModule() map[string]string {
+	lib := proxyModules["example.com/lib@v1.0.0"]
+	return map[string]string{
+		"go.mod": "module example.com/data\n\ngo 1.24\n",
+		"lib.go": strings.Replace(lib["lib.go"], "package lib", "package data", 1),
+		"data_test.go": `package data
+
+import (
+	"os"
+	"testing"
+)
+
+func TestFiles(t *testing.T) {
+	for _, name := range []string{"testdata/reply.txt", "testdata/deep/more.txt", "unitTestData/case.json"} {
+		if _, err := os.ReadFile(name); err != nil {
+			t.Error(err)
+		}
+	}
+}
+`,
+		"testdata/reply.txt":      "v\n",
+		"testdata/with space.txt": "a name with a space\n",
+		"testdata/deep/more.txt":  "more\n",
+		"testdata/gen.go":         "package ignored\n",
+		"unitTestData/case.json":  "{}\n",
+		"sub/sub.go":              "package sub\n",
+		"sub/testdata/x.txt":      "x\n",
+		"fixtures/README":         "a folder that holds a Go package below it\n",
+		"fixtures/p/p.go":         "package p\n",
+	}
+}
+
+// TestDataFolders: -o copies the folders of the package's directory that
+// hold no Go package (testdata/, unitTestData/), whole, and never a
+// subpackage; the converted tests that read them pass, and a second run
+// finds nothing to change (-check exits 0).
+func TestDataFolders(t *testing.T) {
+	proxyEnv(t, writeProxy(t, map[string]map[string]string{"example.com/data@v1.0.0": dataModule()}))
+	dir := t.TempDir()
+	t.Chdir(dir)
+	writeTestFile(t, filepath.Join(dir, "go.mod"), "module example.com/u\n\ngo 1.24\n")
+	goCmdEnv(t, dir, nil, "get", "example.com/data@v1.0.0")
+
+	r := runArgs("-o", "./x", "example.com/data")
+	if r.code != exitOK {
+		t.Fatalf("-o ./x example.com/data: %s", r)
+	}
+	for _, name := range []string{"testdata/reply.txt", "testdata/with space.txt", "testdata/deep/more.txt", "testdata/gen.go", "unitTestData/case.json"} {
+		got, err := os.ReadFile(filepath.Join(dir, "x", filepath.FromSlash(name)))
+		if err != nil || string(got) != dataModule()[name] {
+			t.Errorf("x/%s: %q, %v; want upstream's %q", name, got, err, dataModule()[name])
+		}
+	}
+	for _, name := range []string{"sub", "fixtures"} {
+		if _, err := os.Stat(filepath.Join(dir, "x", name)); err == nil {
+			t.Errorf("x/%s was copied: it holds a Go package", name)
+		}
+	}
+	goCmdEnv(t, dir, nil, "test", "-count=1", "-run", "TestFiles", "./x")
+
+	before := snapshot(t, filepath.Join(dir, "x"))
+	if r := runArgs("-o", "./x", "example.com/data"); r.code != exitOK || r.stdout != "" {
+		t.Errorf("a second -o: want exit 0 and no diff\n%s", r)
+	}
+	sameTree(t, "a second -o", before, filepath.Join(dir, "x"))
+	if r := runArgs("-check", "-o", "./x", "example.com/data"); r.code != exitOK {
+		t.Errorf("-check after -o: %s", r)
+	}
+}
