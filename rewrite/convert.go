@@ -258,7 +258,7 @@ func convertLoaded(cfg Config, pattern string, loaded, deps []*iodetect.Loaded, 
 			res.XFacts = l.Package
 		}
 	}
-	if res.Ignored, err = ignoredFiles(loaded, moduleDir, cfg.Tests); err != nil {
+	if res.Ignored, err = ignoredFiles(loaded, moduleDir, cfg.Tests, overlay); err != nil {
 		return nil, err
 	}
 	var ifiles [][]File

@@ -53,8 +53,9 @@ func refuseCgo(loaded []*iodetect.Loaded) error {
 
 // ignoredFiles are the package's files that the current build does not see
 // (build constraints, GOOS/GOARCH file names): they are not converted, -o
-// copies them unchanged, and the tool names them.
-func ignoredFiles(loaded []*iodetect.Loaded, moduleDir string, tests bool) ([]File, error) {
+// copies them unchanged, and the tool names them. A file of overlay (a
+// vendored package's test, which go mod vendor drops) is read from there.
+func ignoredFiles(loaded []*iodetect.Loaded, moduleDir string, tests bool, overlay map[string][]byte) ([]File, error) {
 	seen := make(map[string]bool)
 	var out []File
 	for _, l := range loaded {
@@ -63,9 +64,12 @@ func ignoredFiles(loaded []*iodetect.Loaded, moduleDir string, tests bool) ([]Fi
 				continue
 			}
 			seen[name] = true
-			src, err := os.ReadFile(name)
-			if err != nil {
-				return nil, err
+			src, ok := overlay[name]
+			if !ok {
+				var err error
+				if src, err = os.ReadFile(name); err != nil {
+					return nil, err
+				}
 			}
 			f := File{Path: name, Old: src, New: src}
 			if rel, err := filepath.Rel(moduleDir, name); err == nil {

@@ -349,3 +349,40 @@ func TestDataFolders(t *testing.T) {
 		t.Errorf("-check after -o: %s", r)
 	}
 }
+
+// TestVendoredBuildTaggedTests: a vendored package whose module has a test
+// file behind a build tag (//go:build integration): go mod vendor drops
+// the tests, asyncify takes them from the module cache copy, and the
+// tagged one, which the build does not see, is copied unchanged from
+// there, as it is for a package that is not vendored; so is testdata/.
+func TestVendoredBuildTaggedTests(t *testing.T) {
+	mod := dataModule()
+	mod["go.mod"] = "module example.com/vlib\n\ngo 1.24\n"
+	mod["lib.go"] = strings.Replace(mod["lib.go"], "package data", "package vlib", 1)
+	delete(mod, "data_test.go")
+	mod["vlib_test.go"] = strings.Replace(dataModule()["data_test.go"], "package data", "package vlib", 1)
+	mod["integration_test.go"] = "//go:build integration\n\npackage vlib\n\nimport \"testing\"\n\nfunc TestServer(t *testing.T) {\n\tif _, err := Dial(\"127.0.0.1:1\"); err != nil {\n\t\tt.Skip(err)\n\t}\n}\n"
+	proxyEnv(t, writeProxy(t, map[string]map[string]string{"example.com/vlib@v1.0.0": mod}))
+	dir := t.TempDir()
+	t.Chdir(dir)
+	writeTestFile(t, filepath.Join(dir, "go.mod"), "module example.com/u\n\ngo 1.24\n\nrequire example.com/vlib v1.0.0\n")
+	writeTestFile(t, filepath.Join(dir, "main.go"), "package main\n\nimport \"example.com/vlib\"\n\nfunc main() { vlib.Dial(\"127.0.0.1:1\") }\n")
+	goCmdEnv(t, dir, nil, "mod", "tidy")
+	goCmdEnv(t, dir, nil, "mod", "vendor")
+	t.Setenv("GOFLAGS", "-modcacherw -mod=vendor")
+
+	r := runArgs("-o", "./x", "./vendor/example.com/vlib")
+	if r.code != exitOK {
+		t.Fatalf("-o ./x ./vendor/example.com/vlib: %s", r)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "x", "integration_test.go"))
+	if err != nil || !strings.HasSuffix(string(got), mod["integration_test.go"]) {
+		t.Errorf("x/integration_test.go is not upstream's, copied unchanged (%v):\n%s", err, got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x", "testdata", "reply.txt")); err != nil {
+		t.Errorf("testdata/ is not copied from the module cache copy: %v", err)
+	}
+	goCmdEnv(t, dir, nil, "vet", "./x")
+	goCmdEnv(t, dir, nil, "vet", "-tags=integration", "./x")
+	goCmdEnv(t, dir, nil, "test", "-count=1", "-run", "TestFiles", "./x")
+}
