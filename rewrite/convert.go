@@ -323,7 +323,8 @@ func convertLoaded(cfg Config, pattern string, loaded, deps []*iodetect.Loaded, 
 	if cfg.Progress != nil {
 		cfg.Progress("verifying: type-checking the converted package")
 	}
-	if err := verify(cfg, goVersion, iloaded, ifiles, loaded, perPkg); err != nil {
+	helpers := testHelpers(internal, base.Pkg.PkgPath)
+	if err := verify(cfg, goVersion, iloaded, ifiles, loaded, perPkg, helpers); err != nil {
 		return nil, err
 	}
 	for _, files := range perPkg {

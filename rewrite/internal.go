@@ -41,6 +41,8 @@ type InternalPkg struct {
 	// converted code calls a helper.
 	Files     []File
 	Converted bool
+	// Imports are its imports, by path.
+	Imports []string
 }
 
 // internalPackages finds the internal packages of the client's module that
@@ -92,6 +94,10 @@ func internalPackages(cfg Config, loaded []*iodetect.Loaded, moduleDir string) (
 				return nil, &Error{Errs: []string{fmt.Sprintf("%s: loading the internal package the client imports: %v", p.PkgPath, p.Errors[0])}}
 			}
 			ip := InternalPkg{ImportPath: p.PkgPath, Rel: internalRel(mod, pkgPath, p.PkgPath)}
+			for imp := range p.Imports {
+				ip.Imports = append(ip.Imports, imp)
+			}
+			sort.Strings(ip.Imports)
 			for _, name := range p.GoFiles {
 				src, err := os.ReadFile(name)
 				if err != nil {
@@ -384,4 +390,53 @@ func (r *pkgRewriter) dialsItself() bool {
 		}
 	}
 	return false
+}
+
+// testHelpers returns those of internal that import the client, directly
+// or through another of them, in import order: packages only its tests
+// can import (an import cycle otherwise), such as a helper that dials a
+// test server with the client (redigo's internal/redistest). They are
+// copied along like the others, their import of the client naming the
+// copy, so they are type-checked against the converted client, after it.
+func testHelpers(internal []InternalPkg, client string) []InternalPkg {
+	byPath := make(map[string]*InternalPkg)
+	for i := range internal {
+		byPath[internal[i].ImportPath] = &internal[i]
+	}
+	reach := make(map[string]bool)
+	var reaches func(p string) bool
+	reaches = func(p string) bool {
+		if v, ok := reach[p]; ok {
+			return v
+		}
+		reach[p] = false // cycles end here
+		for _, imp := range byPath[p].Imports {
+			if imp == client || byPath[imp] != nil && reaches(imp) {
+				reach[p] = true
+				return true
+			}
+		}
+		return false
+	}
+	var out []InternalPkg
+	done := make(map[string]bool)
+	var visit func(p string)
+	visit = func(p string) {
+		if done[p] {
+			return
+		}
+		done[p] = true
+		for _, imp := range byPath[p].Imports {
+			if byPath[imp] != nil && reaches(imp) {
+				visit(imp)
+			}
+		}
+		out = append(out, *byPath[p])
+	}
+	for _, ip := range internal {
+		if reaches(ip.ImportPath) {
+			visit(ip.ImportPath)
+		}
+	}
+	return out
 }

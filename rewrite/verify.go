@@ -25,9 +25,40 @@ import (
 // are the converted packages checked before, then the type-checked
 // packages the input was checked against, plus export data for the
 // standard packages the rewrite may add.
-func verify(cfg Config, goVersion string, internal []*iodetect.Loaded, internalFiles [][]File, client []*iodetect.Loaded, clientFiles [][]File) error {
-	loaded := append(internal[:len(internal):len(internal)], client...)
-	perPkg := append(internalFiles[:len(internalFiles):len(internalFiles)], clientFiles...)
+//
+// helpers are the client's test helpers (testHelpers): checked after the
+// package, before its external tests, against the converted package; one
+// converted with the client is in internal too, and checked there instead
+// of first.
+func verify(cfg Config, goVersion string, internal []*iodetect.Loaded, internalFiles [][]File, client []*iodetect.Loaded, clientFiles [][]File, helpers []InternalPkg) error {
+	var loaded []*iodetect.Loaded
+	var perPkg [][]File
+	var paths []string // the packages checked, in order; loaded[i] is nil for a helper not converted
+	isHelper := make(map[string]bool)
+	for _, h := range helpers {
+		isHelper[h.ImportPath] = true
+	}
+	for i, l := range internal {
+		if !isHelper[l.Pkg.PkgPath] {
+			loaded, perPkg, paths = append(loaded, l), append(perPkg, internalFiles[i]), append(paths, l.Pkg.PkgPath)
+		}
+	}
+	for i, l := range client {
+		loaded, perPkg, paths = append(loaded, l), append(perPkg, clientFiles[i]), append(paths, l.Pkg.PkgPath)
+		if i > 0 {
+			continue
+		}
+		for _, h := range helpers {
+			var hl *iodetect.Loaded
+			files := h.Files
+			for j, il := range internal {
+				if il.Pkg.PkgPath == h.ImportPath {
+					hl, files = il, internalFiles[j]
+				}
+			}
+			loaded, perPkg, paths = append(loaded, hl), append(perPkg, files), append(paths, h.ImportPath)
+		}
+	}
 	fset := token.NewFileSet()
 	known := make(map[string]*types.Package)
 	var add func(p *types.Package)
@@ -41,6 +72,9 @@ func verify(cfg Config, goVersion string, internal []*iodetect.Loaded, internalF
 		}
 	}
 	for _, l := range loaded {
+		if l == nil {
+			continue
+		}
 		for _, imp := range l.Pkg.Types.Imports() {
 			add(imp)
 		}
@@ -66,8 +100,8 @@ func verify(cfg Config, goVersion string, internal []*iodetect.Loaded, internalF
 	if len(errs) > 0 {
 		return &Error{Errs: errs}
 	}
-	for _, l := range loaded {
-		imports = slices.DeleteFunc(imports, func(p string) bool { return p == l.Pkg.PkgPath })
+	for _, path := range paths {
+		imports = slices.DeleteFunc(imports, func(p string) bool { return p == path })
 	}
 	slices.Sort(imports)
 	if err := loadExports(cfg, fset, known, slices.Compact(imports)...); err != nil {
@@ -94,15 +128,18 @@ func verify(cfg Config, goVersion string, internal []*iodetect.Loaded, internalF
 					errs[len(errs)-1] += fmt.Sprintf("; %s: %s", te.Fset.Position(te.Pos), strings.TrimSpace(te.Msg))
 					return
 				}
-				msg := inputError(l, parsed[i], err)
+				msg := err.Error()
+				if l != nil {
+					msg = inputError(l, parsed[i], err)
+				}
 				if hint != "" && crossingRE.MatchString(msg) {
 					msg += hint
 				}
 				errs = append(errs, msg)
 			},
 		}
-		pkg, _ := conf.Check(l.Pkg.PkgPath, fset, parsed[i], nil)
-		checked[l.Pkg.PkgPath] = pkg
+		pkg, _ := conf.Check(paths[i], fset, parsed[i], nil)
+		checked[paths[i]] = pkg
 	}
 	if len(errs) > 0 {
 		sortDiags(errs)

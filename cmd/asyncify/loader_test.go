@@ -3,6 +3,7 @@ package main
 import (
 	"archive/zip"
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -385,4 +386,111 @@ func TestVendoredBuildTaggedTests(t *testing.T) {
 	goCmdEnv(t, dir, nil, "vet", "./x")
 	goCmdEnv(t, dir, nil, "vet", "-tags=integration", "./x")
 	goCmdEnv(t, dir, nil, "test", "-count=1", "-run", "TestFiles", "./x")
+}
+
+// helperModule is a client whose external tests use a test-only helper
+// package of its module, internal/libtest, which imports the client (as
+// redigo's internal/redistest does); with inTests, the client has
+// in-package tests too, so that the go command recompiles the helper for
+// them (libtest [example.com/hlp.test]).
+func helperModule(inTests bool) map[string]string {
+	lib := proxyModules["example.com/lib@v1.0.0"]
+	m := map[string]string{
+		"go.mod": "module example.com/hlp\n\ngo 1.24\n",
+		"lib.go": strings.Replace(lib["lib.go"], "package lib", "package hlp", 1),
+		"internal/libtest/libtest.go": `// Package libtest starts a server for the tests and dials it.
+package libtest
+
+import (
+	"net"
+
+	"example.com/hlp"
+)
+
+var Addr string
+
+func init() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	Addr = ln.Addr().String()
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				buf := make([]byte, 64)
+				for {
+					if _, err := nc.Read(buf); err != nil {
+						return
+					}
+					nc.Write([]byte("v\n"))
+				}
+			}()
+		}
+	}()
+}
+
+// Dial dials the test server.
+func Dial() (*hlp.Conn, error) { return hlp.Dial(Addr) }
+`,
+		"hlp_test.go": `package hlp_test
+
+import (
+	"testing"
+
+	"example.com/hlp"
+	"example.com/hlp/internal/libtest"
+)
+
+func get(t *testing.T, dial func() (*hlp.Conn, error)) {
+	c, err := dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got, err := c.Get("k"); err != nil || got != "v\n" {
+		t.Fatalf("Get: %q, %v", got, err)
+	}
+}
+
+func TestGet(t *testing.T) { get(t, libtest.Dial) }
+`,
+	}
+	if inTests {
+		m["internal_test.go"] = "package hlp\n\nimport \"testing\"\n\nfunc TestDialRefused(t *testing.T) {\n\tif _, err := Dial(\"127.0.0.1:0\"); err == nil {\n\t\tt.Fatal(\"dialled port 0\")\n\t}\n}\n"
+	}
+	return m
+}
+
+// TestTestOnlyHelper: -o copies a test-only helper package of the
+// client's module that imports the client (internal/libtest) beside the
+// output, its import of the client naming the converted copy, as internal
+// packages the client imports are; the converted tests that hand the
+// helper's values to the client pass. With and without in-package tests
+// (which make the go command recompile the helper for them).
+func TestTestOnlyHelper(t *testing.T) {
+	for _, inTests := range []bool{false, true} {
+		t.Run(fmt.Sprintf("inTests=%t", inTests), func(t *testing.T) {
+			proxyEnv(t, writeProxy(t, map[string]map[string]string{"example.com/hlp@v1.0.0": helperModule(inTests)}))
+			dir := t.TempDir()
+			t.Chdir(dir)
+			writeTestFile(t, filepath.Join(dir, "go.mod"), "module example.com/u\n\ngo 1.24\n")
+			goCmdEnv(t, dir, nil, "get", "example.com/hlp@v1.0.0")
+
+			r := runArgs("-o", "./x", "example.com/hlp")
+			if r.code != exitOK {
+				t.Fatalf("-o ./x example.com/hlp: %s", r)
+			}
+			src, err := os.ReadFile(filepath.Join(dir, "x", "internal", "libtest", "libtest.go"))
+			if err != nil || !bytes.Contains(src, []byte(`"example.com/u/x"`)) || bytes.Contains(src, []byte(`"example.com/hlp"`)) {
+				t.Errorf("x/internal/libtest/libtest.go does not import the converted copy (%v):\n%s", err, src)
+			}
+			goCmdEnv(t, dir, nil, "vet", "./x/...")
+			goCmdEnv(t, dir, nil, "test", "-count=1", "./x")
+		})
+	}
 }
