@@ -105,10 +105,13 @@ func (r *report) markdown() string {
 			p(" %s |", r.cell(s))
 		}
 		first := ""
-		if f := x.failures(); len(f) > 0 {
-			first = f[0]
-			if rs := []rune(first); len(rs) > 160 {
-				first = string(rs[:160]) + "…"
+		for _, col := range columns {
+			if c := x.Cells[col]; c.State == stFail || c.State == stExpected {
+				first = string(col) + ": " + c.Detail
+				if rs := []rune(first); len(rs) > 160 {
+					first = string(rs[:160]) + "…"
+				}
+				break
 			}
 		}
 		p(" %s |\n", r.cell(first))
