@@ -92,7 +92,7 @@ func (cr *clientRun) tests(ctx context.Context) {
 		switch got {
 		case "pass":
 		case "":
-			lost = append(lost, name+" (did not run)")
+			lost = append(lost, name+" (no result: the test binary ended before it reported)")
 		default:
 			detail := name + " (" + got + ")"
 			if out := conv.Output[name]; out != "" && got == "fail" {
