@@ -105,6 +105,18 @@ func Load(cfg LoadConfig, patterns ...string) ([]*Loaded, error) {
 // -modfile is not allowed) and in vendor mode (vendor/ is what the user
 // builds with).
 func ModuleEnv(dir string, env []string) (out []string, cleanup func(), err error) {
+	return moduleEnv(dir, env, false)
+}
+
+// ModuleEnvNoVendor is ModuleEnv that also takes a vendored module out of
+// vendor mode: packages are read from the module cache, and what the
+// tests of a vendored package import (which vendor/ does not hold) is
+// found there.
+func ModuleEnvNoVendor(dir string, env []string) (out []string, cleanup func(), err error) {
+	return moduleEnv(dir, env, true)
+}
+
+func moduleEnv(dir string, env []string, noVendor bool) (out []string, cleanup func(), err error) {
 	cleanup = func() {}
 	if env == nil {
 		env = os.Environ()
@@ -139,7 +151,7 @@ func ModuleEnv(dir string, env []string) (out []string, cleanup func(), err erro
 			flags = append(flags, f)
 		}
 	}
-	if mode == "vendor" || mode == "" && fileExists(filepath.Join(filepath.Dir(goenv.GOMOD), "vendor", "modules.txt")) {
+	if !noVendor && (mode == "vendor" || mode == "" && fileExists(filepath.Join(filepath.Dir(goenv.GOMOD), "vendor", "modules.txt"))) {
 		return env, cleanup, nil
 	}
 	tmp, err := os.MkdirTemp("", "asyncify-modfile-")

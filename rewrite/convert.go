@@ -112,6 +112,7 @@ const testContextGoVersion = "go1.24"
 // The go command it runs reads and updates a copy of the module's go.mod
 // and go.sum (iodetect.ModuleEnv), never the user's.
 func Convert(cfg Config, pattern string) (*Result, error) {
+	userEnv := cfg.Env
 	env, cleanup, err := iodetect.ModuleEnv(cfg.Dir, cfg.Env)
 	if err != nil {
 		return nil, err
@@ -132,24 +133,41 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 	var vendorNote, dataDir string
 	var overlay map[string][]byte
 	if cfg.Tests {
-		if overlay, vendorNote, dataDir = vendoredTests(cfg, loaded[0]); overlay != nil {
-			loaded, deps, err = iodetect.LoadDeps(iodetect.LoadConfig{Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env, Overrides: cfg.Overrides, Progress: cfg.Progress, Overlay: overlay}, pattern)
-			if err != nil {
-				var le *iodetect.LoadError
-				if errors.As(err, &le) {
-					return nil, &Error{Errs: append(le.Errs, vendorNote)}
-				}
+		ov, note, src := vendoredTests(cfg, loaded[0])
+		vendorNote = note
+		if ov != nil {
+			l, d, err := iodetect.LoadDeps(iodetect.LoadConfig{Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env, Overrides: cfg.Overrides, Progress: cfg.Progress, Overlay: ov}, pattern)
+			var le *iodetect.LoadError
+			switch {
+			case err == nil:
+				loaded, deps, overlay, dataDir = l, d, ov, src
+			case !errors.As(err, &le):
 				return nil, err
+			case !cfg.InPlace:
+				// the tests import what vendor/ does not hold
+				return convertCacheCopy(cfg, userEnv, loaded[0], src, le.Errs)
+			default:
+				vendorNote = fmt.Sprintf("%s: warning: converted without tests: go mod vendor drops them, and the module cache copy's do not load in vendor mode (%s); asyncify -o converts the module cache copy with them", filepath.Dir(loaded[0].Pkg.GoFiles[0]), strings.Join(le.Errs, "; "))
 			}
 		}
 	}
 	res, err := convertLoaded(cfg, pattern, loaded, deps, vendorNote, overlay)
-	if err != nil || cfg.InPlace || len(res.All) == 0 {
-		return res, err
+	if err != nil {
+		return nil, err
+	}
+	return withData(cfg, res, dataDir)
+}
+
+// withData reads into res the files that -o copies beside the output
+// (dataFiles) from dataDir, "" for the package's directory.
+func withData(cfg Config, res *Result, dataDir string) (*Result, error) {
+	if cfg.InPlace || len(res.All) == 0 {
+		return res, nil
 	}
 	if dataDir == "" {
 		dataDir = filepath.Dir(res.All[0].Path)
 	}
+	var err error
 	if res.Data, err = dataFiles(dataDir); err != nil {
 		return nil, err
 	}

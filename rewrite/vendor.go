@@ -3,6 +3,7 @@ package rewrite
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -117,4 +118,48 @@ func moduleCacheDir(cfg Config, path, version string) (string, error) {
 		return "", fmt.Errorf("go mod download: no directory for %s@%s", path, version)
 	}
 	return info.Dir, nil
+}
+
+// convertCacheCopy converts, for -o, the module cache copy of the vendored
+// package base, in srcDir, with its tests, when the tests do not load in
+// vendor mode (errs: they import what vendor/ does not hold, which go mod
+// vendor leaves out): the go command reads the module cache, not vendor/
+// (ModuleEnvNoVendor, with a copy of go.mod and go.sum). Only when the
+// vendored files are the copy's, byte for byte; else errs stand.
+func convertCacheCopy(cfg Config, userEnv []string, base *iodetect.Loaded, srcDir string, errs []string) (*Result, error) {
+	p := base.Pkg
+	vdir := filepath.Dir(p.GoFiles[0])
+	for _, name := range append(p.GoFiles[:len(p.GoFiles):len(p.GoFiles)], p.IgnoredFiles...) {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		v, err := os.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		c, err := os.ReadFile(filepath.Join(srcDir, filepath.Base(name)))
+		if err != nil || !bytes.Equal(v, c) {
+			return nil, &Error{Errs: append(errs, fmt.Sprintf("%s: the package's tests do not load in vendor mode, and %s differs from the module cache copy's (%s), which could be converted with them: convert with -tests=false", vdir, name, srcDir))}
+		}
+	}
+	env, cleanup, err := iodetect.ModuleEnvNoVendor(cfg.Dir, userEnv)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	cfg.Env = env
+	loaded, deps, err := iodetect.LoadDeps(iodetect.LoadConfig{Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env, Overrides: cfg.Overrides, Progress: cfg.Progress}, p.PkgPath)
+	if err != nil {
+		var le *iodetect.LoadError
+		if errors.As(err, &le) {
+			return nil, &Error{Errs: le.Errs}
+		}
+		return nil, err
+	}
+	note := fmt.Sprintf("%s: go mod vendor dropped the package's tests, and they do not load in vendor mode (%s): converted the module cache copy (%s), whose files are the vendored ones, with its tests", vdir, strings.Join(errs, "; "), srcDir)
+	res, err := convertLoaded(cfg, p.PkgPath, loaded, deps, note, nil)
+	if err != nil {
+		return nil, err
+	}
+	return withData(cfg, res, "")
 }

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -493,4 +494,48 @@ func TestTestOnlyHelper(t *testing.T) {
 			goCmdEnv(t, dir, nil, "test", "-count=1", "./x")
 		})
 	}
+}
+
+// TestVendoredTestOnlyDependencies: a vendored package whose tests (which
+// go mod vendor drops, and asyncify takes from the module cache copy)
+// import a module that vendor/ does not hold. -o converts the module cache
+// copy, identical to vendor/'s, with its tests; -d, which changes vendor/
+// in place, where such tests could not build, converts without them and
+// says why. Neither touches the user's module.
+func TestVendoredTestOnlyDependencies(t *testing.T) {
+	proxyEnv(t, writeProxy(t, proxyModules))
+	dir := t.TempDir()
+	t.Chdir(dir)
+	writeTestFile(t, filepath.Join(dir, "go.mod"), "module example.com/u\n\ngo 1.24\n\nrequire example.com/lib v1.0.0\n")
+	writeTestFile(t, filepath.Join(dir, "main.go"), "package main\n\nimport \"example.com/lib\"\n\nfunc main() { lib.Dial(\"127.0.0.1:1\") }\n")
+	goCmdEnv(t, dir, nil, "mod", "tidy")
+	goCmdEnv(t, dir, nil, "mod", "vendor")
+	t.Setenv("GOFLAGS", "-modcacherw -mod=vendor")
+	before := snapshot(t, dir)
+
+	r := runArgs("-d", "./vendor/example.com/lib")
+	if r.code != exitOK || !strings.Contains(r.stderr, "example.com/check") || strings.Contains(r.stdout, "_test.go") {
+		t.Errorf("-d ./vendor/example.com/lib: want exit 0, no test file in the diff, and a warning naming example.com/check\n%s", r)
+	}
+	sameTree(t, "-d", before, dir)
+
+	r = runArgs("-o", "./x", "./vendor/example.com/lib")
+	if r.code != exitOK {
+		t.Fatalf("-o ./x ./vendor/example.com/lib: %s", r)
+	}
+	t.Log(r.stderr)
+	if _, err := os.Stat(filepath.Join(dir, "x", "lib_test.go")); err != nil {
+		t.Errorf("the output has no converted tests: %v", err)
+	}
+	after := snapshot(t, dir)
+	for name := range after {
+		if strings.HasPrefix(name, "x/") {
+			delete(after, name)
+		}
+	}
+	delete(after, "x/")
+	if !maps.Equal(before, after) {
+		t.Errorf("-o changed the module outside ./x")
+	}
+	goCmdEnv(t, dir, nil, "build", "./x")
 }
