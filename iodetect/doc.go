@@ -40,6 +40,6 @@
 // graph), asyncset.go (the fixpoint), result.go (the Package value),
 // shape.go (whether an operation can share a connection: its mode),
 // stdlib.go (what the standard library's calls do), overrides.go (the
-// user's sync/async rules), load.go (go/packages loading), report.go
+// user's sync/async rules), load.go (go/packages loading, with a copy of go.mod and go.sum), report.go
 // (detect's text and JSON), analyzer.go (the go/analysis Analyzer).
 package iodetect

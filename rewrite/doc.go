@@ -63,12 +63,14 @@
 //     imports (a copy elsewhere cannot) are copied along by -o under the
 //     output's internal/ directory, with imports rewritten; those doing
 //     socket I/O are converted with the client, signatures changed in place
-//     (with -d and -w too, unless other code uses them).
+//     (with -d and -w too, unless other code uses them); test-only helpers
+//     that import the client are checked against the converted one.
 //   - vendor.go: a vendored package's tests, which go mod vendor drops,
 //     come from the module cache copy of the exact vendored version
 //     (downloaded through the module proxy when missing) as an overlay, with
 //     a note saying so; without it, the package converts without tests and a
-//     warning.
+//     warning. When those tests import what vendor/ does not hold, -o
+//     converts the identical module cache copy instead.
 //
 // Helpers of the rules:
 //
@@ -81,7 +83,7 @@
 //   - verify.go: the type check of the result, errors at input positions.
 //   - diff.go: the unified diff (asyncify -d).
 //   - output.go: the package written to a directory of its own (asyncify
-//     -o), all or nothing.
+//     -o), all or nothing, with the folders its tests read (testdata/).
 //   - record.go: the record of the input and options beside -o's output,
 //     which -check reads.
 //
