@@ -34,6 +34,7 @@ type client struct {
 	Ops       []string
 	TestsOnly bool
 	Probe     *probe
+	ProbeNA   string // why a client that has operations has no probe
 	Expect    map[column]expectation
 }
 
@@ -188,14 +189,17 @@ var clients = []client{
 		// Upstream already takes ctx in DialContext, Pool.GetContext and
 		// DoContext (a function over its Conn interface).
 		Ops: []string{"Dial", "DialURL", "Pool.Get"},
+		// No probe: every ctx path of redigo is upstream's own (DialContext,
+		// Pool.GetContext, DoContext over its Conn interface), which the
+		// conversion leaves as it is (issue 12 item 8), and upstream's
+		// DoContext races its read deadline against ctx: with a 50 ms ctx
+		// against a silent server, 2 of 6 runs returned "i/o timeout" and 4
+		// context.DeadlineExceeded, on the original and converted alike.
+		ProbeNA: "every ctx path is upstream's own (DialContext, Pool.GetContext, DoContext), left as it is; upstream's DoContext races its read deadline against ctx: with a 50 ms ctx against a silent server, 2 of 6 runs returned \"i/o timeout\", 4 context.DeadlineExceeded, on the original and converted alike",
 		Expect: map[column]expectation{
-			colProbe: {12, "item 8: upstream's own DoContext sets a read deadline from ctx and returns its \"i/o timeout\", which the conversion keeps (the original returns the same error, at 115 ms)"},
 			colVets:  {12, "new: the copy takes the user module's Go version (go 1.26, upstream's is go 1.17), so vet's printf check for non-constant format strings (go1.24 and later) fires on reply_test.go:181"},
 			colTests: {12, "new: the same vet finding stops go test from building the converted tests"},
 		},
-		Probe: &probe{Network: "tcp", Calls: []probeCall{
-			{"Conn.Do", "c, err := redis.Dial(\"tcp\", addr)\nif err != nil {\n\treturn err\n}\ndefer c.Close()\n_, err = redis.DoContext(c, ctx, \"GET\", \"k\")\nreturn err"},
-		}},
 	},
 	{
 		Name:    "go-smtp",

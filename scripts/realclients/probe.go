@@ -142,6 +142,9 @@ func (cr *clientRun) probe(ctx context.Context) {
 	p := cr.c.Probe
 	if p == nil {
 		cr.r.na(colProbe)
+		if cr.c.ProbeNA != "" {
+			cr.r.note("no probe: %s", cr.c.ProbeNA)
+		}
 		return
 	}
 	var src bytes.Buffer
