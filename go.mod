@@ -7,6 +7,7 @@ require (
 	github.com/dave/dst v0.28.0
 	github.com/sergi/go-diff v1.4.0
 	go.uber.org/goleak v1.3.0
+	golang.org/x/net v0.62.0
 	golang.org/x/tools v0.52.0
 )
 

@@ -38,12 +38,16 @@ type shareKey struct {
 	network, addr string
 }
 
-// A shareGroup is the physical connections of one shareKey, open while any
-// handle to them is.
+// A shareGroup is the handles of one shareKey and their physical
+// connections, open while any handle is. A handle alone in its group uses
+// its connection directly (pass-through, see pipeConn); the group's pool of
+// pipelined connections comes into use when a second handle joins.
 type shareGroup struct {
 	key     shareKey
 	pool    *pool
-	handles int // under sharedMu
+	handles int           // under sharedMu
+	solo    *pipeConn     // under sharedMu: the handle in pass-through, while alone
+	dialed  chan struct{} // closed when the group's first dial has ended
 }
 
 var (
@@ -56,14 +60,19 @@ type shareAddr shareKey
 func (a *shareAddr) Network() string { return a.network }
 func (a *shareAddr) String() string  { return a.addr }
 
-// shareConn is what a dial of the client becomes: a handle on a shared
-// pipelined connection to network/addr, dialing one with dial (under ctx)
-// when there is none, so that a failed dial fails here as it would have.
-// Later physical connections (for an exclusive exchange, or after one broke)
-// are dialed by dial under the caller's context of the operation that needs
-// them. owner must be comparable (a pointer, a string) or nil (no sharing,
-// see shareKey). Once ctx has ended it fails with ctx.Err(), as a context
-// dial would, even while a connection of the group to addr is open.
+func (g *shareGroup) addr() net.Addr { return (*shareAddr)(&g.key) }
+
+// shareConn is what a dial of the client becomes: a handle (a net.Conn) on
+// a physical connection to network/addr that the handles of owner's group
+// share (see shareKey). The group's first handle dials with dial (under
+// ctx), so that a failed dial fails here as it would have, and uses that
+// connection alone, directly; when a second handle joins, the connection
+// becomes the group's shared pipelined one. Later physical connections (for
+// an exclusive exchange, or after one broke) are dialed by dial under the
+// caller's context of the operation that needs them. owner must be
+// comparable (a pointer, a string) or nil (no sharing, see shareKey). Once
+// ctx has ended it fails with ctx.Err(), as a context dial would, even
+// while a connection of the group to addr is open.
 func shareConn(ctx context.Context, owner any, network, addr string, dial func(ctx context.Context) (net.Conn, error)) (net.Conn, error) {
 	if !AsyncifyPipelining {
 		return dial(ctx)
@@ -72,8 +81,15 @@ func shareConn(ctx context.Context, owner any, network, addr string, dial func(c
 		return nil, err
 	}
 	key := shareKey{owner, network, addr}
-	newGroup := func() *shareGroup {
-		g := &shareGroup{key: key}
+	var g *shareGroup
+	first := false
+	sharedMu.Lock()
+	if owner != nil {
+		g = shared[key]
+	}
+	if g == nil {
+		first = true
+		g = &shareGroup{key: key, dialed: make(chan struct{})}
 		g.pool = newPool(poolConfig{Dial: func(ctx context.Context, _ net.Addr) (io.ReadWriteCloser, error) {
 			nc, err := dial(ctx)
 			if err == nil {
@@ -81,35 +97,113 @@ func shareConn(ctx context.Context, owner any, network, addr string, dial func(c
 			}
 			return nc, err
 		}})
-		return g
-	}
-	var g *shareGroup
-	sharedMu.Lock()
-	if owner == nil {
-		// A group of its own, never in shared (drop leaves shared alone).
-		g = newGroup()
-	} else if g = shared[key]; g == nil {
-		g = newGroup()
-		shared[key] = g
+		if owner != nil {
+			// A nil owner's group is never in shared: nobody joins it, and
+			// drop leaves shared alone.
+			shared[key] = g
+		}
 	}
 	g.handles++
 	sharedMu.Unlock()
-	pl, err := g.pool.pick(ctx, ctx, (*shareAddr)(&g.key), false)
+
+	if first {
+		nc, err := dial(ctx)
+		sharedMu.Lock()
+		close(g.dialed)
+		if err != nil {
+			sharedMu.Unlock()
+			g.drop(nil)
+			if ended(callerContext(ctx)) {
+				// The caller's ctx ended the dial (or ended as it failed).
+				err = cancelled(ctx, err)
+			}
+			return nil, err
+		}
+		shareDials.Add(1)
+		h := &pipeConn{g: g, ctx: context.Background(), raw: nc, pc: nc}
+		g.solo = h
+		if g.handles > 1 {
+			g.share() // joined while dialing
+		}
+		sharedMu.Unlock()
+		return h, nil
+	}
+	select {
+	case <-g.dialed:
+	default:
+		caller := callerContext(ctx)
+		select {
+		case <-g.dialed:
+		case <-caller.Done():
+			g.drop(nil)
+			return nil, cancelled(ctx, caller.Err())
+		}
+	}
+	sharedMu.Lock()
+	g.share()
+	sharedMu.Unlock()
+	pl, err := g.pool.pick(ctx, ctx, g.addr(), false)
 	if err != nil {
-		g.drop()
+		g.drop(nil)
 		return nil, err
 	}
 	h := &pipeConn{g: g, ctx: context.Background()}
-	if nc, ok := pl.rwc.(net.Conn); ok {
-		h.local, h.remote = nc.LocalAddr(), nc.RemoteAddr()
-	}
+	h.pc, _ = pl.rwc.(net.Conn)
 	return h, nil
 }
 
-// drop forgets a closed handle; the last one closes the physical
-// connections.
-func (g *shareGroup) drop() {
+// share ends the group's pass-through: the connection of the handle alone
+// in it becomes the first pipelined connection of the group's pool. An idle
+// handle switches at once; one in the middle of an exchange goes on using
+// the connection directly while the pipeline's write side and the head of
+// its reply queue are held for it (hold), and switches when that exchange
+// ends (finishSwitch). A connection that may be out of sync (an I/O error,
+// an exchange cut off) is closed instead: the pool dials another. Called
+// with sharedMu held.
+func (g *shareGroup) share() {
+	h := g.solo
+	if h == nil {
+		return
+	}
+	g.solo = nil
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.raw == nil || h.closed || h.hold != nil {
+		return
+	}
+	busy := h.sx || h.io > 0
+	if h.suspect && !busy {
+		raw := h.raw
+		h.raw = nil
+		raw.Close()
+		return
+	}
+	pl := g.pool.adopt(g.addr(), h.raw)
+	if !h.suspect && h.io == 0 && h.sx && !h.sxRead && h.depth == 0 {
+		// A request written outside any bind, its reply not read yet:
+		// on a shared connection it would be committed already. It
+		// becomes so, first in the reply queue.
+		h.s, h.o, h.clean = pl.committed(), h.sxOp, false
+		busy = false
+	}
+	if busy {
+		h.hold = pl.hold()
+		return
+	}
+	if h.dlSet {
+		h.raw.SetDeadline(time.Time{})
+	}
+	h.raw = nil
+	h.sx, h.sxWrote, h.sxRead, h.sxOp = false, false, false, nil
+}
+
+// drop forgets a closed handle (h nil: one that was never returned); the
+// last one closes the physical connections.
+func (g *shareGroup) drop(h *pipeConn) {
 	sharedMu.Lock()
+	if h != nil && g.solo == h {
+		g.solo = nil
+	}
 	g.handles--
 	last := g.handles == 0
 	if last && shared[g.key] == g {
@@ -121,32 +215,167 @@ func (g *shareGroup) drop() {
 	}
 }
 
-// A pipeConn is a handle on a shared physical connection: a net.Conn that
-// the client uses as its own. Its exchange (one request and its reply, see
+// A pipeConn is a handle: a net.Conn that the client uses as its own.
+//
+// Alone in its share group, a handle passes everything through to its
+// physical connection (raw): Read, Write, deadlines and Close are the
+// connection's own, with no buffering, no turn and no goroutine of the
+// runtime, so the handle behaves as the connection in every detail. It still
+// keeps track of its exchange (below), so that it can hand the connection
+// over when a second handle joins the group (share).
+//
+// On a shared connection, an exchange (one request and its reply, see
 // stream) begins at the first Write, commits at the first Read, which waits
 // for the exchange's turn, and ends when the operation that began it says
 // so (bindConn), when the operation ends, when the handle writes again
-// after reading (a new request), or at Close.
+// after reading (a new request), or at Close. A Write outside any function
+// that bound the handle is sent at once.
 //
-// A handle is used by one goroutine at a time, like the connection it
-// stands for; mu orders it with the end of the operation that last used it.
+// On a shared connection a handle is used by one goroutine at a time, like
+// the connection it stands for; mu orders it with the end of the operation
+// that last used it.
 type pipeConn struct {
-	g             *shareGroup
-	local, remote net.Addr
+	g *shareGroup
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	pc net.Conn // the physical connection last used, for LocalAddr and RemoteAddr
+
+	// Pass-through: raw is the physical connection, nil once shared.
+	raw     net.Conn
+	hold    *stream // the shared connection's place, held until the exchange below ends
+	sx      bool    // an exchange is under way on raw
+	sxWrote bool
+	sxRead  bool
+	sxOp    *op  // the operation whose exchange it is
+	io      int  // Reads and Writes under way on raw
+	suspect bool // raw may be out of sync: an I/O error, an exchange that failed
+	dlSet   bool // the client set a deadline on raw
+
 	ctx     context.Context // of the operation bound last
 	s       *stream         // the exchange under way, or nil
 	o       *op             // the operation whose exchange s is
 	depth   int             // binds under way
 	clean   bool            // the outermost bind ended with a nil error
 	closed  bool
-	reads   int             // Reads using s outside mu (see Close)
+	busy    int             // Reads and Writes using s outside mu (see Close)
 	wbuf    []byte          // written, not yet handed to the exchange
 	readers []*bufio.Reader // the client's readers over the handle
 	rdl     time.Time       // the client's deadlines, for each exchange
 	wdl     time.Time
 }
+
+// closedErr is what a method of a closed handle returns, as a closed
+// net.Conn does.
+func (h *pipeConn) closedErr(op string) error {
+	return &net.OpError{Op: op, Net: h.g.key.network, Addr: h.g.addr(), Err: net.ErrClosed}
+}
+
+// ---- pass-through ----
+
+// soloBegin is the start of a Read (write false) or Write on raw: it
+// keeps track of the exchange, as a shared connection would delimit it.
+// It returns the context whose end must interrupt the I/O (that of a
+// function that bound the handle, when it can end), or nil. Called with mu
+// held.
+func (h *pipeConn) soloBegin(write bool) context.Context {
+	if !h.sx {
+		h.sx, h.sxWrote, h.sxRead = true, false, false
+		if o := opFrom(h.ctx); o != nil {
+			h.sxOp = o
+			o.mu.Lock()
+			o.handles = append(o.handles, h)
+			o.mu.Unlock()
+		}
+	}
+	if write {
+		h.sxWrote = true
+	} else {
+		h.sxRead = true
+	}
+	h.io++
+	if h.depth > 0 && h.ctx.Done() != nil {
+		return h.ctx
+	}
+	return nil
+}
+
+// soloDone ends a Read or Write on raw. cut: ctx ended it, the connection
+// is out of sync and is closed, as a plain connection's watch does, and
+// the I/O returns ctx's error, as on a shared connection.
+func (h *pipeConn) soloDone(raw net.Conn, err error, cut bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.io--
+	if cut {
+		raw.Close()
+	}
+	if err != nil || cut {
+		h.suspect = true
+	}
+	if h.hold != nil && !h.sx && h.io == 0 {
+		h.finishSwitch()
+	}
+}
+
+// soloEnd ends the exchange under way on raw. Called with mu held.
+func (h *pipeConn) soloEnd(broken bool) {
+	h.sx, h.sxWrote, h.sxRead, h.sxOp = false, false, false, nil
+	if broken {
+		h.suspect = true
+	}
+	if h.hold != nil && h.io == 0 {
+		h.finishSwitch()
+	}
+}
+
+// finishSwitch hands raw over to the shared pipeline once the exchange that
+// was under way when a second handle joined has ended. Called with mu held.
+func (h *pipeConn) finishSwitch() {
+	s, raw := h.hold, h.raw
+	h.hold, h.raw = nil, nil
+	if h.suspect || h.closed {
+		s.pl.fail(errOutOfSync)
+	} else if h.dlSet {
+		raw.SetDeadline(time.Time{})
+	}
+	s.end()
+}
+
+func (h *pipeConn) soloRead(p []byte) (int, error) {
+	ctx := h.soloBegin(false)
+	raw := h.raw
+	h.mu.Unlock()
+	var stop func() bool
+	if ctx != nil {
+		stop = context.AfterFunc(ctx, func() { raw.SetReadDeadline(time.Unix(1, 0)) })
+	}
+	n, err := raw.Read(p)
+	cut := stop != nil && !stop()
+	h.soloDone(raw, err, cut)
+	if cut {
+		err = cancelled(ctx, ctxError(ctx))
+	}
+	return n, err
+}
+
+func (h *pipeConn) soloWrite(p []byte) (int, error) {
+	ctx := h.soloBegin(true)
+	raw := h.raw
+	h.mu.Unlock()
+	var stop func() bool
+	if ctx != nil {
+		stop = context.AfterFunc(ctx, func() { raw.SetWriteDeadline(time.Unix(1, 0)) })
+	}
+	n, err := raw.Write(p)
+	cut := stop != nil && !stop()
+	h.soloDone(raw, err, cut)
+	if cut {
+		err = cancelled(ctx, ctxError(ctx))
+	}
+	return n, err
+}
+
+// ---- shared ----
 
 // readChunk bounds what a handle's Read hands a client's bufio.Reader at a
 // time, and so what that reader may read ahead of its reply.
@@ -154,14 +383,14 @@ const readChunk = 1024
 
 // exchange returns the exchange under way, beginning one when there is
 // none, and the bytes written since it last committed. Called with mu held.
-func (h *pipeConn) exchange() (*stream, []byte, error) {
+func (h *pipeConn) exchange(op string) (*stream, []byte, error) {
 	if h.closed {
-		return nil, nil, net.ErrClosed
+		return nil, nil, h.closedErr(op)
 	}
 	if h.s == nil {
 		o := opFrom(h.ctx)
 		exclusive := o != nil && o.exclusive
-		pl, err := h.g.pool.pick(h.ctx, callerContext(h.ctx), (*shareAddr)(&h.g.key), exclusive)
+		pl, err := h.g.pool.pick(h.ctx, callerContext(h.ctx), h.g.addr(), exclusive)
 		if err != nil {
 			h.wbuf = h.wbuf[:0]
 			return nil, nil, err
@@ -171,6 +400,9 @@ func (h *pipeConn) exchange() (*stream, []byte, error) {
 		s.rdl, s.wdl = h.rdl, h.wdl
 		s.setLimit(h.rdl)
 		h.s, h.o, h.clean = s, o, false
+		if nc, ok := pl.rwc.(net.Conn); ok {
+			h.pc = nc
+		}
 		if o != nil {
 			o.mu.Lock()
 			o.handles = append(o.handles, h)
@@ -182,37 +414,80 @@ func (h *pipeConn) exchange() (*stream, []byte, error) {
 	return h.s, w, nil
 }
 
-// Write buffers p: a request reaches the exchange at the next Read, whole,
-// so that a caller who leaves before then drops it unsent, and never makes
-// the client's bufio.Writer fail for good. A write after the pipelined
-// exchange under way has read ends that exchange: a new request begins.
+// Write, on a shared connection, buffers p: a request reaches the exchange
+// at the next Read, whole, so that a caller who leaves before then drops it
+// unsent, and never makes the client's bufio.Writer fail for good. A write
+// after the pipelined exchange under way has read ends that exchange: a new
+// request begins. A Write outside any function that bound the handle (see
+// bindConn: a log line written through an interface that takes no ctx) is
+// sent at once, as an exchange of its own that a Read may go on with:
+// nothing else would say when its request ends.
 func (h *pipeConn) Write(p []byte) (int, error) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return 0, net.ErrClosed
+	if h.raw != nil {
+		if h.sx && (h.sxRead || h.depth == 0) && (h.sxOp == nil || !h.sxOp.exclusive) {
+			// A new request: after a reply, or outside any bind (as on a
+			// shared connection, see below).
+			h.soloEnd(false)
+		}
+		if h.raw != nil {
+			return h.soloWrite(p)
+		}
 	}
-	if h.s != nil && h.s.reading && !h.s.exclusive {
+	if h.closed {
+		h.mu.Unlock()
+		return 0, h.closedErr("write")
+	}
+	if h.s != nil && !h.s.exclusive && (h.s.reading || h.depth == 0 && h.s.queued) {
 		h.end(false)
 	}
 	h.wbuf = append(h.wbuf, p...)
-	return len(p), nil
-}
-
-// Read commits what was written, waits for the exchange's turn, and reads
-// the shared connection.
-func (h *pipeConn) Read(p []byte) (int, error) {
-	h.mu.Lock()
-	s, w, err := h.exchange()
+	if h.depth > 0 {
+		h.mu.Unlock()
+		return len(p), nil
+	}
+	s, w, err := h.exchange("write")
 	ctx := h.ctx
 	if err == nil {
-		h.reads++
+		h.busy++
 	}
 	h.mu.Unlock()
 	if err != nil {
 		return 0, err
 	}
-	defer h.readDone()
+	defer h.ioDone()
+	_, err = s.write(ctx, w)
+	if err == nil {
+		err = s.flush(ctx)
+	}
+	h.mu.Lock()
+	if h.wbuf == nil {
+		h.wbuf = w[:0]
+	}
+	h.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Read, on a shared connection, commits what was written, waits for the
+// exchange's turn, and reads the shared connection.
+func (h *pipeConn) Read(p []byte) (int, error) {
+	h.mu.Lock()
+	if h.raw != nil {
+		return h.soloRead(p)
+	}
+	s, w, err := h.exchange("read")
+	ctx := h.ctx
+	if err == nil {
+		h.busy++
+	}
+	h.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	defer h.ioDone()
 	if len(w) > 0 {
 		_, err = s.write(ctx, w)
 		h.mu.Lock()
@@ -246,16 +521,16 @@ func (h *pipeConn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// readDone ends a Read. When the handle was closed during it (the client
-// closed while an operation's body, detached from its caller, still read),
-// Close left the exchange to this Read: it ends it now, the physical
-// connection already failed. The client's readers are left alone: their
-// Read is the one returning.
-func (h *pipeConn) readDone() {
+// ioDone ends a Read or Write on a shared connection. When the handle was
+// closed during it (the client closed while an operation's body, detached
+// from its caller, still read), Close left the exchange to this call: it
+// ends it now, the physical connection already failed. The client's
+// readers are left alone: their Read is the one returning.
+func (h *pipeConn) ioDone() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.reads--
-	if h.closed && h.reads == 0 && h.s != nil {
+	h.busy--
+	if h.closed && h.busy == 0 && h.s != nil {
 		s := h.s
 		h.s, h.o = nil, nil
 		s.close()
@@ -288,7 +563,7 @@ func (h *pipeConn) sendUnread() {
 	if len(h.wbuf) == 0 || h.closed {
 		return
 	}
-	s, w, err := h.exchange()
+	s, w, err := h.exchange("write")
 	if err != nil {
 		return
 	}
@@ -327,7 +602,11 @@ func (h *pipeConn) unread(pl *pipeline) {
 func (h *pipeConn) opEnded(o *op, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.s != nil && h.o == o {
+	if h.raw != nil {
+		if h.sx && h.sxOp == o {
+			h.soloEnd(err != nil && h.sxWrote && !h.sxRead)
+		}
+	} else if h.s != nil && h.o == o {
 		h.end(err != nil && h.s.queued && !h.s.reading)
 	}
 	if opFrom(h.ctx) != o {
@@ -341,18 +620,38 @@ func (h *pipeConn) opEnded(o *op, err error) {
 	h.ctx = context.Background()
 }
 
-// Close drops the handle. Closing it in the middle of an exchange that has
-// committed its request, other than after the operation said it ended
-// cleanly, closes the physical connection: the client gave up on a
-// connection it believes out of sync, and the requests in flight on it fail
-// with ErrMaybeExecuted.
+// Close closes the handle. In pass-through it closes the connection, as
+// the connection's own Close. On a shared connection it drops the handle;
+// closing it in the middle of an exchange that has committed its request,
+// other than after the operation said it ended cleanly, closes the
+// physical connection: the client gave up on a connection it believes out
+// of sync, and the requests in flight on it fail with ErrMaybeExecuted. A
+// second Close fails as a net.Conn's does.
 func (h *pipeConn) Close() error {
 	h.mu.Lock()
+	if raw := h.raw; raw != nil {
+		if h.closed {
+			h.mu.Unlock()
+			return raw.Close()
+		}
+		h.closed = true
+		var err error
+		if s := h.hold; s != nil {
+			h.hold = nil
+			err = s.pl.fail(errClosed)
+			s.end()
+		} else {
+			err = raw.Close()
+		}
+		h.mu.Unlock()
+		h.g.drop(h)
+		return err
+	}
 	if h.closed {
 		h.mu.Unlock()
-		return net.ErrClosed
+		return h.closedErr("close")
 	}
-	busy := h.s != nil && h.reads > 0
+	busy := h.s != nil && h.busy > 0
 	if !busy && (h.s == nil || h.clean) {
 		// Bytes written and not read: a request that expects no reply
 		// (a QUIT), sent as a plain connection would have.
@@ -367,57 +666,95 @@ func (h *pipeConn) Close() error {
 		// A Read is using the exchange (another goroutine: an operation's
 		// body left by its caller). Its stream is not this goroutine's to
 		// touch: fail the physical connection, which ends that Read, and
-		// let it end the exchange (readDone).
+		// let it end the exchange (ioDone).
 		pl := h.s.pl
 		h.mu.Unlock()
 		pl.fail(errOutOfSync)
-		h.g.drop()
+		h.g.drop(h)
 		return nil
 	}
 	if h.s != nil {
 		h.end(!h.clean && h.s.queued)
 	}
 	h.mu.Unlock()
-	h.g.drop()
+	h.g.drop(h)
 	return nil
 }
 
-func (h *pipeConn) LocalAddr() net.Addr  { return h.local }
-func (h *pipeConn) RemoteAddr() net.Addr { return h.remote }
+// LocalAddr and RemoteAddr are those of the physical connection the handle
+// used last, asked only when the client asks.
+func (h *pipeConn) LocalAddr() net.Addr {
+	h.mu.Lock()
+	pc := h.pc
+	h.mu.Unlock()
+	if pc == nil {
+		return nil
+	}
+	return pc.LocalAddr()
+}
 
-// SetDeadline and its kin are the client's deadlines for its exchanges: on
+func (h *pipeConn) RemoteAddr() net.Addr {
+	h.mu.Lock()
+	pc := h.pc
+	h.mu.Unlock()
+	if pc == nil {
+		return nil
+	}
+	return pc.RemoteAddr()
+}
+
+// SetDeadline and its kin are, in pass-through, the connection's own. On a
+// shared connection they are the client's deadlines for its exchanges: on
 // an exclusive exchange, the connection's deadlines (the earlier of the
-// client's and ctx's); on a pipelined one, its stuck-connection limit. They
+// client's and ctx's); on a pipelined one, its stuck-connection limit; they
 // never set a deadline on the shared connection.
 func (h *pipeConn) SetDeadline(t time.Time) error {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.rdl, h.wdl = t, t
-	s := h.s
-	h.mu.Unlock()
-	if s != nil {
-		return s.setDeadline(t)
+	if h.raw != nil {
+		h.dlSet = true
+		return h.raw.SetDeadline(t)
+	}
+	if h.closed {
+		return h.closedErr("set")
+	}
+	if h.s != nil {
+		return h.s.setDeadline(t)
 	}
 	return nil
 }
 
 func (h *pipeConn) SetReadDeadline(t time.Time) error {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.rdl = t
-	s := h.s
-	h.mu.Unlock()
-	if s != nil {
-		return s.setReadDeadline(t)
+	if h.raw != nil {
+		h.dlSet = true
+		return h.raw.SetReadDeadline(t)
+	}
+	if h.closed {
+		return h.closedErr("set")
+	}
+	if h.s != nil {
+		return h.s.setReadDeadline(t)
 	}
 	return nil
 }
 
 func (h *pipeConn) SetWriteDeadline(t time.Time) error {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.wdl = t
-	s := h.s
-	h.mu.Unlock()
-	if s != nil {
-		return s.setWriteDeadline(t)
+	if h.raw != nil {
+		h.dlSet = true
+		return h.raw.SetWriteDeadline(t)
+	}
+	if h.closed {
+		return h.closedErr("set")
+	}
+	if h.s != nil {
+		return h.s.setWriteDeadline(t)
 	}
 	return nil
 }
@@ -477,6 +814,20 @@ func bindConn(ctx context.Context, c connWithDeadline, errp *error) (end func())
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		if h.depth--; h.depth > 0 {
+			return
+		}
+		if h.raw != nil {
+			// Pass-through: the exchange ends where it would on a shared
+			// connection.
+			switch {
+			case errp != nil && *errp == nil:
+				h.clean = true
+				if h.sx {
+					h.soloEnd(false)
+				}
+			case errp == nil && h.sx && h.sxOp == nil && h.sxRead:
+				h.soloEnd(false)
+			}
 			return
 		}
 		if errp == nil && h.s != nil && h.o == nil && h.s.reading && len(h.wbuf) == 0 {

@@ -61,7 +61,7 @@ func TestCtxEnded(t *testing.T) {
 		{"ctx live, client timeout", live, cte, true, want{same: true}},
 		{"ctx live, i/o timeout", live, opErr, false, want{same: true}},
 		{"already ctx's error", cancelled, context.Canceled, true, want{exactly: context.Canceled}},
-		{"ctx's error wrapped", expired, maybeExecuted(context.DeadlineExceeded), false, want{same: true}},
+		{"ctx's error wrapped", expired, new(pipeline).lost(context.DeadlineExceeded), false, want{same: true}},
 		{"server's sentinel, not cut", cancelled, errMiss, false, want{exactly: errMiss}},
 		{"server's sentinel, wrapped, not cut", expired, &os.PathError{Op: "x", Err: errMiss}, false, want{same: true}},
 		{"EOF, not cut", cancelled, io.EOF, false, want{exactly: io.EOF}},
@@ -73,7 +73,7 @@ func TestCtxEnded(t *testing.T) {
 		{"client type, deadline before ctx's timer", noDoneCtx{live}, cte, true, want{is: context.DeadlineExceeded, as: true}},
 		{"client type, not cut: cannot tell", expired, cte, false, want{same: true}},
 		{"client timeout type, not cut", cancelled, timeoutType{}, false, want{is: context.Canceled}},
-		{"maybe executed after a close", cancelled, maybeExecuted(net.ErrClosed), false, want{is: ErrMaybeExecuted}},
+		{"maybe executed after a close", cancelled, new(pipeline).lost(net.ErrClosed), false, want{is: ErrMaybeExecuted}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := ctxEnded(tc.ctx, tc.err, tc.cut)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"runtime"
 	"sync"
@@ -44,10 +45,11 @@ type deadliner interface {
 // on the shared reader with the client's own code, and passes the turn on
 // when it ends.
 type pipeline struct {
-	rwc io.ReadWriteCloser
-	dl  deadliner // nil when rwc has no deadlines
-	cfg pipelineConfig
-	br  *bufio.Reader
+	rwc  io.ReadWriteCloser
+	dl   deadliner // nil when rwc has no deadlines
+	addr net.Addr  // what was dialed, for errors; nil when unknown
+	cfg  pipelineConfig
+	br   *bufio.Reader
 
 	slots chan struct{} // one per exchange holding a place (MaxInFlight)
 	wside chan struct{} // the write side: one holder at a time
@@ -124,6 +126,37 @@ func (pl *pipeline) newStream() *stream {
 func (pl *pipeline) beginExclusive(ctx context.Context) *stream {
 	s := pl.begin(ctx)
 	s.exclusive = true
+	return s
+}
+
+// hold returns an exchange that holds the write side and the head of the
+// reply queue of pl, a new connection, as if its turn had come: no other
+// exchange's bytes reach the connection until it ends. A handle that used
+// the connection alone holds it so while it finishes its exchange (see
+// shareGroup.share).
+func (pl *pipeline) hold() *stream {
+	s := pl.newStream()
+	s.base = 0
+	pl.slots <- struct{}{}
+	pl.wside <- struct{}{}
+	s.slot, s.wside = true, true
+	pl.mu.Lock()
+	pl.enqueue(s)
+	pl.mu.Unlock()
+	<-s.turn
+	s.reading = true
+	return s
+}
+
+// committed returns an exchange on pl, a new connection, whose request is
+// on the wire already: committed, first in the reply queue.
+func (pl *pipeline) committed() *stream {
+	s := pl.newStream()
+	pl.slots <- struct{}{}
+	s.slot = true
+	pl.mu.Lock()
+	pl.enqueue(s)
+	pl.mu.Unlock()
 	return s
 }
 
@@ -248,10 +281,10 @@ func (pl *pipeline) commit(ctx context.Context, s *stream) error {
 		pl.mu.Unlock()
 		if s.queued {
 			s.broken = true
-			return maybeExecuted(err)
+			return pl.lost(err)
 		}
 		s.dropWrite()
-		return err
+		return pl.netError("write", err)
 	}
 	if !s.queued {
 		pl.enqueue(s)
@@ -294,7 +327,7 @@ func (pl *pipeline) commit(ctx context.Context, s *stream) error {
 			return cancelled(ctx, ctx.Err())
 		}
 		if cause := pl.failure(); cause != nil {
-			return maybeExecuted(cause)
+			return pl.lost(cause)
 		}
 		pl.fail(err)
 		return err

@@ -119,10 +119,22 @@ func (p *pool) pick(ctx, dialCtx context.Context, netAddr net.Addr, exclusive bo
 			return nil, err
 		}
 		pl := newPipeline(rwc, p.cfg.Pipeline)
+		pl.addr = netAddr
 		p.conns[addr] = append(p.conns[addr], pl)
 		p.mu.Unlock()
 		return pl, nil
 	}
+}
+
+// adopt makes rwc, a connection to addr dialed already, one of the pool's
+// pipelined connections.
+func (p *pool) adopt(addr net.Addr, rwc io.ReadWriteCloser) *pipeline {
+	pl := newPipeline(rwc, p.cfg.Pipeline)
+	pl.addr = addr
+	p.mu.Lock()
+	p.conns[addr.String()] = append(p.conns[addr.String()], pl)
+	p.mu.Unlock()
+	return pl
 }
 
 // close closes every connection of the pool and returns the first error;

@@ -84,7 +84,7 @@ func (s *stream) acquire(ctx context.Context) error {
 			case <-caller.Done():
 				return cancelled(ctx, caller.Err())
 			case <-pl.failed:
-				return pl.err
+				return pl.netError("write", pl.err)
 			}
 		}
 		s.slot = true
@@ -99,13 +99,13 @@ func (s *stream) acquire(ctx context.Context) error {
 			return cancelled(ctx, caller.Err())
 		case <-pl.failed:
 			s.dropWrite()
-			return pl.err
+			return pl.netError("write", pl.err)
 		}
 	}
 	s.wside = true
 	if err := pl.failure(); err != nil {
 		s.dropWrite()
-		return err
+		return pl.netError("write", err)
 	}
 	if s.exclusive && !s.queued {
 		pl.mu.Lock()
@@ -221,7 +221,7 @@ func (s *stream) beginRead(ctx context.Context) error {
 			case <-s.turn:
 			case <-pl.failed:
 				s.broken = true
-				return maybeExecuted(pl.err)
+				return pl.lost(pl.err)
 			case <-ctx.Done():
 				s.broken = true
 				pl.fail(errCutOff)
@@ -248,7 +248,7 @@ func (s *stream) readError(err error) error {
 	if cause := s.pl.failure(); cause != nil {
 		// The runtime closed the connection (stuck, closed, cut off): say
 		// why rather than "use of closed network connection".
-		return maybeExecuted(cause)
+		return s.pl.lost(cause)
 	}
 	s.pl.fail(err)
 	return err
