@@ -45,8 +45,9 @@
 // returns a net.Conn handle on a shared pipelined connection, shareReader
 // keeps a bufio.Reader over it from taking other exchanges' bytes, and
 // bindConn ties the handle's exchange to the operation (conn.go;
-// docs/runtime.md, "Shared connections"). AsyncifyPipelining = false turns
-// sharing off.
+// docs/runtime.md, "Shared connections"). A handle alone in its group
+// passes everything through to its connection until a second one joins.
+// AsyncifyPipelining = false turns sharing off.
 //
 // # Exchanges
 //
@@ -93,8 +94,10 @@
 // Errors of the connection itself reach the client's code as they would
 // without the runtime. A request that was committed and then lost with its
 // connection (broken, stuck past its limit, closed, or cut off by another
-// caller's ctx) fails with an error matching ErrMaybeExecuted. A caller
-// whose ctx ended gets ctx.Err().
+// caller's ctx) fails with an error matching ErrMaybeExecuted, over a
+// network error errors.As finds (the connection's own, or a *net.OpError
+// the runtime builds: a read that timed out, for a stuck connection). A
+// caller whose ctx ended gets ctx.Err().
 //
 // # Debugging
 //
