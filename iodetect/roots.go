@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/types"
 	"slices"
+	"strings"
 )
 
 // Roots: dial results and the connection-typed parameters that client
@@ -14,6 +15,16 @@ import (
 // connection as its first result.
 func (a *analyzer) dialShaped(sig *types.Signature) bool {
 	return sig.Results().Len() > 0 && connType(sig.Results().At(0).Type(), a.pkg)
+}
+
+// ifaceDial reports whether f is a dial method of an interface: a method
+// named Dial... whose first result is a connection, called through the
+// client's own dialer (a Dialer field whose default is new(net.Dialer):
+// dialer.Dial("tcp", addr)). Its calls are dial sites, its results client
+// connections, whatever the dynamic value is.
+func (a *analyzer) ifaceDial(f *types.Func) bool {
+	sig := f.Type().(*types.Signature)
+	return sig.Recv() != nil && types.IsInterface(sig.Recv().Type()) && strings.HasPrefix(f.Name(), "Dial") && a.dialShaped(sig)
 }
 
 func isDial(f *types.Func) bool {

@@ -141,6 +141,10 @@ func (a *analyzer) classify(fn *Func, call *ast.CallExpr) {
 	}
 	switch callee := typeutil.Callee(a.info, call).(type) {
 	case *types.Func:
+		if a.ifaceDial(callee) {
+			site(KindDial, a.calleeName(callee), a.recvText(call), Client)
+			return
+		}
 		if callee.Pkg() == a.pkg || callee.Pkg() == nil {
 			return
 		}

@@ -454,6 +454,9 @@ func (a *analyzer) evalCall(call *ast.CallExpr) []val {
 	}
 	callee, _ := typeutil.Callee(a.info, call).(*types.Func)
 	switch {
+	case callee != nil && a.ifaceDial(callee):
+		// a dial through the client's own dialer interface
+		vs[0].side |= Client
 	case callee != nil && callee.Pkg() != a.pkg && len(targets) == 0:
 		// A library call: a new connection from a dialer or a listener, or a
 		// wrapper around its operands (bufio.NewReader(nc), tls.Client(nc, cfg)).

@@ -41,8 +41,11 @@ func (r *pkgRewriter) makeAsync(wrapper *dst.FuncDecl, fd *ast.FuncDecl, p *fnPl
 			}
 		}
 	}
-	name := fd.Name.Name + "Async"
-	if r.declared(fd, name) {
+	if p.noAsync {
+		return nil
+	}
+	name := r.asyncForm(fd)
+	if name == "" {
 		return nil
 	}
 	names := r.c.runtimeNames()
@@ -68,7 +71,8 @@ func (r *pkgRewriter) makeAsync(wrapper *dst.FuncDecl, fd *ast.FuncDecl, p *fnPl
 		if fd.Recv != nil {
 			typeName = recvTypeName(r.info.TypeOf(fd.Recv.List[0].Type)) + typeName
 		}
-		if r.l.Pkg.Types.Scope().Lookup(typeName) != nil {
+		if obj := r.l.Pkg.Types.Scope().Lookup(typeName); obj != nil {
+			r.c.note(r.fset.Position(fd.Name.Pos()), "%s gets no %s: its result type would be %s, which is declared at %s", fd.Name.Name, name, typeName, r.fset.Position(obj.Pos()))
 			return nil
 		}
 		st := &dst.StructType{Fields: &dst.FieldList{}}
@@ -159,6 +163,26 @@ func (r *pkgRewriter) makeAsync(wrapper *dst.FuncDecl, fd *ast.FuncDecl, p *fnPl
 		return []dst.Decl{a, resultType}
 	}
 	return []dst.Decl{a}
+}
+
+// asyncForm names F's future-returning form: FAsync, or FFuture when the
+// package declares FAsync already (go-ldap's SearchAsync returns a
+// Response), with a note; "" when both are declared, with a note.
+func (r *pkgRewriter) asyncForm(fd *ast.FuncDecl) string {
+	name := fd.Name.Name
+	var taken []string
+	for _, suffix := range []string{"Async", "Future"} {
+		obj := r.declaredObj(fd, name+suffix)
+		if obj == nil {
+			if len(taken) > 0 {
+				r.c.note(r.fset.Position(fd.Name.Pos()), "%s's future form is named %s: %s", name, name+suffix, strings.Join(taken, "; "))
+			}
+			return name + suffix
+		}
+		taken = append(taken, fmt.Sprintf("%s is declared at %s (%s)", obj.Name(), r.fset.Position(obj.Pos()), objKind(obj)))
+	}
+	r.c.note(r.fset.Position(fd.Name.Pos()), "%s gets no future form: %s", name, strings.Join(taken, "; "))
+	return ""
 }
 
 // recvTypeName is the name of a receiver's type, without pointer or type

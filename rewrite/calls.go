@@ -14,6 +14,13 @@ import (
 func (r *pkgRewriter) call(df *dst.File, call *ast.CallExpr, src ctxSource) {
 	fun := unwrapFun(call.Fun)
 	fn, methodExpr := r.callee(fun)
+	if r.ifaceCall(df, call, fn, src) {
+		// through an interface whose companion has the Context form
+		if r.shareSites[call] {
+			r.shareDial(call, src)
+		}
+		return
+	}
 	if p := r.planOf(fn); p != nil && src.fixed != "" {
 		r.c.note(r.fset.Position(call.Pos()), "the call of %s is not cancellable: %s", p.fn.Name, src.fixed)
 	}

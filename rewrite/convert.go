@@ -392,6 +392,13 @@ type converter struct {
 	// internalConv: the import paths of the internal packages converted
 	// with the client (internal.go).
 	internalConv map[string]bool
+	// ifaceBound: the methods (by FullName) whose interface changes with
+	// them: they take ctx, async or not; ifaceCalls: the interface methods
+	// whose calls go through a companion's helper; genNames: names taken by
+	// generated declarations (ifaces.go).
+	ifaceBound map[string]bool
+	ifaceCalls map[string]*ifaceMethod
+	genNames   map[string]bool
 }
 
 func (c *converter) note(pos token.Position, format string, args ...any) {
@@ -426,6 +433,10 @@ type pkgRewriter struct {
 	// internal: an internal package of the client's module, converted in
 	// place of its copy (internal.go): no wrappers, helpers of its own.
 	internal bool
+	// ifaces: the package's interfaces with async methods; ifaceCalled:
+	// the methods whose helper a call uses (ifaces.go).
+	ifaces      []*ifacePlan
+	ifaceCalled map[*ifaceMethod]bool
 }
 
 func (c *converter) newPkgRewriter(l *iodetect.Loaded, internal bool) (*pkgRewriter, error) {
@@ -438,6 +449,8 @@ func (c *converter) newPkgRewriter(l *iodetect.Loaded, internal bool) (*pkgRewri
 		holders:  make(map[*types.TypeName]string),
 		modified: make(map[*dst.File]bool),
 		replace:  make(map[dst.Node]dst.Node),
+
+		ifaceCalled: make(map[*ifaceMethod]bool),
 
 		generated: make(map[*ast.File]bool),
 	}

@@ -256,7 +256,9 @@ func (r *pkgRewriter) planInPlace() {
 		if fn.Obj == nil {
 			continue
 		}
-		if p := r.c.plans[fn.Obj.FullName()]; p != nil {
+		if p := r.c.plans[fn.Obj.FullName()]; p != nil && p.iface == "" {
+			// (a method whose signature an interface fixes keeps it, with
+			// its Context form)
 			p.wrapper, p.newName = false, ""
 		}
 	}

@@ -22,6 +22,13 @@ type fnPlan struct {
 	wrapper  bool   // exported: renamed to newName, its old name becomes a wrapper
 	newName  string // FContext, when wrapper
 	src      ctxSource
+	// iface names the interface that fixes the signature of a method with
+	// a wrapper; noAsync: no FAsync (not API: reached through an interface).
+	iface   string
+	noAsync bool
+	// ifaceM: the method of an interface that changes with its
+	// implementations (ifaces.go); fn is a stand-in with Name and Obj only.
+	ifaceM bool
 }
 
 // ctxSource is where the ctx of a function body comes from.
@@ -44,6 +51,7 @@ type ctxSource struct {
 // its signature changes and where its ctx comes from.
 func (r *pkgRewriter) plan() {
 	r.findSlots()
+	r.findIfaces()
 	var decls []*ast.FuncDecl // the functions that gain a ctx parameter
 	for _, f := range r.ast {
 		if r.generated[f] {
@@ -57,7 +65,9 @@ func (r *pkgRewriter) plan() {
 			}
 			obj, _ := r.info.Defs[fd.Name].(*types.Func)
 			fn := r.byObj[obj]
-			if fn == nil || !fn.Async {
+			// an implementation of an interface method that takes ctx
+			// takes it too, async or not
+			if fn == nil || !fn.Async && !r.c.ifaceBound[obj.FullName()] {
 				continue
 			}
 			p := &fnPlan{fn: fn}
@@ -69,6 +79,7 @@ func (r *pkgRewriter) plan() {
 		}
 	}
 	r.dropUnusedCtx(decls)
+	r.planCompanions()
 }
 
 // dropUnusedCtx keeps the signature of the functions that would not use a
@@ -96,6 +107,11 @@ func (r *pkgRewriter) dropUnusedCtx(decls []*ast.FuncDecl) {
 			return false
 		}
 		p := r.c.plans[fn.Origin().FullName()]
+		if p != nil && p.ifaceM || r.ifaceMethod(fn) != nil {
+			// a call through an interface method that takes ctx, or
+			// whose companion may hold its Context form
+			return true
+		}
 		return p != nil && p.addParam && p.fn.Decl != nil && (uses[p.fn.Decl] || !r.inPackage(p.fn.Decl))
 	}
 	var usesCtx func(body ast.Node) bool
@@ -146,6 +162,10 @@ func (r *pkgRewriter) dropUnusedCtx(decls []*ast.FuncDecl) {
 		if p := planOfDecl(fd); p != nil && p.fn.Rule != nil && p.fn.Rule.Verb == iodetect.RuleAsync {
 			uses[fd] = true
 		}
+		// its interface's method takes ctx
+		if r.c.ifaceBound[r.info.Defs[fd.Name].(*types.Func).FullName()] {
+			uses[fd] = true
+		}
 	}
 	groups := r.slots.candidates()
 	for changed := true; changed; {
@@ -189,26 +209,84 @@ func (r *pkgRewriter) chooseSource(fd *ast.FuncDecl, fn *iodetect.Func, testFile
 		testFile && (strings.HasPrefix(name, "Example") || name == "TestMain")) {
 		return ctxSource{background: true}
 	}
-	if iface := r.fixedBy(fn); iface != "" {
-		return ctxSource{background: true, fixed: fmt.Sprintf("%s keeps its signature (it implements %s)", fn.Name, iface)}
-	}
 	if ctxName, ok := r.contextParam(fd); ok {
 		if ctxName == "" || ctxName == "_" {
 			return ctxSource{background: true, fixed: fmt.Sprintf("%s has an unnamed context.Context parameter", fn.Name)}
 		}
 		return ctxSource{name: ctxName}
 	}
-	if r.inAPI(fn) && !testFile && r.declared(fd, name+"Context") {
-		// Our own wrapper, or the package's own pair of forms: F already
-		// calls FContext.
-		return ctxSource{background: true}
+	// A method whose signature an interface fixes keeps it, and gains its
+	// Context form like any exported operation (reached through the
+	// interface's companion when its type is not exported).
+	iface := r.fixedBy(fn)
+	api := r.inAPI(fn) && !testFile
+	if api || iface != "" {
+		form, pair, why := r.contextForm(fd)
+		switch {
+		case pair:
+			// Our own wrapper, or the package's own pair of forms: F
+			// already calls FContext.
+			return ctxSource{background: true}
+		case form == "":
+			if iface != "" {
+				why += fmt.Sprintf(" (it implements %s)", iface)
+			}
+			return ctxSource{background: true, fixed: why}
+		}
+		p.addParam, p.wrapper, p.newName, p.iface = true, true, form, iface
+		p.noAsync = !api
+		return ctxSource{name: r.freshName(fd, "ctx")}
 	}
 	p.addParam = true
-	if r.inAPI(fn) && !testFile {
-		p.wrapper = true
-		p.newName = name + "Context"
-	}
 	return ctxSource{name: r.freshName(fd, "ctx")}
+}
+
+// contextForm names F's Context form: FContext, or FWithContext when
+// FContext is declared already and is not F's own form (ctx first, then
+// F's parameters: the package's own pair, or an earlier run's wrapper),
+// with a note. pair: the form exists. When both names are taken by other
+// declarations, F keeps its signature with no form: why says so.
+func (r *pkgRewriter) contextForm(fd *ast.FuncDecl) (form string, pair bool, why string) {
+	name := fd.Name.Name
+	f, _ := r.info.Defs[fd.Name].(*types.Func)
+	var taken []string
+	for _, suffix := range []string{"Context", "WithContext"} {
+		obj := r.declaredObj(fd, name+suffix)
+		if obj == nil {
+			if len(taken) > 0 {
+				r.c.note(r.fset.Position(fd.Name.Pos()), "%s's Context form is named %s: %s", name, name+suffix, strings.Join(taken, "; "))
+			}
+			return name + suffix, false, ""
+		}
+		if g, ok := obj.(*types.Func); ok && f != nil && isContextForm(g, f) {
+			return g.Name(), true, ""
+		}
+		taken = append(taken, fmt.Sprintf("%s is declared at %s (%s) and is not its Context form", obj.Name(), r.fset.Position(obj.Pos()), objKind(obj)))
+	}
+	why = fmt.Sprintf("%s keeps its signature and gets no Context form: %s", name, strings.Join(taken, "; "))
+	r.c.note(r.fset.Position(fd.Name.Pos()), "%s", why)
+	return "", false, why
+}
+
+// objKind says what a declaration is, for notes.
+func objKind(obj types.Object) string {
+	switch obj := obj.(type) {
+	case *types.TypeName:
+		return "a type"
+	case *types.Var:
+		if obj.IsField() {
+			return "a field"
+		}
+		return "a variable"
+	case *types.Const:
+		return "a constant"
+	case *types.Func:
+		if obj.Type().(*types.Signature).Recv() != nil {
+			return "a method"
+		}
+		return "a function"
+	}
+	return "declared"
 }
 
 // inAPI reports whether other packages can call fn: it is exported, or it
@@ -316,8 +394,8 @@ func isContext(t types.Type) bool {
 
 // fixedBy names the interface that fixes fn's signature: one declared in
 // another package or exported by this one (iodetect's Implements), or an
-// unexported one of this package (not converted with its implementations
-// yet).
+// unexported one of this package that does not change with its
+// implementations (ifaces.go).
 func (r *pkgRewriter) fixedBy(fn *iodetect.Func) string {
 	if len(fn.Implements) > 0 {
 		return fn.Implements[0]
@@ -336,7 +414,7 @@ func (r *pkgRewriter) fixedBy(fn *iodetect.Func) string {
 			continue
 		}
 		iface, ok := tn.Type().Underlying().(*types.Interface)
-		if !ok || iface.Empty() {
+		if !ok || iface.Empty() || slices.ContainsFunc(r.ifaces, func(ip *ifacePlan) bool { return ip.tn == tn && ip.change }) {
 			continue
 		}
 		has := false
@@ -353,12 +431,17 @@ func (r *pkgRewriter) fixedBy(fn *iodetect.Func) string {
 // declared reports whether name is a package-level function or, for a
 // method, a method of the same receiver type.
 func (r *pkgRewriter) declared(fd *ast.FuncDecl, name string) bool {
+	return r.declaredObj(fd, name) != nil
+}
+
+// declaredObj is what declared finds.
+func (r *pkgRewriter) declaredObj(fd *ast.FuncDecl, name string) types.Object {
 	if fd.Recv == nil {
-		return r.l.Pkg.Types.Scope().Lookup(name) != nil
+		return r.l.Pkg.Types.Scope().Lookup(name)
 	}
 	recv := r.info.TypeOf(fd.Recv.List[0].Type)
 	obj, _, _ := types.LookupFieldOrMethod(recv, true, r.l.Pkg.Types, name)
-	return obj != nil
+	return obj
 }
 
 // freshName returns base, or base1, base2... : a name used nowhere in fd

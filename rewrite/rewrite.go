@@ -12,6 +12,8 @@ import (
 // rewrite applies every rule to every declaration of the package.
 func (r *pkgRewriter) rewrite() {
 	defer r.noteUnwatched()
+	defer r.noteIfaceFallbacks()
+	defer r.rewriteIfaces()
 	r.retypeSlots()
 	for i, f := range r.ast {
 		if r.generated[f] {

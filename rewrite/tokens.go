@@ -8,4 +8,5 @@ const (
 	typeTok   = token.TYPE
 	varTok    = token.VAR
 	assignTok = token.ASSIGN
+	defineTok = token.DEFINE
 )
