@@ -615,7 +615,7 @@ func (r *pkgRewriter) companionDecls(ip *ifacePlan) []dst.Decl {
 			}
 			ft.Params.List = append(ft.Params.List, f)
 		}
-		addCtxParam(ft, "ctx", false)
+		addCtxParam(ft, "ctx", named)
 		field := &dst.Field{Names: []*dst.Ident{dst.NewIdent(im.form)}, Type: ft}
 		field.Decs.Before = dst.NewLine
 		field.Decs.After = dst.NewLine
@@ -741,4 +741,69 @@ func (r *pkgRewriter) noteIfaceFallbacks() {
 			r.c.note(r.fset.Position(im.m.Pos()), "the package's calls through %s.%s pass ctx to %s when the value has it (%s); a value without it runs %s, which ctx does not bound", ip.tn.Name(), im.m.Name(), im.form, ip.companion, im.m.Name())
 		}
 	}
+}
+
+// ifaceDialSite converts a dial through an interface that has no companion
+// here (one of another package, golang.org/x/net/proxy.Dialer say): when
+// the interface itself has the Context form (DialContext, ctx first), the
+// call uses it; otherwise a note says the dial is not cancellable.
+func (r *pkgRewriter) ifaceDialSite(call *ast.CallExpr, fn *types.Func, site *iodetect.Site, src ctxSource) bool {
+	recv := fn.Type().(*types.Signature).Recv().Type()
+	obj, _, _ := types.LookupFieldOrMethod(recv, false, fn.Pkg(), fn.Name()+"Context")
+	g, ok := obj.(*types.Func)
+	sel, isSel := ast.Unparen(call.Fun).(*ast.SelectorExpr)
+	if !ok || !isContextForm(g, fn) || !isSel {
+		r.c.note(site.Pos, "the dial through %s is not cancellable: %s has no %sContext(ctx, ...) form", types.ExprString(call.Fun), types.TypeString(recv, types.RelativeTo(r.l.Pkg.Types)), fn.Name())
+		return false
+	}
+	dcall := r.dst(call).(*dst.CallExpr)
+	r.dst(sel).(*dst.SelectorExpr).Sel.Name = g.Name()
+	dcall.Args = append([]dst.Expr{src.expr()}, dcall.Args...)
+	return true
+}
+
+// isIfaceHelper reports whether fd is a helper that ifaceHelper generated
+// (a run on converted code): it is left as it is, its dials are not
+// shared, and calls through the interface in it stay the old form.
+func (r *pkgRewriter) isIfaceHelper(fd *ast.FuncDecl) bool {
+	if fd.Recv != nil || fd.Body == nil || len(fd.Body.List) != 2 || len(fd.Type.Params.List) < 2 {
+		return false
+	}
+	x := fd.Type.Params.List[1]
+	if len(x.Names) != 1 || x.Names[0].Name != "x" || !isContext(r.info.TypeOf(fd.Type.Params.List[0].Type)) {
+		return false
+	}
+	iface, ok := r.info.TypeOf(x.Type).(*types.Named)
+	if !ok || !types.IsInterface(iface) {
+		return false
+	}
+	ifs, ok := fd.Body.List[0].(*ast.IfStmt)
+	if !ok {
+		return false
+	}
+	as, ok := ifs.Init.(*ast.AssignStmt)
+	if !ok || len(as.Rhs) != 1 {
+		return false
+	}
+	ta, ok := as.Rhs[0].(*ast.TypeAssertExpr)
+	if !ok {
+		return false
+	}
+	t, ok := r.info.TypeOf(ta.Type).(*types.Named)
+	return ok && (t.Obj().Name() == iface.Obj().Name()+"Context" || t.Obj().Name() == iface.Obj().Name()+"WithContext")
+}
+
+// inIfaceHelper reports whether pos is inside such a helper.
+func (r *pkgRewriter) inIfaceHelper(n ast.Node) bool {
+	for _, f := range r.ast {
+		if n.Pos() < f.Pos() || n.Pos() > f.End() {
+			continue
+		}
+		for _, d := range f.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok && fd.Pos() <= n.Pos() && n.End() <= fd.End() {
+				return r.isIfaceHelper(fd)
+			}
+		}
+	}
+	return false
 }

@@ -44,7 +44,7 @@ func (r *pkgRewriter) rewrite() {
 }
 
 func (r *pkgRewriter) rewriteFunc(df *dst.File, fd *ast.FuncDecl) {
-	if fd.Body == nil {
+	if fd.Body == nil || r.isIfaceHelper(fd) {
 		return
 	}
 	r.curFunc = fd

@@ -49,7 +49,7 @@ func (r *pkgRewriter) findShares() {
 		return
 	}
 	for _, s := range r.l.Sites {
-		if s.Kind != iodetect.KindDial || s.Side&iodetect.Client == 0 || strings.HasSuffix(s.Pos.Filename, "_test.go") {
+		if s.Kind != iodetect.KindDial || s.Side&iodetect.Client == 0 || strings.HasSuffix(s.Pos.Filename, "_test.go") || r.inIfaceHelper(s.Call) {
 			continue
 		}
 		if tuple, ok := r.info.TypeOf(s.Call).(*types.Tuple); ok && tuple.Len() == 2 && types.Identical(tuple.At(0).Type(), netConn) {
