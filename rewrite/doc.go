@@ -15,10 +15,21 @@
 //     too old) or say what is left alone, before anything is rewritten.
 //   - config.go: asyncify.conf, the user's sync/async/share rules.
 //   - plan.go: which functions gain a ctx parameter, which keep their
-//     signature (tests, main, init, examples, methods whose signature an
-//     interface fixes, functions that would not use it), where each
-//     function's ctx comes from, and the name it takes (ctx, or ctx1...
-//     when ctx is already in scope).
+//     signature (tests, main, init, examples, functions that would not use
+//     it) and which keep it and gain FContext beside it (exported API,
+//     methods whose signature an interface fixes), where each function's
+//     ctx comes from, the name it takes (ctx, or ctx1... when ctx is
+//     already in scope), and the names of the forms (FContext, or
+//     FWithContext when the package declares FContext for something else,
+//     noted).
+//   - ifaces.go: the package's interfaces with async methods. An
+//     unexported one implemented only by the package's own types changes
+//     with its implementations (ctx first on the interface and on every
+//     implementation); any other keeps its methods and gains a companion
+//     IfaceContext holding its implementations' Context forms, and the
+//     package's calls through it go through a helper that uses the form
+//     when the dynamic value has it. Dials through a dialer interface use
+//     DialContext the same way.
 //   - rewrite.go: the driver that applies the rules below to every
 //     declaration, walking each body with the ctx in scope.
 //
@@ -38,7 +49,8 @@
 //     its renamed body, takes ctx. FContext's error result is mapped to
 //     ctx.Err() when ctx ended first and the error was caused by it.
 //   - async.go: FAsync(ctx, ...) *Future[T] starts FContext on a runtime
-//     goroutine (templates' startOp); the runtime is emitted with it.
+//     goroutine (templates' startOp); the runtime is emitted with it. It is
+//     FFuture when the package declares FAsync already (noted).
 //   - blocking.go: dials become context dials, client deadlines are
 //     bounded by ctx's, time.Sleep becomes a sleep that ends with ctx,
 //     exec.Command becomes exec.CommandContext, net.LookupXxx becomes
@@ -96,8 +108,6 @@
 // of stored callbacks other than unexported fields and variables
 // (returned, sent on a channel, exported: they keep their types and call
 // with context.Background(), and a function that only stores such values
-// keeps its signature); unexported interfaces changing with their
-// implementations (their methods keep their signatures and use
-// context.Background(), with a note). Calls left without a cancellable
-// ctx are reported as notes.
+// keeps its signature); generic interfaces. Calls left without a
+// cancellable ctx are reported as notes.
 package rewrite

@@ -156,6 +156,25 @@ func (r *pkgRewriter) ifaceMethod(fn *types.Func) *ifaceMethod {
 	return nil
 }
 
+// companionBound reports whether fn implements a method of an interface of
+// the package that keeps its signature (and so may gain a companion).
+func (r *pkgRewriter) companionBound(fn *iodetect.Func) bool {
+	if fn.Obj == nil {
+		return false
+	}
+	for _, ip := range r.ifaces {
+		if ip.change {
+			continue
+		}
+		for _, im := range ip.methods {
+			if slices.Contains(im.impls, fn.Obj.Origin()) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // isIfaceDial reports whether m is a dial method: named Dial..., its first
 // result a connection.
 func isIfaceDial(m *types.Func) bool {

@@ -216,10 +216,15 @@ func (r *pkgRewriter) chooseSource(fd *ast.FuncDecl, fn *iodetect.Func, testFile
 		return ctxSource{name: ctxName}
 	}
 	// A method whose signature an interface fixes keeps it, and gains its
-	// Context form like any exported operation (reached through the
-	// interface's companion when its type is not exported).
+	// Context form like any exported operation; a method of an unexported
+	// type, only when an interface of the package that gains a companion
+	// fixes it (the companion reaches it). Otherwise (io.Reader's Read on
+	// an unexported type) it uses context.Background(), noted.
 	iface := r.fixedBy(fn)
 	api := r.inAPI(fn) && !testFile
+	if iface != "" && !api && !r.companionBound(fn) {
+		return ctxSource{background: true, fixed: fmt.Sprintf("%s keeps its signature (it implements %s)", fn.Name, iface)}
+	}
 	if api || iface != "" {
 		form, pair, why := r.contextForm(fd)
 		switch {

@@ -61,6 +61,9 @@ func TestConvertGolden(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(mod, "multipkg", "ctxinternal_test.go"), []byte(internalCancelTest), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(mod, "kvauth", "ctxiface_test.go"), []byte(ifaceCancelTest), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	goCmd(t, mod, "vet", "./...")
 	goCmd(t, mod, "test", "-race", "-count=1", "-timeout=5m", "./...")
 
@@ -75,6 +78,138 @@ func TestConvertGolden(t *testing.T) {
 		}
 	}
 }
+
+// ifaceCancelTest runs in the converted kvauth package, whose operations
+// sit behind interfaces: Connect's handshake goes through the
+// package-private exchanger (which takes ctx now), Get and Set implement
+// the exported Store (which keeps its methods and gains StoreContext), and
+// GetAll calls Get through Store. Against a server that never answers (or
+// answers only AUTH), each Context form given 50ms ends within 250ms with
+// context.DeadlineExceeded; before, Connect's handshake waited for the
+// server and Get had no Context form at all.
+const ifaceCancelTest = `package kvauth
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// silent accepts connections and never answers; it returns its address.
+func silent(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var conns []net.Conn
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				break
+			}
+			conns = append(conns, nc)
+		}
+		for _, nc := range conns {
+			nc.Close()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+	})
+	return ln.Addr().String()
+}
+
+// within runs f with a 50ms ctx and checks that it ends with
+// context.DeadlineExceeded within 250ms.
+func within(t *testing.T, what string, f func(ctx context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := f(ctx)
+	d := time.Since(start)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("%s: err = %v after %v, want context.DeadlineExceeded", what, err, d)
+	}
+	if d > 250*time.Millisecond {
+		t.Errorf("%s returned after %v, want within 250ms", what, d)
+	}
+}
+
+// The handshake goes through the package-private exchanger: ConnectContext's
+// ctx bounds it (the default dialer's own timeout is 10 s). The
+// operations' bodies may outlive their callers (shared connections, the
+// default): AsyncifyPipelining is left as it is.
+func TestConnectContextSilentServer(t *testing.T) {
+	within(t, "ConnectContext", func(ctx context.Context) error {
+		return (&Client{Token: "secret"}).ConnectContext(ctx, silent(t))
+	})
+}
+
+// A server that answers AUTH, then nothing: GetContext, SetContext and
+// GetAllContext through the exported Store interface end with their ctx.
+func TestOperationsSilentAfterAuth(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer nc.Close()
+				buf := make([]byte, 512)
+				n, _ := nc.Read(buf)
+				if strings.HasPrefix(string(buf[:n]), "AUTH ") {
+					nc.Write([]byte("OK\n"))
+				}
+				for {
+					if _, err := nc.Read(buf); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+
+	dial := func() *Client {
+		c := &Client{Token: "secret"}
+		if err := c.ConnectContext(t.Context(), ln.Addr().String()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	within(t, "GetContext", func(ctx context.Context) error {
+		_, err := dial().GetContext(ctx, "k")
+		return err
+	})
+	within(t, "SetContext", func(ctx context.Context) error {
+		return dial().SetContext(ctx, "k", "v")
+	})
+	within(t, "GetAllContext", func(ctx context.Context) error {
+		var s Store = dial()
+		_, err := GetAllContext(ctx, s, "k")
+		return err
+	})
+	within(t, "StoreContext.GetContext", func(ctx context.Context) error {
+		var s Store = dial()
+		_, err := s.(StoreContext).GetContext(ctx, "k")
+		return err
+	})
+}
+`
 
 // storedCallbackTest runs in the converted callbacks package: Dial stores
 // method values in unexported fields that later calls use. Their func
