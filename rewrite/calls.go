@@ -86,6 +86,7 @@ func rename(n dst.Node, name string) {
 // it with the enclosing ctx: the callee's parameter type does not change.
 func (r *pkgRewriter) funcValue(df *dst.File, e ast.Expr, src ctxSource) {
 	fn, recvFirst := r.callee(e)
+	r.ifaceValue(df, e, fn, src) // ifaces.go
 	p := r.planOf(fn)
 	if p == nil || src.background && p.wrapper {
 		return

@@ -826,3 +826,39 @@ func (r *pkgRewriter) inIfaceHelper(n ast.Node) bool {
 	}
 	return false
 }
+
+// ifaceValue handles a method value of an interface method whose calls go
+// through a companion's helper (g.Get handed to a call): like a method
+// value of a converted method (funcValue), it becomes a closure of the
+// same type calling the helper with the ctx in scope. Stored to be called
+// later, it stays as it is: its calls run the old method, noted.
+func (r *pkgRewriter) ifaceValue(df *dst.File, e ast.Expr, fn *types.Func, src ctxSource) {
+	if fn == nil || src.background && !src.stored {
+		return
+	}
+	im := r.c.ifaceCalls[fn.FullName()]
+	if im == nil || im.m.Pkg() != r.l.Pkg.Types {
+		return
+	}
+	sel, ok := e.(*ast.SelectorExpr)
+	if !ok {
+		return
+	}
+	s := r.info.Selections[sel]
+	sig, isSig := r.info.TypeOf(e).(*types.Signature)
+	if s == nil || s.Kind() != types.MethodVal || !isSig || src.stored {
+		r.c.note(r.fset.Position(e.Pos()), "%s is used as a value: its calls run %s.%s, which ctx does not bound (%s's %s is not used)", types.ExprString(e), im.iface.tn.Name(), im.m.Name(), im.iface.companion, im.form)
+		return
+	}
+	lit, params := r.adapter(e, sig)
+	x := dst.Clone(r.dst(sel).(*dst.SelectorExpr).X).(dst.Expr)
+	call := &dst.CallExpr{Fun: dst.NewIdent(im.helper), Args: append([]dst.Expr{src.expr(), x}, params...), Ellipsis: sig.Variadic()}
+	if sig.Results().Len() > 0 {
+		lit.Body.List = []dst.Stmt{&dst.ReturnStmt{Results: []dst.Expr{call}}}
+	} else {
+		lit.Body.List = []dst.Stmt{&dst.ExprStmt{X: call}}
+	}
+	r.replace[r.dst(e)] = lit
+	r.modified[df] = true
+	r.ifaceCalled[im] = true
+}
