@@ -134,8 +134,7 @@ var clients = []client{
 		Pkg:  "net/rpc",
 		Ops:  []string{"Client.Call"},
 		Expect: map[column]expectation{
-			colForms: {13, "Call waits on a channel its reader goroutine fills (a reply wait): no CallContext"},
-			colProbe: {13, "no CallContext to call"},
+			colProbe: {13, "CallContext waits on the channel its reader goroutine fills (a reply wait), which ctx does not end"},
 		},
 		Probe: &probe{Network: "tcp", Calls: []probeCall{
 			{"Client.Call", "c, err := rpc.Dial(\"tcp\", addr)\nif err != nil {\n\treturn err\n}\ndefer c.Close()\nvar reply int\nreturn c.CallContext(ctx, \"Arith.Add\", 1, &reply)"},
@@ -227,8 +226,7 @@ var clients = []client{
 		},
 		Ops: []string{"ModbusClient.Open", "ModbusClient.ReadRegisters", "ModbusClient.WriteRegister", "ModbusClient.ReadCoils"},
 		Expect: map[column]expectation{
-			colForms: {13, "its operations go through the package-private transport interface's ExecuteRequest: only Open gets a ctx form"},
-			colProbe: {13, "no ReadRegistersContext to call"},
+			colProbe: {12, "item 7: its own \"request timed out\" (ErrRequestTimedOut) comes back at 51 ms, not context.DeadlineExceeded"},
 		},
 		Probe: &probe{Network: "tcp", Calls: []probeCall{
 			{"ModbusClient.ReadRegisters", "c, err := modbus.NewClient(&modbus.ClientConfiguration{URL: \"tcp://\" + addr, Timeout: 10 * time.Second})\nif err != nil {\n\treturn err\n}\nif err := c.Open(); err != nil {\n\treturn err\n}\ndefer c.Close()\n_, err = c.ReadRegistersContext(ctx, 0, 1, modbus.HOLDING_REGISTER)\nreturn err"},
