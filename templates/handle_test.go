@@ -62,7 +62,7 @@ func TestHandleSwitchMidExchange(t *testing.T) {
 	srv := newFakeServer(t)
 	c := &poolClient{addr: srv.addr(), maxIdle: 4}
 	dials := shareDials.Load()
-	srv.replyDelay.Store(int64(300 * time.Millisecond))
+	srv.replyDelay.Store(int64(time.Second))
 	first := make(chan error, 1)
 	go func() {
 		got, err := c.get(context.Background(), "first", 10)
@@ -84,10 +84,27 @@ func TestHandleSwitchMidExchange(t *testing.T) {
 		}
 		second <- err
 	}()
-	time.Sleep(100 * time.Millisecond)
+	joined := func() bool {
+		sharedMu.Lock()
+		defer sharedMu.Unlock()
+		g := shared[shareKey{c, "tcp", srv.addr()}]
+		return g != nil && g.handles == 2
+	}
+	for i := 0; !joined(); i++ {
+		if i > 500 {
+			t.Fatal("the second handle did not join the group")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // time for its request to go out, if it could
 	if n := srv.requests.Load(); n != 1 {
 		t.Errorf("%d requests reached the server while the first handle's exchange was under way, want 1", n)
 	}
+	c.mu.Lock()
+	if len(c.free) != 0 {
+		t.Error("the first get ended before the second handle joined: nothing was tested")
+	}
+	c.mu.Unlock()
 	srv.replyDelay.Store(0)
 	for _, ch := range []chan error{first, second} {
 		if err := <-ch; err != nil {
@@ -312,9 +329,9 @@ func TestSharedConnStuckError(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if i == 0 {
-				h.SetReadDeadline(time.Now().Add(200 * time.Millisecond)) // the stuck limit
-			} else {
+			// The stuck limit of the exchange at the head of the queue.
+			h.SetReadDeadline(time.Now().Add(time.Second))
+			if i == 1 { // in flight behind the first
 				for srv.requests.Load() < 1 {
 					time.Sleep(time.Millisecond)
 				}
