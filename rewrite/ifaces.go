@@ -862,3 +862,40 @@ func (r *pkgRewriter) ifaceValue(df *dst.File, e ast.Expr, fn *types.Func, src c
 	r.modified[df] = true
 	r.ifaceCalled[im] = true
 }
+
+// ifaceSlotValue adapts a method value of an interface method stored in a
+// slot whose type takes ctx (slots.go): the slot's ctx goes to the
+// companion's helper, func(ctx context.Context, a0 T) R { return
+// helper(ctx, x, a0) }. A method of the interface left out of the
+// companion calls the old method, noted. It reports whether e was handled.
+func (r *pkgRewriter) ifaceSlotValue(df *dst.File, e ast.Expr, fn *types.Func) bool {
+	sel, ok := e.(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	s := r.info.Selections[sel]
+	sig, isSig := r.info.TypeOf(e).(*types.Signature)
+	if s == nil || s.Kind() != types.MethodVal || !types.IsInterface(s.Recv()) || !isSig {
+		return false
+	}
+	im := r.c.ifaceCalls[fn.FullName()]
+	if im == nil || im.m.Pkg() != r.l.Pkg.Types {
+		if r.ifaceMethod(fn) != nil {
+			r.c.note(r.fset.Position(e.Pos()), "%s is stored to be called later: its calls run %s, which ctx does not bound", types.ExprString(e), fn.Name())
+		}
+		return false
+	}
+	lit, params := r.adapter(e, sig)
+	lit.Type.Params.List = append([]*dst.Field{{Names: []*dst.Ident{dst.NewIdent("ctx")}, Type: contextType()}}, lit.Type.Params.List...)
+	x := dst.Clone(r.dst(sel).(*dst.SelectorExpr).X).(dst.Expr)
+	call := &dst.CallExpr{Fun: dst.NewIdent(im.helper), Args: append([]dst.Expr{dst.NewIdent("ctx"), x}, params...), Ellipsis: sig.Variadic()}
+	if sig.Results().Len() > 0 {
+		lit.Body.List = []dst.Stmt{&dst.ReturnStmt{Results: []dst.Expr{call}}}
+	} else {
+		lit.Body.List = []dst.Stmt{&dst.ExprStmt{X: call}}
+	}
+	r.replace[r.dst(e)] = lit
+	r.modified[df] = true
+	r.ifaceCalled[im] = true
+	return true
+}

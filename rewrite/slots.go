@@ -625,6 +625,9 @@ func (r *pkgRewriter) slotValue(df *dst.File, e ast.Expr) {
 	if fn == nil {
 		return // nil, or another slot of the group
 	}
+	if r.ifaceSlotValue(df, e, fn) { // ifaces.go
+		return
+	}
 	p := r.planOf(fn)
 	if p != nil && !recvFirst {
 		if p.wrapper {
