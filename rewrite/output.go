@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/asyncify-dev/asyncify/templates"
 )
@@ -488,9 +489,26 @@ func DirDiff(prefix string, old, files map[string][]byte) string {
 		if ok && o == nil {
 			o = []byte{}
 		}
+		if (isBinary(o) || isBinary(files[n])) && !bytes.Equal(o, files[n]) {
+			// upstream's test data (dataFiles): no line diff
+			from, to := "a/"+prefix+n, "b/"+prefix+n
+			if o == nil {
+				from = "/dev/null"
+			}
+			if files[n] == nil {
+				to = "/dev/null"
+			}
+			fmt.Fprintf(&b, "Binary files %s and %s differ\n", from, to)
+			continue
+		}
 		b.WriteString(UnifiedDiff(prefix+n, o, files[n]))
 	}
 	return b.String()
+}
+
+// isBinary reports whether src is not text: a NUL byte, or not UTF-8.
+func isBinary(src []byte) bool {
+	return bytes.IndexByte(src, 0) >= 0 || !utf8.Valid(src)
 }
 
 // ImportPathOf returns the import path a package in dir would have: the

@@ -139,7 +139,8 @@ func writeProxy(t *testing.T, modules map[string]map[string]string) string {
 		if err := zw.Close(); err != nil {
 			t.Fatal(err)
 		}
-		writeTestFile(t, filepath.Join(at, "list"), version+"\n")
+		list, _ := os.ReadFile(filepath.Join(at, "list"))
+		writeTestFile(t, filepath.Join(at, "list"), string(list)+version+"\n")
 		writeTestFile(t, filepath.Join(at, version+".info"), `{"Version":"`+version+`","Time":"2026-01-02T03:04:05Z"}`)
 		gomod, ok := files["go.mod"]
 		if !ok {
@@ -538,4 +539,41 @@ func TestVendoredTestOnlyDependencies(t *testing.T) {
 		t.Errorf("-o changed the module outside ./x")
 	}
 	goCmdEnv(t, dir, nil, "build", "./x")
+}
+
+// TestDataFoldersUpgrade: upstream's test data changes in a new version:
+// -check says the output is stale and names the file, and the
+// regeneration replaces it, a binary file shown as such in the diff.
+func TestDataFoldersUpgrade(t *testing.T) {
+	v1 := dataModule()
+	v1["testdata/blob.bin"] = "\x00\x01old"
+	v2 := dataModule()
+	v2["testdata/blob.bin"] = "\x00\x02new"
+	delete(v2, "unitTestData/case.json")
+	v2["data_test.go"] = strings.Replace(v2["data_test.go"], `, "unitTestData/case.json"`, "", 1)
+	proxyEnv(t, writeProxy(t, map[string]map[string]string{"example.com/data@v1.0.0": v1, "example.com/data@v1.0.1": v2}))
+	dir := t.TempDir()
+	t.Chdir(dir)
+	writeTestFile(t, filepath.Join(dir, "go.mod"), "module example.com/u\n\ngo 1.24\n")
+	goCmdEnv(t, dir, nil, "get", "example.com/data@v1.0.0")
+	if r := runArgs("-o", "./x", "example.com/data"); r.code != exitOK {
+		t.Fatalf("-o ./x example.com/data@v1.0.0: %s", r)
+	}
+	goCmdEnv(t, dir, nil, "get", "example.com/data@v1.0.1")
+
+	r := runArgs("-check", "-o", "./x", "example.com/data")
+	if r.code != exitDiff || !strings.Contains(r.stderr, "stale") || !strings.Contains(r.stderr, "testdata/blob.bin") || !strings.Contains(r.stderr, "unitTestData/case.json (removed)") {
+		t.Errorf("-check after the upgrade: want exit 1 and stale naming testdata/blob.bin and unitTestData/case.json (removed)\n%s", r)
+	}
+	r = runArgs("-o", "./x", "example.com/data")
+	if r.code != exitOK || !strings.Contains(r.stdout, "Binary files a/x/testdata/blob.bin and b/x/testdata/blob.bin differ\n") {
+		t.Errorf("-o after the upgrade: want exit 0 and the blob shown as a binary file\n%s", r)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "x", "testdata", "blob.bin")); string(got) != v2["testdata/blob.bin"] {
+		t.Errorf("x/testdata/blob.bin is %q, want v1.0.1's", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x", "unitTestData")); err == nil {
+		t.Errorf("x/unitTestData is left although v1.0.1 has none")
+	}
+	goCmdEnv(t, dir, nil, "test", "-count=1", "-run", "TestFiles", "./x")
 }
