@@ -81,6 +81,7 @@ type analyzer struct {
 	roots     []*Root
 
 	sites      []*Site
+	evidence   []*Evidence
 	bindings   map[*types.Var]Side
 	calledFuns map[ast.Node]bool
 }

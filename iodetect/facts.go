@@ -112,9 +112,10 @@ type Func struct {
 	ModeRead, ModeWrite *Site
 	// ModeRule is the configuration's mode rule that set Mode, if any.
 	ModeRule *Rule
-	// ShareRule is the configuration's share rule for a function that dials:
-	// its dials share physical connections across calls, not only those of
-	// one receiver.
+	// ShareRule is the configuration's share or noshare rule for a
+	// function that dials (Verb says which): with share, its dials share
+	// physical connections across calls, not only those of one receiver,
+	// whatever the evidence (Package.Evidence); with noshare, never.
 	ShareRule *Rule
 	dist      int
 
@@ -187,4 +188,9 @@ type Package struct {
 	// Bindings are the parameters (and receivers) of other packages'
 	// functions that this package passes conn-derived values to.
 	Bindings map[*types.Var]Side
+	// Evidence lists the uses of client connections that are not a
+	// request/response exchange inside one operation (evidence.go), in
+	// source order: where there is any, rewrite does not share the
+	// package's connections unless a share rule says so.
+	Evidence []*Evidence
 }

@@ -16,13 +16,13 @@ type Overrides struct {
 // Rule is one correction.
 type Rule struct {
 	Pos  string // "file:line" of the rule, for reports
-	Verb string // RuleSync, RuleAsync, RuleMode, RuleConn, RuleBlocking or RuleShare
+	Verb string // RuleSync, RuleAsync, RuleMode, RuleConn, RuleBlocking, RuleShare or RuleNoShare
 	// Name is what the rule is about: a function as detect names it
 	// ("(*Client).Get") for sync, async and mode; a type
 	// ("example.com/x.Port", or "Port" for one of the package's own) or a
 	// parameter ("(*Client).dial.nc") for conn; a function of another
 	// package by its full name ("example.com/x.Recv", "(*example.com/x.Port).Recv")
-	// for blocking; a function that dials for share.
+	// for blocking; a function that dials for share and noshare.
 	Name string
 	Mode Mode // for RuleMode
 	Kind Kind // for RuleBlocking
@@ -37,7 +37,8 @@ const (
 	RuleMode     = "mode"     // the operation is pipelined or exclusive, whatever its shape says
 	RuleConn     = "conn"     // values of the type, or the parameter, are client connections
 	RuleBlocking = "blocking" // calls to the function are sites of the given kind
-	RuleShare    = "share"    // the function's dials share physical connections across calls
+	RuleShare    = "share"    // the function's dials share physical connections across calls, whatever the evidence
+	RuleNoShare  = "noshare"  // the function's dials never share physical connections
 )
 
 // Unmatched lists the rules that applied to nothing: after an upstream
@@ -149,9 +150,9 @@ func (a *analyzer) applyModeRules() {
 	}
 }
 
-// applyShareRules gives the functions that a share rule names, and that
-// dial a client connection in their own body, their rule. A rule naming a
-// function that does not dial applies to nothing.
+// applyShareRules gives the functions that a share or noshare rule names,
+// and that dial a client connection in their own body, their rule. A rule
+// naming a function that does not dial applies to nothing.
 func (a *analyzer) applyShareRules() {
 	if a.cfg.Overrides == nil {
 		return
@@ -159,6 +160,9 @@ func (a *analyzer) applyShareRules() {
 	for _, s := range a.sites {
 		if s.Kind == KindDial && s.Side&Client != 0 && s.Func != nil && s.Func.ShareRule == nil {
 			s.Func.ShareRule = a.cfg.Overrides.rule(RuleShare, s.Func.Name)
+			if s.Func.ShareRule == nil {
+				s.Func.ShareRule = a.cfg.Overrides.rule(RuleNoShare, s.Func.Name)
+			}
 		}
 	}
 }

@@ -29,9 +29,15 @@ const (
 type shape struct {
 	w, r       *Site
 	badR, badW *Site // a read, and a write after it
+	// lead is a read that may come before any write (a reply nobody in
+	// this code asked for); dial is a dial (the code obtains a connection
+	// of its own). Both feed the sharing evidence (evidence.go).
+	lead, dial *Site
 }
 
-func (s shape) key() [3]bool { return [3]bool{s.w != nil, s.r != nil, s.badW != nil} }
+func (s shape) key() [5]bool {
+	return [5]bool{s.w != nil, s.r != nil, s.badW != nil, s.lead != nil, s.dial != nil}
+}
 
 // seq is s followed by t.
 func seq(s, t shape) shape {
@@ -44,11 +50,17 @@ func seq(s, t shape) shape {
 			out.badR, out.badW = s.r, t.w
 		}
 	}
+	if out.lead == nil && s.w == nil {
+		out.lead = t.lead
+	}
 	if out.w == nil {
 		out.w = t.w
 	}
 	if out.r == nil {
 		out.r = t.r
+	}
+	if out.dial == nil {
+		out.dial = t.dial
 	}
 	return out
 }
@@ -65,6 +77,12 @@ func join(s, t shape) shape {
 	if out.r == nil {
 		out.r = t.r
 	}
+	if out.lead == nil {
+		out.lead = t.lead
+	}
+	if out.dial == nil {
+		out.dial = t.dial
+	}
 	return out
 }
 
@@ -79,6 +97,8 @@ func direction(s *Site) byte {
 		return 'w'
 	case KindRead:
 		return 'r'
+	case KindDial:
+		return 'd'
 	case KindPipeline:
 		if strings.HasSuffix(s.Callee, "Response") {
 			return 'r'
@@ -137,6 +157,7 @@ func (a *analyzer) computeModes() {
 			fn.Mode, fn.ModeRead, fn.ModeWrite = Exclusive, s.badR, s.badW
 		}
 	}
+	a.findEvidence(shapes)
 	a.applyModeRules()
 }
 
@@ -151,6 +172,10 @@ type shapeWalker struct {
 	env   map[*types.Var]shape
 	depth int
 	memo  map[bindingKey]shape // for one round of computeModes: shapes change between rounds
+	// starts, when set, records the code this function starts running
+	// apart from itself: go statements and callbacks handed to
+	// time.AfterFunc or context.AfterFunc (evidence.go).
+	starts *[]start
 }
 
 // maxDepth bounds how deep calls passing callbacks are followed into.
@@ -247,6 +272,9 @@ func (w *shapeWalker) stmt(st ast.Stmt) shape {
 	case *ast.GoStmt:
 		// another goroutine: its exchange does not follow this one's
 		s := w.expr(st.Call)
+		if w.starts != nil {
+			*w.starts = append(*w.starts, start{pos: st.Pos(), what: "a goroutine", s: s})
+		}
 		return shape{badR: s.badR, badW: s.badW}
 	case *ast.DeferStmt:
 		var args shape
@@ -320,13 +348,16 @@ func (w *shapeWalker) call(c *ast.CallExpr, withArgs bool) shape {
 		for _, arg := range c.Args {
 			s = seq(s, w.expr(arg))
 		}
+		w.afterFunc(c)
 	}
 	if site := w.siteOf[c]; site != nil {
 		switch direction(site) {
 		case 'w':
 			s = seq(s, shape{w: site})
 		case 'r':
-			s = seq(s, shape{r: site})
+			s = seq(s, shape{r: site, lead: site})
+		case 'd':
+			s = seq(s, shape{dial: site})
 		}
 	}
 	return seq(s, w.callee(c))

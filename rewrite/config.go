@@ -28,7 +28,9 @@ const ConfigFile = iodetect.ConfigFile
 //	                         KIND: read, write, flush, dial, deadline (they make their function
 //	                         async), or sleep, file, exec, dns (reported only)
 //	share    FUNC            the dials in FUNC share physical connections across calls (by
-//	                         default only the dials of one receiver do; a function's, never)
+//	                         default only the dials of one receiver do; a function's, never),
+//	                         even where the detector has no evidence that sharing is safe
+//	noshare  FUNC            the dials in FUNC never share physical connections
 //
 // FUNC names a function as asyncify detect does: F, (*T).M, T.M. name is
 // how positions name the file ("asyncify.conf:3").
@@ -49,7 +51,7 @@ func ReadConfig(name string, src []byte) (*iodetect.Overrides, error) {
 		r := &iodetect.Rule{Pos: pos, Verb: f[0]}
 		want := 2
 		switch f[0] {
-		case iodetect.RuleSync, iodetect.RuleAsync, iodetect.RuleConn, iodetect.RuleShare:
+		case iodetect.RuleSync, iodetect.RuleAsync, iodetect.RuleConn, iodetect.RuleShare, iodetect.RuleNoShare:
 		case iodetect.RuleMode:
 			want = 3
 			if len(f) == 3 {
@@ -72,7 +74,7 @@ func ReadConfig(name string, src []byte) (*iodetect.Overrides, error) {
 				}
 			}
 		default:
-			bad("unknown rule %q: want sync, async, mode, conn, blocking or share", f[0])
+			bad("unknown rule %q: want sync, async, mode, conn, blocking, share or noshare", f[0])
 			continue
 		}
 		if len(f) != want {

@@ -83,6 +83,9 @@ type Result struct {
 	// dataFiles), from the module cache copy the tests come from for a
 	// vendored package. Not read for a conversion in place.
 	Data map[string][]byte
+	// Share says whether the package shares the connections it dials, and
+	// why (share.go); nil when nothing was converted.
+	Share *ShareDecision
 }
 
 // Input names a converted package.
@@ -270,7 +273,7 @@ func convertLoaded(cfg Config, pattern string, loaded, deps []*iodetect.Loaded, 
 	}
 
 	all := append(ipkgs[:len(ipkgs):len(ipkgs)], pkgs...)
-	res := &Result{ModuleDir: moduleDir, Notes: append(withoutGeneratedNotes(c.notes, all), generatedNotes(all)...), Input: inputOf(base), Facts: base.Package, Overlay: overlay, Internal: internal}
+	res := &Result{ModuleDir: moduleDir, Notes: append(withoutGeneratedNotes(c.notes, all), generatedNotes(all)...), Input: inputOf(base), Facts: base.Package, Overlay: overlay, Internal: internal, Share: c.share}
 	for _, l := range loaded[1:] {
 		if strings.HasSuffix(l.Pkg.PkgPath, "_test") && l.Pkg.PkgPath != base.Pkg.PkgPath {
 			res.XFacts = l.Package
@@ -389,6 +392,8 @@ type converter struct {
 	runtime    map[string][]byte
 	rtNames    map[string]string
 	runtimeErr error
+	// share is the package's sharing decision (share.go).
+	share *ShareDecision
 	// internalConv: the import paths of the internal packages converted
 	// with the client (internal.go).
 	internalConv map[string]bool

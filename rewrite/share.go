@@ -35,24 +35,64 @@ import (
 //   - runOp: XxxContext runs the original body, renamed xxxContext, with
 //     runOp(ctx, name, mode, ...), its doc comment saying the mode.
 //
-// A package shares its connections only when every value that may be a
-// connection stays within code the rules cover: one handed to code of
-// another package that may read ahead of a reply (textproto.NewConn,
-// tls.Client, a decoder) would take other exchanges' bytes.
+// A package shares its connections only when the detector's evidence
+// says every use of a connection is a request/response exchange inside
+// one operation (iodetect's evidence.go: a write with no reply, a read
+// with no request, a goroutine or callback using a connection it did not
+// dial, I/O no operation runs, a datagram socket are evidence against),
+// and every value that may be a connection stays within code the rules
+// cover: one handed to code of another package that may read ahead of a
+// reply (textproto.NewConn, tls.Client, a decoder) would take other
+// exchanges' bytes. A share rule overrides the evidence for its function's
+// dials (not the hand-over: that would break); a noshare rule keeps its
+// function's dials unshared.
+
+// ShareDecision says whether a package shares the connections it dials,
+// and what decided it.
+type ShareDecision struct {
+	Shared bool
+	// Why says what decided, in a sentence, without the position.
+	Why string
+	// Pos is where it was decided (the evidence, the call handing a
+	// connection over); zero when no position did.
+	Pos token.Position
+	// Rule is the share or noshare rule that decided, if one did.
+	Rule *iodetect.Rule
+	// Evidence is the detector's evidence against sharing, also when a
+	// share rule overrode it.
+	Evidence []*iodetect.Evidence
+}
+
+// notShared is how every note saying a package does not share begins.
+const notShared = "connections are not shared (one physical connection per dial, as before): "
 
 // findShares decides whether the package shares the connections it dials,
 // and which dial sites become shareConn.
 func (r *pkgRewriter) findShares() {
 	r.shareSites = make(map[*ast.CallExpr]bool)
+	base := r.l.Pkg.Types == r.c.base.Pkg.Types
+	decide := func(d *ShareDecision) {
+		if base {
+			d.Evidence = r.l.Evidence
+			r.c.share = d
+		}
+	}
 	netConn := r.netConn()
 	if netConn == nil {
+		decide(&ShareDecision{Why: "the package dials no net.Conn of its own: nothing to share"})
 		return
 	}
+	var noshare *iodetect.Rule
 	for _, s := range r.l.Sites {
 		if s.Kind != iodetect.KindDial || s.Side&iodetect.Client == 0 || strings.HasSuffix(s.Pos.Filename, "_test.go") || r.inIfaceHelper(s.Call) {
 			continue
 		}
 		if tuple, ok := r.info.TypeOf(s.Call).(*types.Tuple); ok && tuple.Len() == 2 && types.Identical(tuple.At(0).Type(), netConn) {
+			if rule := shareRule(s, iodetect.RuleNoShare); rule != nil {
+				r.c.note(s.Pos, "the connections dialed here are not shared (one physical connection per dial, as before): noshare rule at %s", rule.Pos)
+				noshare = rule
+				continue
+			}
 			r.shareSites[s.Call] = true
 		}
 	}
@@ -72,6 +112,11 @@ func (r *pkgRewriter) findShares() {
 		})
 	}
 	if len(r.shareSites) == 0 {
+		if noshare != nil {
+			decide(&ShareDecision{Why: "the configuration says noshare for its dials", Rule: noshare})
+		} else {
+			decide(&ShareDecision{Why: "the package dials no net.Conn of its own: nothing to share"})
+		}
 		return
 	}
 	iface := netConn.Underlying().(*types.Interface)
@@ -99,45 +144,66 @@ func (r *pkgRewriter) findShares() {
 			return true
 		})
 		if bad != nil {
-			r.c.note(r.fset.Position(bad.Pos()), "connections are not shared (one physical connection per dial, as before): a connection goes to %s, which may read ahead of its reply", callee)
+			why := fmt.Sprintf("a connection goes to %s, which may read ahead of its reply", callee)
+			if callee == "crypto/tls.Client" || callee == "crypto/tls.Server" {
+				why = fmt.Sprintf("the connection switches to TLS (%s takes it over; on a live connection, STARTTLS): a change of mode, after which TLS reads ahead of its replies", callee)
+			}
+			pos := r.fset.Position(bad.Pos())
+			r.c.note(pos, "%s%s", notShared, why)
 			r.shareSites = map[*ast.CallExpr]bool{}
-			return
-		}
-		if site := r.goroutineIO(f); site != nil {
-			r.c.note(r.fset.Position(site.Pos()), "connections are not shared (one physical connection per dial, as before): a goroutine reads or writes a connection here while the code that started it may use it too (a handle on a shared connection serves one goroutine at a time)")
-			r.shareSites = map[*ast.CallExpr]bool{}
+			decide(&ShareDecision{Why: why, Pos: pos})
 			return
 		}
 	}
+	if len(r.l.Evidence) == 0 {
+		decide(&ShareDecision{Shared: true, Why: "every exported operation writes its request before it reads, and reads a reply; no goroutine, callback, datagram socket or code outside an operation uses a connection"})
+		return
+	}
+	// Evidence against: only the dials a share rule names stay shared.
+	var rule *iodetect.Rule
+	for call := range r.shareSites {
+		if s := r.sites[call]; s != nil {
+			if sr := shareRule(s, iodetect.RuleShare); sr != nil {
+				if rule == nil || sr.Pos < rule.Pos {
+					rule = sr
+				}
+				continue
+			}
+		}
+		delete(r.shareSites, call)
+	}
+	first := r.l.Evidence[0]
+	if rule != nil {
+		r.c.note(first.Pos, "connections are shared by the configuration (share rule at %s) although %s", rule.Pos, first.Why)
+		decide(&ShareDecision{Shared: true, Why: "the configuration says share, over the evidence against", Pos: first.Pos, Rule: rule})
+		return
+	}
+	seen := map[iodetect.EvidenceKind]int{}
+	for _, e := range r.l.Evidence {
+		seen[e.Kind]++
+	}
+	for _, e := range r.l.Evidence {
+		n := seen[e.Kind]
+		if n == 0 {
+			continue
+		}
+		seen[e.Kind] = 0
+		more := ""
+		if n > 1 {
+			more = fmt.Sprintf(" (and %d more like it)", n-1)
+		}
+		r.c.note(e.Pos, "%s%s%s", notShared, e.Why, more)
+	}
+	decide(&ShareDecision{Why: first.Why, Pos: first.Pos})
 }
 
-// goroutineIO returns an I/O call on a connection made directly in the body
-// of a go statement of f (a reader goroutine, say), or nil. A goroutine that
-// only calls functions which obtain a connection of their own (gomemcache's
-// GetMulti, one server per goroutine) is fine.
-func (r *pkgRewriter) goroutineIO(f *ast.File) *ast.CallExpr {
-	var found *ast.CallExpr
-	ast.Inspect(f, func(n ast.Node) bool {
-		g, ok := n.(*ast.GoStmt)
-		if !ok || found != nil {
-			return found == nil
-		}
-		ast.Inspect(g.Call, func(n ast.Node) bool {
-			call, ok := n.(*ast.CallExpr)
-			if !ok || found != nil {
-				return found == nil
-			}
-			if s := r.sites[call]; s != nil && s.Side&iodetect.Client != 0 {
-				switch s.Kind {
-				case iodetect.KindRead, iodetect.KindWrite, iodetect.KindFlush:
-					found = call
-				}
-			}
-			return true
-		})
-		return false
-	})
-	return found
+// shareRule is the rule of the given verb (share, noshare) for the
+// function holding a dial site, if any.
+func shareRule(s *iodetect.Site, verb string) *iodetect.Rule {
+	if s.Func != nil && s.Func.ShareRule != nil && s.Func.ShareRule.Verb == verb {
+		return s.Func.ShareRule
+	}
+	return nil
 }
 
 // callsRuntime reports whether call calls a function that asyncify
@@ -216,7 +282,7 @@ func (r *pkgRewriter) shareDial(call *ast.CallExpr, src ctxSource) bool {
 		}
 	}
 	var owner dst.Expr = dst.NewIdent("nil")
-	if s := r.sites[call]; s != nil && s.Func != nil && s.Func.ShareRule != nil {
+	if s := r.sites[call]; s != nil && shareRule(s, iodetect.RuleShare) != nil {
 		// A share rule: every call of the function shares.
 		owner = &dst.BasicLit{Kind: stringLit, Value: strconv.Quote(s.Func.Name)}
 	} else if fd := r.curFunc; fd != nil && fd.Recv != nil && len(fd.Recv.List[0].Names) == 1 {
