@@ -116,9 +116,12 @@ func explain(b *strings.Builder, res *rewrite.Result, facts *iodetect.Package, f
 	case fn.Mode == iodetect.Exclusive:
 		fmt.Fprintf(b, "exclusive: %s at %s writes after %s at %s read; each round depends on the reply to the one before, so no other exchange may come between them and the operation holds its connection alone.\n",
 			fn.ModeWrite.Callee, rel(fn.ModeWrite.Pos), fn.ModeRead.Callee, rel(fn.ModeRead.Pos))
+	case res.Share != nil && !res.Share.Shared:
+		b.WriteString("pipelined: its exchange is one round of writes, then reads (it could share a connection with other operations, but the package's connections are not shared: see below).\n")
 	default:
 		b.WriteString("pipelined: its exchange is one round of writes, then reads, so it can share a connection with other operations.\n")
 	}
+	explainShare(b, res.Share, rel)
 
 	decl := enclosingDecl(facts, fn)
 	var rw *rewritten
@@ -166,6 +169,42 @@ func explain(b *strings.Builder, res *rewrite.Result, facts *iodetect.Package, f
 		rw.write(b, rel)
 		explainNotes(b, res, facts.Fset, decl, rel)
 	}
+}
+
+// explainShare says whether the package shares the connections it dials,
+// and which evidence (or rule) decided.
+func explainShare(b *strings.Builder, d *rewrite.ShareDecision, rel func(token.Position) string) {
+	if d == nil {
+		return
+	}
+	b.WriteString("\nConnections: ")
+	switch {
+	case d.Rule != nil && d.Shared:
+		fmt.Fprintf(b, "shared: the configuration at %s says share %s, over the evidence against it:\n", d.Rule.Pos, d.Rule.Name)
+	case d.Rule != nil:
+		fmt.Fprintf(b, "not shared: the configuration at %s says noshare %s.\n", d.Rule.Pos, d.Rule.Name)
+	case d.Shared:
+		fmt.Fprintf(b, "shared: %s. A method's dials share among its receiver's calls; a function's dial its own connection each call, unless a share rule names the function.\n", d.Why)
+	case d.Pos.IsValid():
+		fmt.Fprintf(b, "not shared (one physical connection per dial, as upstream): %s: %s.\n", rel(d.Pos), d.Why)
+	default:
+		fmt.Fprintf(b, "not shared: %s.\n", d.Why)
+	}
+	if len(d.Evidence) == 0 || !d.Shared && d.Rule == nil && !evidenceDecided(d) {
+		return
+	}
+	if !d.Shared {
+		b.WriteString("The evidence against sharing:\n")
+	}
+	for _, e := range d.Evidence {
+		fmt.Fprintf(b, "\t%s: %s: %s\n", rel(e.Pos), e.Kind, e.Why)
+	}
+}
+
+// evidenceDecided reports whether the detector's evidence (rather than a
+// connection handed to another package) kept the connections unshared.
+func evidenceDecided(d *rewrite.ShareDecision) bool {
+	return len(d.Evidence) > 0 && d.Pos == d.Evidence[0].Pos && d.Why == d.Evidence[0].Why
 }
 
 // explainNotes lists the converter's notes (calls left not cancellable,
