@@ -94,6 +94,15 @@ func (w *shapeWalker) afterFunc(c *ast.CallExpr) {
 	*w.starts = append(*w.starts, start{pos: c.Pos(), what: "a callback of " + name, s: s})
 }
 
+// runsCallbacks are functions of other packages that call the function
+// values they are given: before they return, or on a goroutine of their
+// own (AfterFunc, judged apart as code started apart).
+var runsCallbacks = map[string]bool{
+	"(*sync.Once).Do": true, "sort.Slice": true, "sort.SliceStable": true, "sort.Search": true,
+	"slices.SortFunc": true, "slices.SortStableFunc": true, "slices.IndexFunc": true, "slices.ContainsFunc": true,
+	"time.AfterFunc": true, "context.AfterFunc": true,
+}
+
 // findEvidence lists the evidence against sharing, in source order,
 // from the functions' final shapes.
 func (a *analyzer) findEvidence(shapes map[*Func]shape) {
@@ -114,6 +123,10 @@ func (a *analyzer) findEvidence(shapes map[*Func]shape) {
 			add(WriteOnly, s.w.Pos, fn, s.w, "%s writes (%s) and reads no reply: a write with no reply (a stream, or a reply another operation reads)", name, short(s.w))
 		}
 	}
+	// reach: the functions an operation runs, by calls (a function value
+	// it hands to another package runs when that package calls it: only
+	// the ones handed to runners that call them before returning, and
+	// code started apart, which is judged below, count).
 	reach := make(map[*Func]bool)
 	var visit func(fn *Func)
 	visit = func(fn *Func) {
@@ -121,9 +134,34 @@ func (a *analyzer) findEvidence(shapes map[*Func]shape) {
 			return
 		}
 		reach[fn] = true
-		for _, g := range fn.calls {
-			visit(g)
+		var body *ast.BlockStmt
+		switch {
+		case fn.Decl != nil:
+			body = fn.Decl.Body
+		case fn.Lit != nil:
+			body = fn.Lit.Body
 		}
+		if body == nil {
+			return
+		}
+		ast.Inspect(body, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.FuncLit:
+				return false // runs when called
+			case *ast.CallExpr:
+				for _, t := range a.callTargets(n) {
+					visit(t.fn)
+				}
+				if callee, ok := typeutil.Callee(a.info, n).(*types.Func); ok && runsCallbacks[callee.FullName()] {
+					for _, arg := range n.Args {
+						for _, r := range a.eval1(arg).funcs {
+							visit(r.fn)
+						}
+					}
+				}
+			}
+			return true
+		})
 	}
 	// The operations: exported functions, and those the package's own
 	// code never calls (called by its tests, or by code of another

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/asyncify-dev/asyncify/iodetect"
 	"github.com/asyncify-dev/asyncify/templates"
 	"golang.org/x/tools/txtar"
 )
@@ -16,7 +17,8 @@ import (
 // case is about; go.mod and Go files are the input package; want.diff is
 // the expected diff (paths relative to the module), or want.err holds one
 // regexp per expected error line; want.notes, if present, the notes;
-// want.nothing, if present, why nothing changed (Result.Nothing).
+// want.nothing, if present, why nothing changed (Result.Nothing); an
+// asyncify.conf, if present, is the configuration.
 // UPDATE_GOLDEN=1 rewrites want.diff and want.notes. Every case that
 // converts is converted again from its own output, which must change
 // nothing.
@@ -40,7 +42,13 @@ func TestRules(t *testing.T) {
 				}
 				writeFile(t, filepath.Join(dir, f.Name), f.Data)
 			}
-			res, err := convertIn(dir)
+			var ov *iodetect.Overrides
+			if src, err := os.ReadFile(filepath.Join(dir, ConfigFile)); err == nil {
+				if ov, err = ReadConfig(ConfigFile, src); err != nil {
+					t.Fatal(err)
+				}
+			}
+			res, err := convertIn(dir, ov)
 			if wantErr, ok := want["want.err"]; ok {
 				if err == nil {
 					t.Fatalf("converted, want errors:\n%s", wantErr)
@@ -76,7 +84,7 @@ func TestRules(t *testing.T) {
 			for _, f := range res.Files {
 				writeFile(t, f.Path, f.New)
 			}
-			again, err := convertIn(dir)
+			again, err := convertIn(dir, ov)
 			if err != nil {
 				t.Fatalf("converting the output: %v", err)
 			}
@@ -87,8 +95,8 @@ func TestRules(t *testing.T) {
 	}
 }
 
-func convertIn(dir string) (*Result, error) {
-	return Convert(Config{Dir: dir, Tests: true, Env: append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")}, ".")
+func convertIn(dir string, ov *iodetect.Overrides) (*Result, error) {
+	return Convert(Config{Dir: dir, Tests: true, Env: append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod"), Overrides: ov}, ".")
 }
 
 // diffOf is the diff of a conversion, without the runtime's files (tested
