@@ -39,6 +39,8 @@
 // walks), values.go (value flow), roots.go, sites.go (sites and the call
 // graph), asyncset.go (the fixpoint), result.go (the Package value),
 // shape.go (whether an operation can share a connection: its mode),
+// evidence.go (whether the package's connections may be shared at all:
+// uses that are not a request/response exchange inside one operation),
 // stdlib.go (what the standard library's calls do), overrides.go (the
 // user's sync/async rules), load.go (go/packages loading, with a copy of go.mod and go.sum), report.go
 // (detect's text and JSON), analyzer.go (the go/analysis Analyzer).

@@ -59,8 +59,10 @@
 //   - watch.go: an exchange on a connection that the function holds runs
 //     under a watcher that interrupts it when ctx ends.
 //   - share.go: shared (pipelined) connections. When the package's dials
-//     return net.Conn and no connection reaches code that may read ahead
-//     of a reply, dials become shareConn (handles on shared pipelined
+//     return net.Conn, iodetect has no evidence against sharing
+//     (evidence.go; or a share rule overrides it; a noshare rule keeps a
+//     dial plain) and no connection reaches code that may read ahead of a
+//     reply, dials become shareConn (handles on shared pipelined
 //     connections), bufio readers around them shareReader, watches
 //     bindConn, and FContext runs its body, renamed fContext, as a runtime
 //     operation in the mode iodetect decided (templates/conn.go;

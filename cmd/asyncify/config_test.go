@@ -220,7 +220,7 @@ func TestConfigRules(t *testing.T) {
 	}
 	for _, want := range []string{
 		"bad.conf:1: mode sometimes: want pipelined or exclusive\n",
-		"bad.conf:2: unknown rule \"frobnicate\": want sync, async, mode, conn, blocking or share\n",
+		"bad.conf:2: unknown rule \"frobnicate\": want sync, async, mode, conn, blocking, share or noshare\n",
 		"bad.conf:3: sync takes 1 fields, got 0\n",
 	} {
 		if !strings.Contains(stderr.String(), want) {
@@ -361,5 +361,20 @@ func TestConfigShareRule(t *testing.T) {
 	}
 	if got := stderr.String(); got != "asyncify.conf:2: share (*Conn).Get matched nothing (renamed or removed upstream?)\n" {
 		t.Errorf("unmatched rule report: %q", got)
+	}
+
+	// noshare: Dial's dial stays a plain context dial, with a note naming
+	// the rule at the dial.
+	writeFiles(t, map[string]string{"asyncify.conf": "noshare Dial\n"})
+	stdout.Reset()
+	stderr.Reset()
+	if code := run([]string{"./kv"}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("with noshare Dial: exit %d\n%s", code, stderr.String())
+	}
+	if strings.Contains(string(withoutRuntime(stdout.Bytes())), "shareConn(") || !strings.Contains(stdout.String(), "+\tnc, err := (&net.Dialer{}).DialContext(ctx, \"tcp\", addr)") {
+		t.Errorf("noshare Dial: Dial's dial is not a plain context dial:\n%s", stdout.String())
+	}
+	if !strings.Contains(stderr.String(), "kv.go:") || !strings.Contains(stderr.String(), "the connections dialed here are not shared (one physical connection per dial, as before): noshare rule at asyncify.conf:1") {
+		t.Errorf("noshare Dial: no note at the dial naming the rule:\n%s", stderr.String())
 	}
 }
