@@ -156,7 +156,7 @@ func (r *pkgRewriter) findShares() {
 		}
 	}
 	if len(r.l.Evidence) == 0 {
-		decide(&ShareDecision{Shared: true, Why: "every exported operation writes its request before it reads, and reads a reply; no goroutine, callback, datagram socket or code outside an operation uses a connection"})
+		decide(&ShareDecision{Shared: true, Why: "every operation writes its request before it reads, and reads a reply; no goroutine, callback, datagram socket or code outside an operation uses a connection"})
 		return
 	}
 	// Evidence against: only the dials a share rule names stay shared.

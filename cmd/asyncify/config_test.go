@@ -183,7 +183,7 @@ func TestConfigRules(t *testing.T) {
 	for _, want := range []string{
 		"+func version(ctx context.Context) string {",
 		"+func (c *Client) VersionContext(ctx context.Context) string {",
-		"+func (c *Client) PingContext(ctx context.Context) error {",
+		"+func (c *Client) PingContext(ctx context.Context) ", // its result is named: Ping reads first, so the package does not share
 		"+func (c *Client) FlushContext(ctx context.Context)",
 		"+func readReply(ctx context.Context, r io.Reader) ([]byte, error) {",
 	} {

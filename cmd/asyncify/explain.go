@@ -184,7 +184,7 @@ func explainShare(b *strings.Builder, d *rewrite.ShareDecision, rel func(token.P
 	case d.Rule != nil:
 		fmt.Fprintf(b, "not shared: the configuration at %s says noshare %s.\n", d.Rule.Pos, d.Rule.Name)
 	case d.Shared:
-		fmt.Fprintf(b, "shared: %s. A method's dials share among its receiver's calls; a function's dial its own connection each call, unless a share rule names the function.\n", d.Why)
+		fmt.Fprintf(b, "shared: %s. A method's dials share among its receiver's calls; a function's dials get a connection of their own at each call, unless a share rule names the function.\n", d.Why)
 	case d.Pos.IsValid():
 		fmt.Fprintf(b, "not shared (one physical connection per dial, as upstream): %s: %s.\n", rel(d.Pos), d.Why)
 	default:

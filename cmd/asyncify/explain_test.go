@@ -26,6 +26,29 @@ func TestExplainGolden(t *testing.T) {
 	checkGolden(t, "explain/mctext.txt", all.Bytes())
 }
 
+// TestExplainShareGolden: explain on the protocol-shape fixtures says
+// that their connections are not shared and which evidence decided (or,
+// for starttls, the connection handed to tls.Client), against
+// golden/explain/shapes.txt.
+func TestExplainShareGolden(t *testing.T) {
+	t.Chdir("../..")
+	var all bytes.Buffer
+	for _, c := range [][2]string{{"logstream", "(*Logger).Info"}, {"pubsub", "(*Conn).Receive"}, {"starttls", "(*Conn).StartTLS"}, {"datagram", "(*Client).Get"}} {
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{"explain", "./fixtures/" + c[0], c[1]}, &stdout, &stderr); code != exitOK {
+			t.Fatalf("explain %s %s: exit %d\n%s", c[0], c[1], code, stderr.String())
+		}
+		out := stdout.String()
+		if !strings.Contains(out, "\nConnections: not shared") {
+			t.Errorf("explain %s %s does not say the connections are not shared:\n%s", c[0], c[1], out)
+		}
+		all.WriteString("$ asyncify explain ./fixtures/" + c[0] + " " + c[1] + "\n")
+		all.WriteString(out)
+		all.WriteString("\n")
+	}
+	checkGolden(t, "explain/shapes.txt", all.Bytes())
+}
+
 // TestExplainErrors: an unknown or ambiguous name, or a wrong number of
 // arguments, is an error (exit 2) that says what to do.
 func TestExplainErrors(t *testing.T) {
