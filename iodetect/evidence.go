@@ -22,8 +22,9 @@ import (
 // an operation of its own when it dials the connection it uses (one
 // goroutine per server, each with its own exchange), and evidence against
 // sharing when it uses a connection someone else dialed (a reader
-// goroutine). I/O that no operation reaches, and datagram sockets, are
-// evidence against too. Package rewrite shares a package's connections
+// goroutine). I/O that no operation reaches, a reader or writer onto a
+// connection that an exported function returns (a DATA phase), and
+// datagram sockets are evidence against too. Package rewrite shares a package's connections
 // only when there is no evidence against it, or a share rule says so.
 
 // EvidenceKind says what kind of use keeps connections unshared.
@@ -43,6 +44,10 @@ const (
 	Outside EvidenceKind = "outside"
 	// Datagram: a dial of a datagram socket (udp, unixgram, ip).
 	Datagram EvidenceKind = "datagram"
+	// HandOut: an exported function returns a reader or writer onto a
+	// connection: what its caller reads or writes through it is a phase
+	// outside any operation (a DATA phase, a raw stream).
+	HandOut EvidenceKind = "hand-out"
 )
 
 // Evidence is one use of a client connection that is not a
@@ -240,7 +245,63 @@ func (a *analyzer) findEvidence(shapes map[*Func]shape) {
 			}
 		}
 	}
+	a.handOuts(add, inTest)
 	slices.SortStableFunc(a.evidence, func(x, y *Evidence) int { return comparePos(x.Pos, y.Pos) })
+}
+
+// handOuts adds the evidence of exported functions that return a reader or
+// writer onto a client connection (an io.Writer, a *bufio.Reader, the
+// net.Conn itself).
+func (a *analyzer) handOuts(add func(EvidenceKind, token.Position, *Func, *Site, string, ...any), inTest func(*Func) bool) {
+	for _, fn := range a.funcs {
+		if fn.Decl == nil || fn.Decl.Body == nil || inTest(fn) || !fn.Exported() {
+			continue
+		}
+		ast.Inspect(fn.Decl.Body, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.FuncLit:
+				return false
+			case *ast.ReturnStmt:
+				for _, e := range n.Results {
+					t := a.info.TypeOf(e)
+					if t == nil || !(a.connType(t) || ioType(t) && a.eval(e).side&Client != 0) {
+						continue
+					}
+					add(HandOut, a.fset.Position(e.Pos()), fn, nil, "%s returns a %s onto a connection: what its caller reads or writes through it belongs to no operation (a DATA phase, a raw stream)", fn.Name, types.TypeString(t, types.RelativeTo(a.pkg)))
+				}
+			}
+			return true
+		})
+	}
+}
+
+// connType reports whether t is (a pointer to) a type of the package whose
+// Read or Write does socket I/O (findConnTypes).
+func (a *analyzer) connType(t types.Type) bool {
+	if p, ok := t.(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	n, ok := types.Unalias(t).(*types.Named)
+	return ok && a.connTypes[n.Obj()]
+}
+
+// ioType reports whether values of type t read or write bytes: an
+// interface with a Read or Write method, or bufio's readers and writers.
+func ioType(t types.Type) bool {
+	if types.IsInterface(t) {
+		for _, m := range []string{"Read", "Write"} {
+			if obj, _, _ := types.LookupFieldOrMethod(t, false, nil, m); obj != nil {
+				return true
+			}
+		}
+		return false
+	}
+	if p, ok := t.(*types.Pointer); ok {
+		if n, ok := p.Elem().(*types.Named); ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == "bufio" {
+			return true
+		}
+	}
+	return false
 }
 
 // datagram is the network of a dial site when it is, or may be, a
@@ -388,10 +449,5 @@ func (a *analyzer) connMethod(fn *Func) bool {
 	if recv == nil {
 		return false
 	}
-	t := recv.Type()
-	if p, ok := t.(*types.Pointer); ok {
-		t = p.Elem()
-	}
-	n, ok := types.Unalias(t).(*types.Named)
-	return ok && a.connTypes[n.Obj()]
+	return a.connType(recv.Type())
 }
