@@ -264,7 +264,7 @@ func (a *analyzer) handOuts(add func(EvidenceKind, token.Position, *Func, *Site,
 			case *ast.ReturnStmt:
 				for _, e := range n.Results {
 					t := a.info.TypeOf(e)
-					if t == nil || !(a.connType(t) || ioType(t) && a.eval(e).side&Client != 0) {
+					if t == nil || !(a.streamType(t) || ioType(t) && a.eval(e).side&Client != 0) {
 						continue
 					}
 					add(HandOut, a.fset.Position(e.Pos()), fn, nil, "%s returns a %s onto a connection: what its caller reads or writes through it belongs to no operation (a DATA phase, a raw stream)", fn.Name, types.TypeString(t, types.RelativeTo(a.pkg)))
@@ -283,6 +283,32 @@ func (a *analyzer) connType(t types.Type) bool {
 	}
 	n, ok := types.Unalias(t).(*types.Named)
 	return ok && a.connTypes[n.Obj()]
+}
+
+// streamType reports whether t is a connType whose Read or Write has
+// io.Reader's or io.Writer's signature: a reader or writer onto the
+// connection, not a client with a Read operation of its own.
+func (a *analyzer) streamType(t types.Type) bool {
+	if !a.connType(t) {
+		return false
+	}
+	for _, name := range []string{"Read", "Write"} {
+		obj, _, _ := types.LookupFieldOrMethod(t, true, a.pkg, name)
+		m, ok := obj.(*types.Func)
+		if !ok {
+			continue
+		}
+		sig := m.Type().(*types.Signature)
+		if sig.Params().Len() != 1 || sig.Results().Len() != 2 {
+			continue
+		}
+		if sl, ok := sig.Params().At(0).Type().Underlying().(*types.Slice); ok {
+			if b, ok := sl.Elem().Underlying().(*types.Basic); ok && b.Kind() == types.Byte {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // ioType reports whether values of type t read or write bytes: an
