@@ -32,10 +32,21 @@ func (r *pkgRewriter) call(df *dst.File, call *ast.CallExpr, src ctxSource) {
 			r.c.note(r.fset.Position(call.Pos()), "the call through %s is not cancellable: %s", r.slots.calls[call].Name(), src.fixed)
 		}
 		dcall := r.dst(call).(*dst.CallExpr)
-		dcall.Args = append([]dst.Expr{src.expr()}, dcall.Args...)
+		if sig, ok := r.info.TypeOf(fun).(*types.Signature); ok && r.spreadsResults(call) {
+			dcall.Fun = r.ctxClosure(fun, sig, false, nil, nil, src)
+		} else {
+			dcall.Args = append([]dst.Expr{src.expr()}, dcall.Args...)
+		}
 		r.modified[df] = true
 	}
-	if p := r.planOf(fn); p != nil && !(src.background && p.wrapper) {
+	if p := r.planOf(fn); p != nil && !(src.background && p.wrapper) && r.spreadsResults(call) {
+		// f(g()) with g's several results: f(ctx, g()) is not Go, so f
+		// becomes a closure of its old type that passes ctx.
+		if sig, ok := r.info.TypeOf(fun).(*types.Signature); ok {
+			r.dst(call).(*dst.CallExpr).Fun = r.ctxClosure(fun, sig, methodExpr, fn, p, src)
+			r.modified[df] = true
+		}
+	} else if p != nil && !(src.background && p.wrapper) {
 		dcall := r.dst(call).(*dst.CallExpr)
 		at := 0
 		if methodExpr {
@@ -101,18 +112,27 @@ func (r *pkgRewriter) funcValue(df *dst.File, e ast.Expr, src ctxSource) {
 	case src.background:
 		r.c.note(r.fset.Position(e.Pos()), "%s is used as a value where no ctx is in scope: its calls use context.Background()", p.fn.Name)
 	}
+	r.replace[r.dst(e)] = r.ctxClosure(e, sig, recvFirst, fn, p, src)
+	r.modified[df] = true
+}
+
+// ctxClosure is a function literal of e's old func type sig that calls the
+// function e names, planned by p, with src's ctx first (fn nil: e is a slot
+// whose type gains ctx, called as it is).
+func (r *pkgRewriter) ctxClosure(e ast.Expr, sig *types.Signature, recvFirst bool, fn *types.Func, p *fnPlan, src ctxSource) *dst.FuncLit {
 	lit, params := r.adapter(e, sig)
-	name := fn.Name()
-	if p.wrapper {
-		name = p.newName
-	}
 	var target dst.Expr
-	if recvFirst {
-		target = &dst.SelectorExpr{X: params[0], Sel: dst.NewIdent(name)}
-		params = params[1:]
-	} else {
+	switch {
+	case fn == nil:
 		target = dst.Clone(r.dst(e)).(dst.Expr)
-		rename(target, name)
+	case recvFirst:
+		target = &dst.SelectorExpr{X: params[0], Sel: dst.NewIdent(fn.Name())}
+		params = params[1:]
+	default:
+		target = dst.Clone(r.dst(e)).(dst.Expr)
+	}
+	if fn != nil && p.wrapper {
+		rename(target, p.newName)
 	}
 	call := &dst.CallExpr{Fun: target, Args: append([]dst.Expr{src.expr()}, params...), Ellipsis: sig.Variadic()}
 	if sig.Results().Len() > 0 {
@@ -120,6 +140,15 @@ func (r *pkgRewriter) funcValue(df *dst.File, e ast.Expr, src ctxSource) {
 	} else {
 		lit.Body.List = []dst.Stmt{&dst.ExprStmt{X: call}}
 	}
-	r.replace[r.dst(e)] = lit
-	r.modified[df] = true
+	return lit
+}
+
+// spreadsResults reports whether call's only argument is a call whose
+// several results become the arguments (f(g())): ctx cannot go before them.
+func (r *pkgRewriter) spreadsResults(call *ast.CallExpr) bool {
+	if len(call.Args) != 1 {
+		return false
+	}
+	t, ok := r.info.TypeOf(call.Args[0]).(*types.Tuple)
+	return ok && t.Len() > 1
 }
