@@ -433,6 +433,12 @@ type pkgRewriter struct {
 	// findShares); none when the package does not share its connections.
 	shareSites map[*ast.CallExpr]bool
 	curFunc    *ast.FuncDecl // the declaration being rewritten
+	// typeAt is where typeExpr spells a type (adapter), or NoPos; hidden
+	// are the package's types a local name hides there, spelled through
+	// an alias declared at the end of hiddenIn (typeexpr.go).
+	typeAt   token.Pos
+	hidden   map[*types.TypeName]string
+	hiddenIn map[*types.TypeName]*dst.File
 	// slots are the unexported func-typed fields and variables (slots.go).
 	slots *slots
 	// internal: an internal package of the client's module, converted in

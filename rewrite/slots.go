@@ -682,9 +682,9 @@ func (r *pkgRewriter) adapter(e ast.Expr, sig *types.Signature) (*dst.FuncLit, [
 		t := sig.Params().At(i).Type()
 		var te dst.Expr
 		if sig.Variadic() && i == sig.Params().Len()-1 {
-			te = &dst.Ellipsis{Elt: r.typeExpr(t.(*types.Slice).Elem())}
+			te = &dst.Ellipsis{Elt: r.typeExprAt(t.(*types.Slice).Elem(), e.Pos())}
 		} else {
-			te = r.typeExpr(t)
+			te = r.typeExprAt(t, e.Pos())
 		}
 		lit.Type.Params.List = append(lit.Type.Params.List, &dst.Field{Names: []*dst.Ident{dst.NewIdent(name)}, Type: te})
 		params = append(params, dst.NewIdent(name))
@@ -692,7 +692,7 @@ func (r *pkgRewriter) adapter(e ast.Expr, sig *types.Signature) (*dst.FuncLit, [
 	if sig.Results().Len() > 0 {
 		lit.Type.Results = &dst.FieldList{}
 		for i := 0; i < sig.Results().Len(); i++ {
-			lit.Type.Results.List = append(lit.Type.Results.List, &dst.Field{Type: r.typeExpr(sig.Results().At(i).Type())})
+			lit.Type.Results.List = append(lit.Type.Results.List, &dst.Field{Type: r.typeExprAt(sig.Results().At(i).Type(), e.Pos())})
 		}
 	}
 	return lit, params
