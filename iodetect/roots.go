@@ -37,6 +37,17 @@ func isDial(f *types.Func) bool {
 	return dialFuncs[f.Pkg().Path()+"."+f.Name()]
 }
 
+// isPacketListen reports whether f opens a datagram socket (packetListens).
+func isPacketListen(f *types.Func) bool {
+	if f.Pkg() == nil {
+		return false
+	}
+	if recv := f.Type().(*types.Signature).Recv(); recv != nil {
+		return packetListens[namedKey(recv.Type())+"."+f.Name()]
+	}
+	return packetListens[f.Pkg().Path()+"."+f.Name()]
+}
+
 // isAccept reports whether f is a listener's Accept: a method named Accept*
 // returning a connection.
 func isAccept(f *types.Func) bool {
@@ -67,10 +78,13 @@ func (a *analyzer) seedUserConns() {
 // flowRoots lists the connection-typed parameters and fields that client
 // connections flow into.
 func (a *analyzer) flowRoots() []*Root {
-	roots := slices.Clone(a.roots)
+	var roots []*Root
 	seen := make(map[types.Object]bool)
-	for _, r := range roots {
+	for _, r := range a.roots {
 		seen[r.Var] = true
+		if a.valOf(r.Var).side&Server == 0 { // else server side (see classify)
+			roots = append(roots, r)
+		}
 	}
 	for _, fn := range a.funcs {
 		if fn.Decl == nil {
@@ -79,7 +93,7 @@ func (a *analyzer) flowRoots() []*Root {
 		params := a.sig(fn).Params()
 		for i := 0; i < params.Len(); i++ {
 			p := params.At(i)
-			if !seen[p] && a.valOf(p).side&Client != 0 && connType(p.Type(), a.pkg) {
+			if !seen[p] && a.valOf(p).side == Client && connType(p.Type(), a.pkg) {
 				seen[p] = true
 				roots = append(roots, &Root{Pos: a.fset.Position(p.Pos()), Kind: "param", Var: p, Func: fn})
 			}
@@ -87,7 +101,7 @@ func (a *analyzer) flowRoots() []*Root {
 	}
 	for obj, v := range a.vals {
 		f, ok := obj.(*types.Var)
-		if ok && f.IsField() && f.Pkg() == a.pkg && !seen[f] && v.side&Client != 0 && connType(f.Type(), a.pkg) {
+		if ok && f.IsField() && f.Pkg() == a.pkg && !seen[f] && v.side == Client && connType(f.Type(), a.pkg) {
 			seen[f] = true
 			roots = append(roots, &Root{Pos: a.fset.Position(f.Pos()), Kind: "field", Var: f})
 		}

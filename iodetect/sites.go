@@ -128,6 +128,12 @@ func (a *analyzer) called(n ast.Node) bool {
 // classify records the call as a site if it blocks or touches a connection.
 func (a *analyzer) classify(fn *Func, call *ast.CallExpr) {
 	site := func(kind Kind, callee, on string, side Side) {
+		if side&Server != 0 {
+			// a connection from a listener's Accept reaches here: server
+			// code, whatever client connections also reach it (net/rpc's
+			// ServeConn, exported and also called by Accept)
+			side = Server
+		}
 		a.sites = append(a.sites, &Site{Call: call, Pos: a.fset.Position(call.Lparen), Kind: kind,
 			Callee: callee, On: on, Func: fn, Side: side})
 	}
@@ -170,6 +176,9 @@ func (a *analyzer) classify(fn *Func, call *ast.CallExpr) {
 			}
 			if k := blockingFuncs[key]; k != "" {
 				site(k, name, "", 0)
+				return
+			}
+			if keepsIO[key] {
 				return
 			}
 			a.classifyIOFunc(call, sig, func(k Kind, on string, side Side) { site(k, name, on, side) })

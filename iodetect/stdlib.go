@@ -23,6 +23,22 @@ var dialMethods = map[string]bool{
 	"crypto/tls.Dialer.Dial": true, "crypto/tls.Dialer.DialContext": true,
 }
 
+// packetListens open a datagram socket that is not accepted from anyone:
+// the package sends on it first (net.ListenPacket + WriteTo, a UDP client
+// on an unconnected socket), so what they return is a client connection.
+var packetListens = map[string]bool{
+	"net.ListenPacket": true, "net.ListenUDP": true, "net.ListenUnixgram": true, "net.ListenIP": true,
+	"net.ListenConfig.ListenPacket": true,
+}
+
+// keepsIO are library functions that keep the reader or writer they are
+// given, to use later, instead of reading or writing it: not sites (the
+// Logger that log.New returns writes when it logs).
+var keepsIO = map[string]bool{
+	"log.New": true, "log.SetOutput": true,
+	"log/slog.NewTextHandler": true, "log/slog.NewJSONHandler": true,
+}
+
 // blockingFuncs are package functions that block without touching a
 // connection: reported, never seeding the async set.
 var blockingFuncs = map[string]Kind{
@@ -128,7 +144,7 @@ func ioParamKind(t types.Type) Kind {
 
 // ioMethods are the methods that make a type able to carry a connection's
 // bytes: a value of such a type can be conn-derived.
-var ioMethods = []string{"Read", "Write", "ReadLine", "ReadSlice", "ReadByte", "PrintfLine", "Cmd", "Flush", "WriteString"}
+var ioMethods = []string{"Read", "Write", "ReadLine", "ReadSlice", "ReadByte", "PrintfLine", "Cmd", "Flush", "WriteString", "ReadFrom", "WriteTo"}
 
 // ioCapable reports whether values of type t can hold a connection or wrap
 // one: t (or a container of such) has one of ioMethods.
@@ -165,7 +181,7 @@ func connType(t types.Type, local *types.Package) bool {
 	}
 	switch n.Obj().Pkg().Path() {
 	case "net", "crypto/tls":
-		return hasMethod(t, "Read")
+		return hasMethod(t, "Read") || hasMethod(t, "ReadFrom") && hasMethod(t, "WriteTo") // net.PacketConn
 	}
 	_, iface := n.Underlying().(*types.Interface)
 	return iface && (hasMethod(t, "Read") || hasMethod(t, "Write"))

@@ -462,7 +462,7 @@ func (a *analyzer) evalCall(call *ast.CallExpr) []val {
 		// wrapper around its operands (bufio.NewReader(nc), tls.Client(nc, cfg)).
 		var side Side
 		switch {
-		case isDial(callee):
+		case isDial(callee), isPacketListen(callee):
 			side = Client
 		case isAccept(callee):
 			side = Server

@@ -105,6 +105,7 @@ func Platform(env []string) string {
 func nothingToDo(pkgs []*pkgRewriter) string {
 	generated, sites, async := false, 0, 0
 	var client *iodetect.Site // the first client site that makes its function async
+	var server, clients, other []*iodetect.Site
 	for _, r := range pkgs {
 		generated = generated || len(r.generated) > 0
 		for _, s := range r.l.Sites {
@@ -112,6 +113,14 @@ func nothingToDo(pkgs []*pkgRewriter) string {
 				sites++
 				if client == nil && s.Seeds() {
 					client = s
+				}
+				switch {
+				case s.Side&iodetect.Server != 0:
+					server = append(server, s)
+				case s.Seeds():
+					clients = append(clients, s)
+				default:
+					other = append(other, s)
 				}
 			}
 		}
@@ -130,8 +139,35 @@ func nothingToDo(pkgs []*pkgRewriter) string {
 		return fmt.Sprintf("nothing to convert: its client I/O (%s at %s) is only in function values stored to be called later or behind func values that take no context: no function would use a ctx",
 			client.Callee, client.Pos)
 	default:
-		return "nothing to convert: its I/O is server-side or already context-aware"
+		// name the calls that decided it
+		var why []string
+		if len(server) > 0 {
+			why = append(why, "server-side (on connections from a listener's Accept: "+siteList(server)+")")
+		}
+		if len(clients) > 0 {
+			why = append(why, "already context-aware or kept sync ("+siteList(clients)+")")
+		}
+		if len(other) > 0 {
+			why = append(why, "blocking calls that are not socket I/O ("+siteList(other)+")")
+		}
+		if len(why) == 0 {
+			return "nothing to convert: its I/O is server-side or already context-aware"
+		}
+		return "nothing to convert: its I/O is " + strings.Join(why, ", or ")
 	}
+}
+
+// siteList names sites by callee and position, the first three of them.
+func siteList(sites []*iodetect.Site) string {
+	var names []string
+	for i, s := range sites {
+		if i == 3 {
+			names = append(names, fmt.Sprintf("and %d more", len(sites)-3))
+			break
+		}
+		names = append(names, fmt.Sprintf("%s at %s", s.Callee, s.Pos))
+	}
+	return strings.Join(names, ", ")
 }
 
 // fileOf is the parsed file named name, or nil.
