@@ -439,6 +439,10 @@ type pkgRewriter struct {
 	typeAt   token.Pos
 	hidden   map[*types.TypeName]string
 	hiddenIn map[*types.TypeName]*dst.File
+	// kept are the function values handed to a call that keeps them to
+	// call later (markStored); keeps caches the callees' parameters that do.
+	kept  map[ast.Expr]string // the callee that keeps it
+	keeps map[*types.Var]bool
 	// slots are the unexported func-typed fields and variables (slots.go).
 	slots *slots
 	// internal: an internal package of the client's module, converted in

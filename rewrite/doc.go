@@ -39,7 +39,9 @@
 //     refer to them (method values, method expressions, function names)
 //     become closures capturing ctx, so that the callee's func type does
 //     not change; function literals capture the enclosing ctx. A value
-//     stored to be called later uses context.Background(), noted.
+//     stored to be called later (or handed to a call that keeps it, such
+//     as a pool's dial function) uses context.Background(), noted, in
+//     tests too when a call keeps it.
 //   - slots.go: an unexported func-typed field or package-level variable
 //     that holds a function taking ctx takes ctx first instead, unless its
 //     value is used where its type cannot change: calls through it pass

@@ -128,7 +128,7 @@ func (r *pkgRewriter) walk(df *dst.File, root ast.Node, src ctxSource) {
 					litSrc = ctxSource{request: req}
 				} else if cleanup[n] {
 					litSrc = ctxSource{background: true}
-				} else if stored[n] && (!src.background || src.unused) && src.testVar == "" {
+				} else if stored[n] && (!src.background || src.unused) && (src.testVar == "" || r.kept[n] != "") {
 					// called after the function that made it returned, when its
 					// ctx may have ended: its calls must not use that ctx
 					litSrc = ctxSource{background: true, stored: true}
@@ -152,7 +152,7 @@ func (r *pkgRewriter) walk(df *dst.File, root ast.Node, src ctxSource) {
 				if r.activeFlow(n) != nil {
 					r.slotValue(df, n)
 				} else if !called[n] {
-					r.funcValue(df, n, storedSource(src, stored[n]))
+					r.funcValue(df, n, storedSource(src, stored[n], r.kept[n] != ""))
 				}
 				visit(n.X, src)
 				return false
@@ -160,7 +160,7 @@ func (r *pkgRewriter) walk(df *dst.File, root ast.Node, src ctxSource) {
 				if r.activeFlow(n) != nil {
 					r.slotValue(df, n)
 				} else if !called[n] {
-					r.funcValue(df, n, storedSource(src, stored[n]))
+					r.funcValue(df, n, storedSource(src, stored[n], r.kept[n] != ""))
 				}
 			}
 			return true
@@ -209,7 +209,126 @@ func (r *pkgRewriter) markStored(n ast.Node, stored map[ast.Expr]bool) {
 		}
 	case *ast.SendStmt:
 		mark(n.Value)
+	case *ast.CallExpr:
+		// handed to a call that keeps it (a pool's dial function, called
+		// later by a goroutine of the pool's)
+		for _, arg := range r.keptArgs(n) {
+			mark(arg)
+			if stored[arg] {
+				if r.kept == nil {
+					r.kept = make(map[ast.Expr]string)
+				}
+				r.kept[arg] = types.ExprString(n.Fun)
+			}
+		}
 	}
+}
+
+// keptArgs returns the arguments of call, of func type, that the callee
+// keeps to call later instead of calling them before it returns. A
+// function of the package keeps a parameter that it stores (markStored),
+// uses in a go statement, or uses in a literal that it stores; a function
+// of another package is taken to keep what it is given when it returns
+// something that could hold it (time.AfterFunc's *Timer, a pool), and to
+// call it otherwise (sort.Slice, strings.Map).
+func (r *pkgRewriter) keptArgs(call *ast.CallExpr) []ast.Expr {
+	fn, methodExpr := r.callee(unwrapFun(call.Fun))
+	if fn == nil {
+		return nil
+	}
+	sig := fn.Type().(*types.Signature)
+	var kept []ast.Expr
+	for i, arg := range call.Args {
+		if _, ok := r.info.TypeOf(arg).Underlying().(*types.Signature); !ok {
+			continue
+		}
+		pi := i
+		if methodExpr {
+			pi--
+		}
+		if sig.Variadic() && pi >= sig.Params().Len()-1 {
+			pi = sig.Params().Len() - 1
+		}
+		if pi < 0 || pi >= sig.Params().Len() {
+			continue
+		}
+		if r.keepsParam(fn, sig, sig.Params().At(pi)) {
+			kept = append(kept, ast.Unparen(arg))
+		}
+	}
+	return kept
+}
+
+// keepsParam reports whether fn keeps its parameter v (keptArgs).
+func (r *pkgRewriter) keepsParam(fn *types.Func, sig *types.Signature, v *types.Var) bool {
+	if fn.Pkg() != r.l.Pkg.Types {
+		for i := 0; i < sig.Results().Len(); i++ {
+			if mayHoldFunc(sig.Results().At(i).Type()) {
+				return true
+			}
+		}
+		return false
+	}
+	if k, ok := r.keeps[v]; ok {
+		return k
+	}
+	if r.keeps == nil {
+		r.keeps = make(map[*types.Var]bool)
+	}
+	r.keeps[v] = false // recursion: not kept until shown
+	f := r.byObj[fn.Origin()]
+	if f == nil || f.Decl == nil || f.Decl.Body == nil {
+		return false
+	}
+	// the parameter as declared (fn may be an instance)
+	params := r.info.Defs[f.Decl.Name].(*types.Func).Type().(*types.Signature).Params()
+	decl := v
+	for i := 0; i < sig.Params().Len(); i++ {
+		if sig.Params().At(i) == v {
+			decl = params.At(i)
+		}
+	}
+	usesParam := func(n ast.Node) bool {
+		found := false
+		ast.Inspect(n, func(n ast.Node) bool {
+			if id, ok := n.(*ast.Ident); ok && r.info.Uses[id] == decl {
+				found = true
+			}
+			return !found
+		})
+		return found
+	}
+	stored := make(map[ast.Expr]bool)
+	kept := false
+	ast.Inspect(f.Decl.Body, func(n ast.Node) bool {
+		if kept {
+			return false
+		}
+		if g, ok := n.(*ast.GoStmt); ok && usesParam(g.Call) {
+			kept = true
+			return false
+		}
+		r.markStored(n, stored)
+		return true
+	})
+	for e := range stored {
+		kept = kept || usesParam(e)
+	}
+	r.keeps[v] = kept
+	return kept
+}
+
+// mayHoldFunc reports whether a value of type t can keep a function: a
+// pointer, struct, func, chan, map or interface other than error.
+func mayHoldFunc(t types.Type) bool {
+	if named, ok := t.(*types.Named); ok && named.Obj().Pkg() == nil && named.Obj().Name() == "error" {
+		return false
+	}
+	switch t.Underlying().(type) {
+	case *types.Pointer, *types.Struct, *types.Signature, *types.Chan, *types.Map, *types.Interface:
+		return true
+	}
+	return false
 }
 
 // callsAsync reports whether body calls, or refers to, a function that
@@ -236,9 +355,10 @@ func (r *pkgRewriter) callsAsync(body ast.Node) bool {
 // storedSource is the ctx source for a function value that is stored to be
 // called later: not the current ctx, which may have ended by then.
 // A test's ctx lasts as long as the test, so values stored in a test keep
-// it.
-func storedSource(src ctxSource, stored bool) ctxSource {
-	if !stored || src.background && !src.unused || src.testVar != "" {
+// it, unless a call keeps them (kept): what it keeps may call them after
+// the test ended (a pool's goroutine).
+func storedSource(src ctxSource, stored, kept bool) ctxSource {
+	if !stored || src.background && !src.unused || src.testVar != "" && !kept {
 		return src
 	}
 	return ctxSource{background: true, stored: true}

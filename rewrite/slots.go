@@ -584,6 +584,9 @@ func (r *pkgRewriter) why(e ast.Expr) string {
 	if reason := r.keepReason(ast.Unparen(e)); reason != "" {
 		return " (" + reason + ")"
 	}
+	if callee := r.kept[ast.Unparen(e)]; callee != "" {
+		return " (handed to " + callee + ", which keeps it)"
+	}
 	return ""
 }
 
