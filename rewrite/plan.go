@@ -45,6 +45,10 @@ type ctxSource struct {
 	// fixed says why a function that needs a ctx cannot have one; its
 	// calls that need one are reported.
 	fixed string
+	// honoured: the function's ctx already reaches ctx.Done() or
+	// context.AfterFunc (upstream cancels its own way): the calls it
+	// makes pass context.WithoutCancel(name), and it is not watched.
+	honoured bool
 }
 
 // plan decides, for every declared async function of the package, whether

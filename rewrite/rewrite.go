@@ -60,8 +60,16 @@ func (r *pkgRewriter) rewriteFunc(df *dst.File, fd *ast.FuncDecl) {
 	if p.wrapper {
 		wrapper = r.makeWrapper(dfd, fd, p)
 	}
-	r.walk(df, fd.Body, p.src)
-	if p.src.name != "" {
+	src := p.src
+	if src.name != "" {
+		if at := r.honoursCtx(fd, src.name, nil); at != nil {
+			src.honoured = true
+			r.c.note(r.fset.Position(fd.Name.Pos()), "%s cancels its own way when %s ends (%s at %s): asyncify adds no watch under it, the functions it calls get context.WithoutCancel(%s), and its errors are its own",
+				p.fn.Name, src.name, types.ExprString(at.Fun), r.shortPos(at.Pos()), src.name)
+		}
+	}
+	r.walk(df, fd.Body, src)
+	if p.src.name != "" && !src.honoured {
 		r.watch(dfd, fd, p)
 	}
 	if p.addParam {
@@ -427,6 +435,8 @@ func (r *pkgRewriter) dst(n ast.Node) dst.Node {
 // expr is the ctx expression at a use.
 func (s ctxSource) expr() dst.Expr {
 	switch {
+	case s.name != "" && s.honoured:
+		return &dst.CallExpr{Fun: &dst.Ident{Name: "WithoutCancel", Path: "context"}, Args: []dst.Expr{dst.NewIdent(s.name)}}
 	case s.name != "":
 		return dst.NewIdent(s.name)
 	case s.testVar != "":
@@ -438,3 +448,65 @@ func (s ctxSource) expr() dst.Expr {
 }
 
 func contextType() dst.Expr { return &dst.Ident{Name: "Context", Path: "context"} }
+
+// honoursCtx returns the call through which fd's ctx parameter, named
+// name, already reaches ctx.Done() or context.AfterFunc, in fd's body or
+// in a function of the package fd hands it to; nil when it does not.
+// seen guards recursion.
+func (r *pkgRewriter) honoursCtx(fd *ast.FuncDecl, name string, seen map[*ast.FuncDecl]bool) *ast.CallExpr {
+	if fd.Body == nil || seen[fd] {
+		return nil
+	}
+	if seen == nil {
+		seen = make(map[*ast.FuncDecl]bool)
+	}
+	seen[fd] = true
+	var ctxVar types.Object
+	for _, f := range fd.Type.Params.List {
+		for _, id := range f.Names {
+			if id.Name == name {
+				ctxVar = r.info.Defs[id]
+			}
+		}
+	}
+	if ctxVar == nil {
+		return nil
+	}
+	isCtx := func(e ast.Expr) bool {
+		id, ok := ast.Unparen(e).(*ast.Ident)
+		return ok && r.info.Uses[id] == ctxVar
+	}
+	var at *ast.CallExpr
+	ast.Inspect(fd.Body, func(n ast.Node) bool {
+		call, ok := n.(*ast.CallExpr)
+		if !ok || at != nil {
+			return at == nil
+		}
+		if sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr); ok && sel.Sel.Name == "Done" && isCtx(sel.X) {
+			at = call
+			return false
+		}
+		fn, _ := r.callee(unwrapFun(call.Fun))
+		if fn == nil {
+			return true
+		}
+		if fn.Pkg() != nil && fn.Pkg().Path() == "context" && fn.Name() == "AfterFunc" && len(call.Args) > 0 && isCtx(call.Args[0]) {
+			at = call
+			return false
+		}
+		if f := r.byObj[fn.Origin()]; f != nil && f.Decl != nil {
+			sig := r.info.Defs[f.Decl.Name].(*types.Func).Type().(*types.Signature)
+			for i, arg := range call.Args {
+				if !isCtx(arg) || i >= sig.Params().Len() {
+					continue
+				}
+				if inner := r.honoursCtx(f.Decl, sig.Params().At(i).Name(), seen); inner != nil {
+					at = inner
+					return false
+				}
+			}
+		}
+		return true
+	})
+	return at
+}
