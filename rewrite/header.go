@@ -35,6 +35,11 @@ const (
 	// helperCtxError is the error type asyncifyCtxErr returns for a client's
 	// own error that ending ctx caused.
 	helperCtxError = "asyncifyCtxError"
+	// asyncifyCuts, asyncifyCut and asyncifyEnded serve asyncifyWatch and
+	// asyncifyCtxErr.
+	helperCuts  = "asyncifyCuts"
+	helperCut   = "asyncifyCut"
+	helperEnded = "asyncifyEnded"
 )
 
 // helperFile returns the file holding the helpers, for the converted
@@ -46,7 +51,7 @@ func (c *converter) helperFile(base *iodetect.Loaded) (File, error) {
 	path := filepath.Join(dir, helperFileName)
 	scope := base.Pkg.Types.Scope()
 	var errs []string
-	for _, name := range []string{helperWatch, helperDeadline, helperSleep, helperCtxErr, helperConn, helperCtxError} {
+	for _, name := range []string{helperWatch, helperDeadline, helperSleep, helperCtxErr, helperConn, helperCtxError, helperCuts, helperCut, helperEnded} {
 		if obj := scope.Lookup(name); obj != nil {
 			pos := base.Pkg.Fset.Position(obj.Pos())
 			if filepath.Base(pos.Filename) != helperFileName {
@@ -87,6 +92,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -99,7 +105,8 @@ type asyncifyConn interface {
 // asyncifyWatch makes the exchange that follows on nc end when ctx does:
 // when ctx ends, nc's deadline moves to now, which interrupts a blocked read
 // or write. Calling the returned function ends the watch; if ctx ended
-// during the exchange, nc is out of sync and is closed, never reused.
+// during the exchange, nc is out of sync and is closed, never reused, and
+// the exchange is recorded as cut by ctx (asyncifyCtxErr).
 func asyncifyWatch(ctx context.Context, nc asyncifyConn) (stop func()) {
 	if ctx.Done() == nil {
 		return func() {}
@@ -114,7 +121,32 @@ func asyncifyWatch(ctx context.Context, nc asyncifyConn) (stop func()) {
 			<-fired
 			nc.Close()
 		}
+		if asyncifyEnded(ctx) != nil {
+			asyncifyCut(ctx)
+		}
 	}
+}
+
+// asyncifyCuts holds, by ctx.Done(), the contexts that ended while an
+// exchange under them was watched: whatever error the operation then
+// returns, ending ctx caused it. An entry lasts a minute.
+var asyncifyCuts sync.Map
+
+func asyncifyCut(ctx context.Context) {
+	done := ctx.Done()
+	if _, loaded := asyncifyCuts.LoadOrStore(done, struct{}{}); !loaded {
+		time.AfterFunc(time.Minute, func() { asyncifyCuts.Delete(done) })
+	}
+}
+
+// asyncifyEnded is ctx's error, or context.DeadlineExceeded once its
+// deadline has passed (before its timer has run).
+func asyncifyEnded(ctx context.Context) error {
+	cerr := ctx.Err()
+	if d, ok := ctx.Deadline(); ok && cerr == nil && !time.Now().Before(d) {
+		cerr = context.DeadlineExceeded
+	}
+	return cerr
 }
 
 // asyncifyDeadline is the earlier of the client's deadline t (zero: none)
@@ -142,25 +174,26 @@ func asyncifySleep(ctx context.Context, d time.Duration) error {
 }
 
 // asyncifyCtxErr makes *err match ctx's error when ctx has ended and *err
-// is what ending it causes: a timeout (os.ErrDeadlineExceeded, or an error
-// in the chain whose Timeout method says true) or a closed connection
-// (net.ErrClosed); not io.EOF, which comes from the peer. An error of the
-// standard library itself becomes ctx's error; the client's own error keeps
-// its message and type (errors.As) and also matches ctx's error. Other
-// errors, those the server produced, keep their identity.
+// is what ending it causes: any error once a watched exchange under ctx was
+// cut by it (asyncifyWatch: a client with retries of its own may turn the
+// timeout into an error of its own that wraps nothing), else a timeout
+// (os.ErrDeadlineExceeded, or an error in the chain whose Timeout method
+// says true) or a closed connection (net.ErrClosed); not io.EOF, which
+// comes from the peer. An error of the standard library itself becomes
+// ctx's error; the client's own error keeps its message and type
+// (errors.As) and also matches ctx's error. Other errors, those the server
+// produced, keep their identity.
 func asyncifyCtxErr(ctx context.Context, err *error) {
 	if *err == nil {
 		return
 	}
-	cerr := ctx.Err()
-	if d, ok := ctx.Deadline(); ok && cerr == nil && !time.Now().Before(d) {
-		cerr = context.DeadlineExceeded
-	}
+	cerr := asyncifyEnded(ctx)
 	if cerr == nil || errors.Is(*err, cerr) {
 		return
 	}
 	var t interface{ Timeout() bool }
-	if !errors.Is(*err, os.ErrDeadlineExceeded) && !errors.Is(*err, net.ErrClosed) && !(errors.As(*err, &t) && t.Timeout()) {
+	_, cut := asyncifyCuts.Load(ctx.Done())
+	if !cut && !errors.Is(*err, os.ErrDeadlineExceeded) && !errors.Is(*err, net.ErrClosed) && !(errors.As(*err, &t) && t.Timeout()) {
 		return
 	}
 	switch (*err).(type) {

@@ -83,6 +83,44 @@ func TestCtxErr(t *testing.T) {
 		t.Errorf("errors.As finds no *wrapped in %v", got)
 	}
 }
+
+// A client with retries of its own (gosnmp) turns the timeout of an
+// exchange that the watch cut into an error of its own that wraps nothing:
+// it matches ctx's error too, with its message. An exchange that ended
+// before ctx did leaves the same error alone.
+func TestCtxErrCutExchange(t *testing.T) {
+	retries := errors.New("request timeout (after 0 retries): max retries exceeded")
+	ctxErr := func(ctx context.Context, err error) error { asyncifyCtxErr(ctx, &err); return err }
+
+	c1, c2 := net.Pipe()
+	defer c2.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	stop := asyncifyWatch(ctx, c1)
+	if _, err := c1.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read under the watch: %v, want a timeout", err)
+	}
+	stop()
+	got := ctxErr(ctx, retries)
+	if !errors.Is(got, context.DeadlineExceeded) || got.Error() != retries.Error() || !errors.Is(got, retries) {
+		t.Errorf("cut exchange: got %v (%T), want it matching context.DeadlineExceeded with its message", got, got)
+	}
+
+	// an exchange that completed before ctx ended
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	c3, c4 := net.Pipe()
+	defer c4.Close()
+	stop2 := asyncifyWatch(ctx2, c3)
+	go c4.Write([]byte("x"))
+	if _, err := c3.Read(make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	stop2()
+	cancel2()
+	if got := ctxErr(ctx2, retries); got != retries {
+		t.Errorf("exchange done before ctx ended: got %v, want it unchanged", got)
+	}
+}
 `
 
 func TestHelperCtxErrRule(t *testing.T) {
