@@ -5,12 +5,14 @@
 //
 //   - Connection roots: dial results (net.Dial*, net.Dialer, tls.Dial, calls
 //     through func-typed fields, parameters or variables shaped like a dial
-//     function), and the connection-typed parameters and fields such values
-//     flow into. An exported function's parameter of type net.Conn,
-//     io.ReadWriteCloser or io.ReadWriter is a root too: the package's user
-//     hands it a connection. Connections returned by a listener's Accept are
-//     server side: their sites are reported, marked as such, and never make a
-//     function async.
+//     function), datagram sockets (net.ListenPacket, net.ListenUDP: nothing
+//     is accepted on them), and the connection-typed parameters and fields
+//     such values flow into. An exported function's parameter of type
+//     net.Conn, io.ReadWriteCloser or io.ReadWriter is a root too: the
+//     package's user hands it a connection. Connections returned by a
+//     listener's Accept are server side: their sites are reported, marked as
+//     such, and never make a function async; a site that an accepted
+//     connection may reach is server side whatever else reaches it.
 //   - Conn-derived values: roots and anything wrapping one (bufio, textproto,
 //     tls.Client, io.LimitReader, ...), followed through locals, struct
 //     fields, parameters, results, composite literals, containers, channels
