@@ -326,14 +326,20 @@ func listErrors(pkgs []*packages.Package) []string {
 	var errs []string
 	for _, p := range pkgs {
 		for _, e := range p.Errors {
-			msg := e.Msg
-			if e.Pos != "" && e.Pos != "-" {
-				msg = e.Pos + ": " + msg
-			}
-			errs = append(errs, msg)
+			errs = append(errs, errString(e))
 		}
 	}
 	return dedupe(errs)
+}
+
+// errString is a go/packages error as file:line:col: msg, or the go
+// command's message alone when it has no position (not "-: msg").
+func errString(e packages.Error) string {
+	msg := strings.TrimPrefix(e.Msg, "-: ")
+	if e.Pos != "" && e.Pos != "-" {
+		msg = e.Pos + ": " + msg
+	}
+	return msg
 }
 
 // typeCheck parses and type-checks the packages, in order, filling in their
@@ -372,7 +378,7 @@ func typeCheck(cfg LoadConfig, pkgs []*packages.Package) error {
 		for _, ep := range eps {
 			exports[ep.ID] = ep
 			for _, e := range ep.Errors {
-				errs = append(errs, e.Error())
+				errs = append(errs, errString(e))
 			}
 		}
 		if len(errs) > 0 {
