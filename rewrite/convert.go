@@ -399,10 +399,12 @@ type converter struct {
 	internalConv map[string]bool
 	// ifaceBound: the methods (by FullName) whose interface changes with
 	// them: they take ctx, async or not; ifaceCalls: the interface methods
-	// whose calls go through a companion's helper; genNames: names taken by
+	// whose calls go through a companion's helper, several for a method
+	// that interfaces share by embedding (ifaceCallFor picks one by the
+	// receiver's type); genNames: names taken by
 	// generated declarations (ifaces.go).
 	ifaceBound map[string]bool
-	ifaceCalls map[string]*ifaceMethod
+	ifaceCalls map[string][]*ifaceMethod
 	genNames   map[string]bool
 }
 

@@ -60,7 +60,7 @@ type ifaceMethod struct {
 func (r *pkgRewriter) findIfaces() {
 	if r.c.ifaceBound == nil {
 		r.c.ifaceBound = make(map[string]bool)
-		r.c.ifaceCalls = make(map[string]*ifaceMethod)
+		r.c.ifaceCalls = make(map[string][]*ifaceMethod)
 	}
 	pkg := r.l.Pkg.Types
 	scope := pkg.Scope()
@@ -446,7 +446,7 @@ func (r *pkgRewriter) planCompanions() {
 				continue
 			}
 			im.helper = r.freshPkgName(lowerFirst(ip.tn.Name()) + im.m.Name() + "Context")
-			r.c.ifaceCalls[im.m.FullName()] = im
+			r.c.ifaceCalls[im.m.FullName()] = append(r.c.ifaceCalls[im.m.FullName()], im)
 			kept = append(kept, im)
 		}
 		ip.methods = kept
@@ -536,15 +536,16 @@ func (r *pkgRewriter) ifaceCall(df *dst.File, call *ast.CallExpr, fn *types.Func
 	if fn == nil || src.background {
 		return false
 	}
-	im := r.c.ifaceCalls[fn.FullName()]
-	if im == nil || im.m.Pkg() != r.l.Pkg.Types {
-		return false
-	}
 	sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr)
 	if !ok {
 		return false
 	}
-	if s := r.info.Selections[sel]; s == nil || s.Kind() != types.MethodVal || !types.IsInterface(s.Recv()) {
+	s := r.info.Selections[sel]
+	if s == nil || s.Kind() != types.MethodVal || !types.IsInterface(s.Recv()) {
+		return false
+	}
+	im := r.ifaceCallFor(fn, s.Recv())
+	if im == nil {
 		return false
 	}
 	if _, tp := r.info.TypeOf(sel.X).(*types.TypeParam); tp {
@@ -836,15 +837,19 @@ func (r *pkgRewriter) ifaceValue(df *dst.File, e ast.Expr, fn *types.Func, src c
 	if fn == nil || src.background && !src.stored {
 		return
 	}
-	im := r.c.ifaceCalls[fn.FullName()]
-	if im == nil || im.m.Pkg() != r.l.Pkg.Types {
-		return
-	}
 	sel, ok := e.(*ast.SelectorExpr)
 	if !ok {
 		return
 	}
 	s := r.info.Selections[sel]
+	var recv types.Type
+	if s != nil {
+		recv = s.Recv()
+	}
+	im := r.ifaceCallFor(fn, recv)
+	if im == nil {
+		return
+	}
 	sig, isSig := r.info.TypeOf(e).(*types.Signature)
 	if s == nil || s.Kind() != types.MethodVal || !isSig || src.stored {
 		r.c.note(r.fset.Position(e.Pos()), "%s is used as a value: its calls run %s.%s, which ctx does not bound (%s's %s is not used)", types.ExprString(e), im.iface.tn.Name(), im.m.Name(), im.iface.companion, im.form)
@@ -878,8 +883,8 @@ func (r *pkgRewriter) ifaceSlotValue(df *dst.File, e ast.Expr, fn *types.Func) b
 	if s == nil || s.Kind() != types.MethodVal || !types.IsInterface(s.Recv()) || !isSig {
 		return false
 	}
-	im := r.c.ifaceCalls[fn.FullName()]
-	if im == nil || im.m.Pkg() != r.l.Pkg.Types {
+	im := r.ifaceCallFor(fn, s.Recv())
+	if im == nil {
 		if r.ifaceMethod(fn) != nil {
 			r.c.note(r.fset.Position(e.Pos()), "%s is stored to be called later: its calls run %s, which ctx does not bound", types.ExprString(e), fn.Name())
 		}
@@ -898,4 +903,27 @@ func (r *pkgRewriter) ifaceSlotValue(df *dst.File, e ast.Expr, fn *types.Func) b
 	r.modified[df] = true
 	r.ifaceCalled[im] = true
 	return true
+}
+
+// ifaceCallFor returns the plan of fn, an interface method of the package,
+// for a call whose receiver has type recv: of the interfaces holding fn
+// (one declares it, others may embed it), the one recv is, else one that
+// recv can be passed as (the helper's parameter). A receiver of an
+// interface without a helper for fn (Conn, when only ConnWithTimeout,
+// which embeds it, has a companion) gets none: nil.
+func (r *pkgRewriter) ifaceCallFor(fn *types.Func, recv types.Type) *ifaceMethod {
+	var fit *ifaceMethod
+	for _, im := range r.c.ifaceCalls[fn.FullName()] {
+		if im.m.Pkg() != r.l.Pkg.Types {
+			continue
+		}
+		t := im.iface.tn.Type()
+		if recv == nil || types.Identical(recv, t) {
+			return im
+		}
+		if fit == nil && types.AssignableTo(recv, t) {
+			fit = im
+		}
+	}
+	return fit
 }
