@@ -104,6 +104,15 @@ func shareConn(ctx context.Context, owner any, network, addr string, dial func(c
 		}
 	}
 	g.handles++
+	dialed := false
+	if !first {
+		select {
+		case <-g.dialed:
+			dialed = true
+			g.share()
+		default:
+		}
+	}
 	sharedMu.Unlock()
 
 	if first {
@@ -128,9 +137,8 @@ func shareConn(ctx context.Context, owner any, network, addr string, dial func(c
 		sharedMu.Unlock()
 		return h, nil
 	}
-	select {
-	case <-g.dialed:
-	default:
+	if !dialed {
+		// The group's first dial is under way: wait for it, then join.
 		caller := callerContext(ctx)
 		select {
 		case <-g.dialed:
@@ -138,10 +146,10 @@ func shareConn(ctx context.Context, owner any, network, addr string, dial func(c
 			g.drop(nil)
 			return nil, cancelled(ctx, caller.Err())
 		}
+		sharedMu.Lock()
+		g.share()
+		sharedMu.Unlock()
 	}
-	sharedMu.Lock()
-	g.share()
-	sharedMu.Unlock()
 	pl, err := g.pool.pick(ctx, ctx, g.addr(), false)
 	if err != nil {
 		g.drop(nil)
