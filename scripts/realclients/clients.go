@@ -155,7 +155,6 @@ var clients = []client{
 		Expect: map[column]expectation{
 			colVets:  {12, "new: every test file is behind a build tag (//go:build all || marshal, ...); asyncify loads without tags and copies them unchanged, and they still call unexported methods that gained ctx (x.sendOneRequest)"},
 			colTests: {12, "new: the same tagged test files do not compile (not enough arguments in call to x.sendOneRequest)"},
-			colProbe: {12, "item 7: its own \"request timeout ... max retries exceeded\" error comes back at 51 ms, not context.DeadlineExceeded"},
 		},
 		// The client's own timeout (10 s, no retries) is far beyond the
 		// probe's 250 ms: only ctx can end these calls in time.
@@ -207,9 +206,6 @@ var clients = []client{
 		Version: "v0.25.1",
 		Pkg:     "github.com/emersion/go-smtp",
 		Ops:     []string{"Dial", "Client.Hello", "Client.Mail", "Client.Rcpt", "Client.Data", "Client.Quit", "Client.SendMail"},
-		Expect: map[column]expectation{
-			colConverts: {12, "items 3 and 4: the server side's c.writeResponse(dataErrorToStatus(err)) passes a multi-value call to a function that gains ctx"},
-		},
 		Probe: &probe{Network: "tcp", Calls: []probeCall{
 			// Hello reads the server's greeting first.
 			{"Client.Hello", "c, err := smtp.Dial(addr)\nif err != nil {\n\treturn err\n}\ndefer c.Close()\nreturn c.HelloContext(ctx, \"localhost\")"},
