@@ -84,6 +84,12 @@ type analyzer struct {
 	evidence   []*Evidence
 	bindings   map[*types.Var]Side
 	calledFuns map[ast.Node]bool
+
+	// go statements (replywait.go): their calls, with the function holding
+	// each, and the literals they start
+	goCalls map[*ast.CallExpr]*Func
+	goLits  map[*ast.FuncLit]bool
+	reply   replyState
 }
 
 // funcRef is a function value: a function, method value or closure, or a
@@ -97,6 +103,11 @@ type funcRef struct {
 type val struct {
 	side  Side
 	funcs []funcRef
+	// chans are the make(chan ...) calls whose channel it may be
+	// (replywait.go); mems the parameters of functions holding a reply
+	// wait whose value it may be.
+	chans []*ast.CallExpr
+	mems  []*types.Var
 }
 
 func (v val) union(w val) val {
@@ -106,7 +117,21 @@ func (v val) union(w val) val {
 			v.funcs = append(v.funcs, f)
 		}
 	}
+	for _, c := range w.chans {
+		if !slices.Contains(v.chans, c) {
+			v.chans = append(v.chans, c)
+		}
+	}
+	for _, m := range w.mems {
+		if !slices.Contains(v.mems, m) {
+			v.mems = append(v.mems, m)
+		}
+	}
 	return v
+}
+
+func (v val) empty() bool {
+	return v.side == 0 && len(v.funcs) == 0 && len(v.chans) == 0 && len(v.mems) == 0
 }
 
 // collectFuncs makes a node for every declared function and literal.

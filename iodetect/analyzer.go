@@ -94,7 +94,11 @@ func runAnalyzer(pass *analysis.Pass, ov *Overrides) (any, error) {
 		if s.Side == Server {
 			msg += " [server]"
 		}
-		pass.Reportf(s.Call.Lparen, "%s", msg)
+		pos := s.Node.Pos()
+		if s.Call != nil {
+			pos = s.Call.Lparen
+		}
+		pass.Reportf(pos, "%s", msg)
 	}
 	return nil, nil
 }

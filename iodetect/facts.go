@@ -25,12 +25,17 @@ const (
 	KindExec     Kind = "exec"
 	KindDNS      Kind = "dns"
 	KindCgo      Kind = "cgo"
+	// KindReplyWait: a wait for a reply that the client's own reader
+	// goroutine delivers (replywait.go): a receive on a channel it fills, a
+	// sync.Cond wait on what it produces; a sync.WaitGroup wait on it is
+	// reported (Side zero), not rewritten.
+	KindReplyWait Kind = "reply-wait"
 )
 
 // seeds reports whether a client-side site of this kind makes its function async.
 func (k Kind) seeds() bool {
 	switch k {
-	case KindRead, KindWrite, KindFlush, KindDial, KindDeadline, KindPipeline:
+	case KindRead, KindWrite, KindFlush, KindDial, KindDeadline, KindPipeline, KindReplyWait:
 		return true
 	}
 	return false
@@ -56,7 +61,12 @@ func (s Side) String() string {
 
 // Site is one call that blocks, or that touches a connection.
 type Site struct {
+	// Call is the call; nil for a reply wait that is a receive, whose
+	// syntax is Node.
 	Call *ast.CallExpr
+	// Node is the site's syntax: Call, or for a reply wait on a channel the
+	// receive (*ast.UnaryExpr) or the range statement.
+	Node ast.Node
 	Pos  token.Position
 	Kind Kind
 	// Callee names what is called: "fmt.Fprintf", "(*bufio.Reader).ReadSlice".
@@ -65,6 +75,8 @@ type Site struct {
 	On   string
 	Func *Func
 	Side Side // zero for blocking calls that are not socket I/O
+	// Reply describes a reply wait.
+	Reply *ReplyWait
 }
 
 // Seeds reports whether the site makes its function async.
@@ -185,6 +197,9 @@ type Package struct {
 	Roots []*Root
 	Funcs []*Func // every node, in source order
 	Async []*Func // the async set, in source order
+	// Readers are the connection reader goroutines the package starts
+	// (replywait.go).
+	Readers []*Reader
 	// Bindings are the parameters (and receivers) of other packages'
 	// functions that this package passes conn-derived values to.
 	Bindings map[*types.Var]Side

@@ -114,7 +114,9 @@ func direction(s *Site) byte {
 func (a *analyzer) computeModes() {
 	siteOf := make(map[*ast.CallExpr]*Site, len(a.sites))
 	for _, s := range a.sites {
-		siteOf[s.Call] = s
+		if s.Call != nil {
+			siteOf[s.Call] = s
+		}
 	}
 	shapes := make(map[*Func]shape)
 	body := func(fn *Func) ast.Node {

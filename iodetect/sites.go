@@ -17,10 +17,16 @@ func (a *analyzer) findSites() {
 	for _, fn := range a.funcs {
 		fn.calls, fn.ext = nil, nil
 	}
+	a.goStarts()
 	a.eachBody(func(fn *Func, n ast.Node) {
 		switch n := n.(type) {
 		case *ast.CallExpr:
 			a.classify(fn, n)
+			if a.goCalls[n] != nil {
+				// a go statement does not make its function wait for
+				// what it starts (replywait.go)
+				break
+			}
 			for _, t := range a.callTargets(n) {
 				a.edge(fn, t.fn)
 			}
@@ -33,7 +39,9 @@ func (a *analyzer) findSites() {
 				}
 			}
 		case *ast.FuncLit:
-			a.edge(fn, a.byLit[n])
+			if !a.goLits[n] {
+				a.edge(fn, a.byLit[n])
+			}
 		case *ast.Ident, *ast.SelectorExpr:
 			// a function referred to as a value is handed to someone who calls it
 			if !a.called(n) {
@@ -44,6 +52,7 @@ func (a *analyzer) findSites() {
 			}
 		}
 	})
+	a.findReplyWaits()
 	slices.SortStableFunc(a.sites, func(x, y *Site) int { return comparePos(x.Pos, y.Pos) })
 }
 
@@ -134,7 +143,7 @@ func (a *analyzer) classify(fn *Func, call *ast.CallExpr) {
 			// ServeConn, exported and also called by Accept)
 			side = Server
 		}
-		a.sites = append(a.sites, &Site{Call: call, Pos: a.fset.Position(call.Lparen), Kind: kind,
+		a.sites = append(a.sites, &Site{Call: call, Node: call, Pos: a.fset.Position(call.Lparen), Kind: kind,
 			Callee: callee, On: on, Func: fn, Side: side})
 	}
 	if sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr); ok {

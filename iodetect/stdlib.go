@@ -105,6 +105,16 @@ func methodKind(recv string, m *types.Func) Kind {
 		return KindWrite
 	case "Write", "WriteString", "WriteByte", "WriteRune", "PrintfLine", "Cmd":
 		return KindWrite
+	case "Decode", "DecodeValue", "Token":
+		// encoding/gob, encoding/json and encoding/xml decoders read the
+		// stream they wrap; their encoders write to it
+		if decoderPkg(m) {
+			return KindRead
+		}
+	case "Encode", "EncodeValue":
+		if decoderPkg(m) {
+			return KindWrite
+		}
 	case "Flush":
 		return KindFlush
 	case "SetDeadline", "SetReadDeadline", "SetWriteDeadline":
@@ -146,9 +156,27 @@ func ioParamKind(t types.Type) Kind {
 // bytes: a value of such a type can be conn-derived.
 var ioMethods = []string{"Read", "Write", "ReadLine", "ReadSlice", "ReadByte", "PrintfLine", "Cmd", "Flush", "WriteString", "ReadFrom", "WriteTo"}
 
+// decoderPkg reports whether m is a method of a stream decoder or encoder
+// of the standard library (gob, json, xml), which wraps a reader or writer.
+func decoderPkg(m *types.Func) bool {
+	if m.Pkg() == nil {
+		return false
+	}
+	switch m.Pkg().Path() {
+	case "encoding/gob", "encoding/json", "encoding/xml":
+		return true
+	}
+	return false
+}
+
 // ioCapable reports whether values of type t can hold a connection or wrap
 // one: t (or a container of such) has one of ioMethods.
 func ioCapable(t types.Type) bool {
+	switch namedKey(t) {
+	case "encoding/gob.Decoder", "encoding/gob.Encoder", "encoding/json.Decoder", "encoding/json.Encoder",
+		"encoding/xml.Decoder", "encoding/xml.Encoder":
+		return true
+	}
 	switch u := t.Underlying().(type) {
 	case *types.Slice:
 		return ioCapable(u.Elem())

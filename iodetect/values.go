@@ -20,7 +20,7 @@ func (a *analyzer) valOf(obj types.Object) val {
 }
 
 func (a *analyzer) merge(obj types.Object, v val) {
-	if obj == nil || (v.side == 0 && len(v.funcs) == 0) {
+	if obj == nil || v.empty() {
 		return
 	}
 	if obj.Name() == "_" {
@@ -32,7 +32,7 @@ func (a *analyzer) merge(obj types.Object, v val) {
 		a.vals[obj] = old
 	}
 	n := old.union(v)
-	if n.side != old.side || len(n.funcs) != len(old.funcs) {
+	if n.side != old.side || len(n.funcs) != len(old.funcs) || len(n.chans) != len(old.chans) || len(n.mems) != len(old.mems) {
 		*old = n
 		a.changed = true
 	}
@@ -287,8 +287,12 @@ func (a *analyzer) implsOf(m *types.Func) []*Func {
 // eval says what an expression may hold.
 func (a *analyzer) eval(e ast.Expr) val {
 	v := a.eval1(e)
-	if t := a.info.TypeOf(e); t != nil && a.isConnType(t) {
+	t := a.info.TypeOf(e)
+	if t != nil && a.isConnType(t) {
 		v.side |= Client
+	}
+	if len(v.chans) > 0 && (t == nil || !holdsChan(t)) {
+		v.chans = nil // a value received from a channel is not the channel
 	}
 	return v
 }
@@ -429,6 +433,12 @@ func (a *analyzer) evalCall(call *ast.CallExpr) []val {
 	sig, _ := under(a.info.TypeOf(call.Fun)).(*types.Signature)
 	if id, ok := ast.Unparen(call.Fun).(*ast.Ident); ok {
 		if b, ok := a.info.Uses[id].(*types.Builtin); ok {
+			if b.Name() == "make" {
+				if _, ok := under(a.info.TypeOf(call)).(*types.Chan); ok {
+					return []val{{chans: []*ast.CallExpr{call}}}
+				}
+				return nil
+			}
 			if b.Name() == "append" {
 				var v val
 				for _, arg := range call.Args {

@@ -66,6 +66,11 @@ func (r *pkgRewriter) blocking(call *ast.CallExpr, site *iodetect.Site, src ctxS
 		dcall.Args = append([]dst.Expr{src.expr()}, dcall.Args...)
 		return true
 	case site.Kind == iodetect.KindDeadline && site.Side&iodetect.Client != 0:
+		if len(r.l.Readers) > 0 {
+			// the connection is read by a reader goroutine for every
+			// caller: ctx bounds the waits, not the socket (replywait.go)
+			return false
+		}
 		switch fn.Name() {
 		case "SetDeadline", "SetReadDeadline", "SetWriteDeadline":
 		default:

@@ -60,7 +60,7 @@ func (r *pkgRewriter) call(df *dst.File, call *ast.CallExpr, src ctxSource) {
 		}
 		r.modified[df] = true
 	}
-	if src.name != "" && r.detachedContext(call) {
+	if src.name != "" && r.detachedContext(call) && !r.readerCtx[call] {
 		// Code that had no ctx to pass made one up; it has one now.
 		r.replace[r.dst(call)] = dst.NewIdent(src.name)
 		r.modified[df] = true

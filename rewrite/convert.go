@@ -323,6 +323,13 @@ func convertLoaded(cfg Config, pattern string, loaded, deps []*iodetect.Loaded, 
 		if !present {
 			perPkg[0] = append(perPkg[0], helper)
 		}
+		if c.replyHelpers {
+			rf, err := c.replyFile(base)
+			if err != nil {
+				return nil, err
+			}
+			perPkg[0] = mergeFiles(perPkg[0], []File{rf})
+		}
 		if c.sequenced {
 			seq, err := c.seqFile(base)
 			if err != nil {
@@ -394,6 +401,8 @@ type converter struct {
 	runtimeErr error
 	// share is the package's sharing decision (share.go).
 	share *ShareDecision
+	// replyHelpers: a reply wait uses asyncify_reply.go's helpers.
+	replyHelpers bool
 	// internalConv: the import paths of the internal packages converted
 	// with the client (internal.go).
 	internalConv map[string]bool
@@ -454,6 +463,13 @@ type pkgRewriter struct {
 	// the methods whose helper a call uses (ifaces.go).
 	ifaces      []*ifacePlan
 	ifaceCalled map[*ifaceMethod]bool
+	// replySites are the reply waits by their syntax, replyDone those
+	// handled, readerGo the reader goroutines' functions (replywait.go).
+	replySites map[ast.Node]*iodetect.Site
+	replyDone  map[ast.Node]bool
+	readerGo   map[*iodetect.Func]bool
+	readerCtx  map[*ast.CallExpr]bool // context.Background() a reader keeps
+	private    *privateState          // the function being rewritten's, if any
 }
 
 func (c *converter) newPkgRewriter(l *iodetect.Loaded, internal bool) (*pkgRewriter, error) {
@@ -470,6 +486,7 @@ func (c *converter) newPkgRewriter(l *iodetect.Loaded, internal bool) (*pkgRewri
 		ifaceCalled: make(map[*ifaceMethod]bool),
 
 		generated: make(map[*ast.File]bool),
+		replyDone: make(map[ast.Node]bool),
 	}
 	for _, f := range l.Pkg.Syntax {
 		df, err := r.dec.DecorateFile(f)
@@ -493,8 +510,11 @@ func (c *converter) newPkgRewriter(l *iodetect.Loaded, internal bool) (*pkgRewri
 		}
 	}
 	for _, s := range l.Sites {
-		r.sites[s.Call] = s
+		if s.Call != nil {
+			r.sites[s.Call] = s
+		}
 	}
+	r.indexReplyWaits()
 	r.findHolders()
 	if internal {
 		// its connections come from the client, which shares them

@@ -136,8 +136,12 @@ func (r *pkgRewriter) dropUnusedCtx(decls []*ast.FuncDecl) {
 				// context.Background()
 				return r.testingParam(n.Type) == "" && r.requestParam(n.Type) == "" && !r.candidateFlow(n) && !stored[n]
 			case *ast.CallExpr:
-				if s := r.sites[n]; s != nil && (s.Seeds() || s.Kind == iodetect.KindSleep) || r.detachedContext(n) || r.activeSlotCall(n) {
+				if s := r.sites[n]; s != nil && (s.Seeds() || s.Kind == iodetect.KindSleep) || r.detachedContext(n) && !r.readerCtx[n] || r.activeSlotCall(n) {
 					found = true
+				}
+			case *ast.UnaryExpr, *ast.RangeStmt:
+				if s := r.replySites[n]; s != nil && s.Seeds() {
+					found = true // a reply wait: ctx bounds it
 				}
 			case *ast.SelectorExpr:
 				if stored[n] {
@@ -479,6 +483,11 @@ func (r *pkgRewriter) freshName(fd ast.Node, base string) string {
 // findHolders records the package's struct types that hold a client
 // connection with deadlines in a field (iodetect's field roots).
 func (r *pkgRewriter) findHolders() {
+	if len(r.l.Readers) > 0 {
+		// a reader goroutine reads the connection for every caller: no
+		// caller's ctx may cut it (replywait.go)
+		return
+	}
 	scope := r.l.Pkg.Types.Scope()
 	for _, root := range r.l.Roots {
 		if root.Kind != "field" {

@@ -14,6 +14,7 @@ func (r *pkgRewriter) rewrite() {
 	defer r.noteUnwatched()
 	defer r.noteIfaceFallbacks()
 	defer r.rewriteIfaces()
+	r.noteReaders()
 	r.retypeSlots()
 	for i, f := range r.ast {
 		if r.generated[f] {
@@ -69,6 +70,7 @@ func (r *pkgRewriter) rewriteFunc(df *dst.File, fd *ast.FuncDecl) {
 		}
 	}
 	r.walk(df, fd.Body, src)
+	r.replyWaits(df, fd, src)
 	if p.src.name != "" && !src.honoured {
 		r.watch(dfd, fd, p)
 	}
@@ -110,6 +112,9 @@ func (r *pkgRewriter) rewriteFunc(df *dst.File, fd *ast.FuncDecl) {
 func (r *pkgRewriter) walk(df *dst.File, root ast.Node, src ctxSource) {
 	called := make(map[ast.Expr]bool)
 	cleanup := make(map[*ast.FuncLit]bool)
+	// readers: what go statements start a reader goroutine with, which
+	// belongs to the connection, not to this function (replywait.go)
+	readers := make(map[ast.Node]bool)
 	stored := make(map[ast.Expr]bool) // function values kept to be called later
 	var visit func(root ast.Node, src ctxSource)
 	visit = func(root ast.Node, src ctxSource) {
@@ -134,7 +139,7 @@ func (r *pkgRewriter) walk(df *dst.File, root ast.Node, src ctxSource) {
 					litSrc = r.testSource(t)
 				} else if req := r.requestParam(n.Type); req != "" {
 					litSrc = ctxSource{request: req}
-				} else if cleanup[n] {
+				} else if cleanup[n] || readers[n] {
 					litSrc = ctxSource{background: true}
 				} else if stored[n] && (!src.background || src.unused) && (src.testVar == "" || r.kept[n] != "") {
 					// called after the function that made it returned, when its
@@ -146,6 +151,11 @@ func (r *pkgRewriter) walk(df *dst.File, root ast.Node, src ctxSource) {
 				}
 				visit(n.Body, litSrc)
 				return false
+			case *ast.GoStmt:
+				if r.readerStart(n) {
+					readers[n.Call] = true
+					readers[ast.Unparen(n.Call.Fun)] = true
+				}
 			case *ast.CallExpr:
 				called[unwrapFun(n.Fun)] = true
 				if isCleanup(r.info, n) {
@@ -155,7 +165,11 @@ func (r *pkgRewriter) walk(df *dst.File, root ast.Node, src ctxSource) {
 						}
 					}
 				}
-				r.call(df, n, src)
+				if readers[n] {
+					r.call(df, n, ctxSource{background: true})
+				} else {
+					r.call(df, n, src)
+				}
 			case *ast.SelectorExpr:
 				if r.activeFlow(n) != nil {
 					r.slotValue(df, n)

@@ -249,9 +249,9 @@ func enclosingDecl(p *iodetect.Package, fn *iodetect.Func) *ast.FuncDecl {
 func inside(fset *token.FileSet, decl *ast.FuncDecl, fn *iodetect.Func, s *iodetect.Site) bool {
 	switch {
 	case fn.Lit != nil:
-		return fn.Lit.Pos() <= s.Call.Pos() && s.Call.End() <= fn.Lit.End()
+		return fn.Lit.Pos() <= s.Node.Pos() && s.Node.End() <= fn.Lit.End()
 	case decl != nil:
-		return decl.Pos() <= s.Call.Pos() && s.Call.End() <= decl.End()
+		return decl.Pos() <= s.Node.Pos() && s.Node.End() <= decl.End()
 	}
 	return s.Func == fn
 }
