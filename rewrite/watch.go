@@ -213,7 +213,8 @@ func (r *pkgRewriter) noteUnwatched() {
 			r.c.note(fn.Pos, "%s calls %s, which blocks on a connection in another package that is not converted: not cancellable", fn.Name, fn.External.Name)
 		}
 	}
-	if len(r.holders) > 0 || r.internal && !r.dialsItself() {
+	if len(r.holders) > 0 || r.internal && !r.dialsItself() || len(r.l.Readers) > 0 {
+		// (a reader goroutine's package: noteReaders said what ctx bounds)
 		// an internal package reads and writes what the client hands it,
 		// on connections the client's operations watch
 		return

@@ -1,0 +1,147 @@
+package main
+
+// replyConnTest is written into the converted fixtures/replyconn (a client
+// whose reader goroutine routes replies by id) by TestConvertGolden: the
+// waits for replies end with ctx, a caller who left never blocks the
+// reader or takes another caller's reply, the connection outlives the
+// ctx of the dial, and no goroutine is left.
+const replyConnTest = `package replyconn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asyncify-dev/asyncify/fixtures/internal/fakeserver"
+)
+
+func TestReplyWaitCtx(t *testing.T) {
+	t.Run("silent", func(t *testing.T) {
+		c, err := DialContext(context.Background(), fakeserver.Start(t, serve))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		for _, op := range []struct {
+			name string
+			call func(context.Context) (string, error)
+		}{
+			{"GetContext", func(ctx context.Context) (string, error) { return c.GetContext(ctx, "silent") }},
+			{"EchoContext", func(ctx context.Context) (string, error) { return c.EchoContext(ctx, "silent") }},
+		} {
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			start := time.Now()
+			_, err := op.call(ctx)
+			d := time.Since(start)
+			cancel()
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("%s against a silent server: %v, want context.DeadlineExceeded", op.name, err)
+			}
+			t.Logf("%s with a 50ms ctx against a silent server returned after %v", op.name, d)
+			if d > 2*time.Second {
+				t.Errorf("%s returned after %v", op.name, d)
+			}
+		}
+		if v, err := c.GetContext(context.Background(), "after"); err != nil || v != "value-of-after" {
+			t.Errorf("GetContext after the silent calls: %q, %v", v, err)
+		}
+	})
+	t.Run("dialctx", func(t *testing.T) {
+		// the connection outlives the ctx of the dial
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		c, err := DialContext(ctx, fakeserver.Start(t, serve))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		<-ctx.Done()
+		cancel()
+		time.Sleep(20 * time.Millisecond)
+		if v, err := c.Get("x"); err != nil || v != "value-of-x" {
+			t.Errorf("Get after the dial's ctx ended: %q, %v", v, err)
+		}
+		if v, err := c.EchoContext(context.Background(), "y"); err != nil || v != "y" {
+			t.Errorf("EchoContext after the dial's ctx ended: %q, %v", v, err)
+		}
+	})
+	t.Run("cancelled", func(t *testing.T) {
+		c, err := Dial(fakeserver.Start(t, serve))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		cancelled, completed := 0, 0
+		for g := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 125 {
+					key := fmt.Sprintf("c%d-%d", g, i)
+					if i%3 == 0 {
+						key = "slow-1-" + key
+					}
+					ctx, cancel := context.WithCancel(context.Background())
+					time.AfterFunc(time.Duration(rand.IntN(400))*time.Microsecond, cancel)
+					var v, want string
+					var err error
+					if i%2 == 0 {
+						v, err = c.GetContext(ctx, key)
+						want = "value-of-" + key
+					} else {
+						v, err = c.EchoContext(ctx, key)
+						want = key
+					}
+					cancel()
+					mu.Lock()
+					switch {
+					case err == nil && v != want:
+						t.Errorf("call %s got %q: another caller's reply", key, v)
+					case err == nil:
+						completed++
+					case errors.Is(err, context.Canceled):
+						cancelled++
+					default:
+						t.Errorf("call %s: %v", key, err)
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		t.Logf("1000 calls cancelled at random: %d cancelled, %d completed", cancelled, completed)
+		if cancelled == 0 {
+			t.Error("no call was cancelled: the test cancels nothing")
+		}
+		for i := range 50 {
+			key := fmt.Sprintf("later-%d", i)
+			if v, err := c.GetContext(context.Background(), key); err != nil || v != "value-of-"+key {
+				t.Errorf("GetContext(%s) after the cancelled calls: %q, %v", key, v, err)
+			}
+			if v, err := c.Echo(key); err != nil || v != key {
+				t.Errorf("Echo(%s) after the cancelled calls: %q, %v", key, v, err)
+			}
+		}
+	})
+	// no goroutine of the client is left once its connections are closed
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		buf := make([]byte, 1<<20)
+		stacks := string(buf[:runtime.Stack(buf, true)])
+		if !strings.Contains(stacks, "replyconn.(*Client)") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("goroutines of the client are left:\n%s", stacks)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+`
