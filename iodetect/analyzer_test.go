@@ -8,5 +8,5 @@ import (
 )
 
 func TestAnalyzer(t *testing.T) {
-	analysistest.Run(t, analysistest.TestData(), iodetect.Analyzer, "client", "udpclient", "rpcshape")
+	analysistest.Run(t, analysistest.TestData(), iodetect.Analyzer, "client", "udpclient", "rpcshape", "replywait")
 }

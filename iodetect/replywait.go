@@ -295,11 +295,20 @@ func (a *analyzer) findReplyWaits() {
 				}
 				rw := &ReplyWait{Reader: readerName}
 				rw.Safe, rw.Why = safeWait(v, chans, safe, a.fset)
-				a.addReplyWait(fn, n, nil, "<-"+types.ExprString(n.X)+" (reply from "+readerName+")", "", Client, rw)
+				side := Client
+				if !rw.Safe {
+					side = 0 // reported: the wait cannot end early (Why)
+				}
+				a.addReplyWait(fn, n, nil, "<-"+types.ExprString(n.X)+" (reply from "+readerName+")", "", side, rw)
 			case *ast.RangeStmt:
 				if _, ok := under(a.info.TypeOf(n.X)).(*types.Chan); ok && a.anyChan(a.eval(n.X), chans) {
-					rw := &ReplyWait{Reader: readerName, Why: "a range over the channel"}
-					a.addReplyWait(fn, n, nil, "range "+types.ExprString(n.X)+" (replies from "+readerName+")", "", Client, rw)
+					rw := &ReplyWait{Reader: readerName}
+					rw.Safe, rw.Why = safeWait(a.eval(n.X), chans, safe, a.fset)
+					side := Client
+					if !rw.Safe {
+						side = 0
+					}
+					a.addReplyWait(fn, n, nil, "range "+types.ExprString(n.X)+" (replies from "+readerName+")", "", side, rw)
 				}
 			case *ast.CallExpr:
 				m, obj := a.syncCall(n)
@@ -418,7 +427,11 @@ func readsAny(code map[*Func]bool, reads map[*Func]bool) bool {
 }
 
 func (a *analyzer) addReplyWait(fn *Func, node ast.Node, call *ast.CallExpr, callee, on string, side Side, rw *ReplyWait) {
-	a.sites = append(a.sites, &Site{Call: call, Node: node, Pos: a.fset.Position(node.Pos()), Kind: KindReplyWait,
+	pos := node.Pos()
+	if call != nil {
+		pos = call.Lparen
+	}
+	a.sites = append(a.sites, &Site{Call: call, Node: node, Pos: a.fset.Position(pos), Kind: KindReplyWait,
 		Callee: callee, On: on, Func: fn, Side: side, Reply: rw})
 }
 

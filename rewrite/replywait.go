@@ -11,6 +11,7 @@ import (
 	"github.com/asyncify-dev/asyncify/iodetect"
 	"github.com/asyncify-dev/asyncify/templates"
 	"github.com/dave/dst"
+	"github.com/dave/dst/dstutil"
 )
 
 // Reply waits (iodetect's replywait.go): a client whose own reader
@@ -121,10 +122,16 @@ func (r *pkgRewriter) readerStart(g *ast.GoStmt) bool {
 	return false
 }
 
-// noteReaders says once what a package with a reader goroutine gets.
+// noteReaders says once what a package with a reader goroutine gets, and
+// which of its reply waits are only reported.
 func (r *pkgRewriter) noteReaders() {
 	if len(r.l.Readers) == 0 || r.internal {
 		return
+	}
+	for _, s := range r.l.Sites {
+		if s.Kind == iodetect.KindReplyWait && !s.Seeds() && s.Reply != nil && !strings.HasSuffix(s.Pos.Filename, "_test.go") {
+			r.c.note(s.Pos, "the wait %s is reported, not made cancellable: %s", s.Callee, s.Reply.Why)
+		}
 	}
 	rd := r.l.Readers[0]
 	r.c.note(rd.Go, "%s reads the connection on its own goroutine for every caller: ctx bounds each caller's wait for its reply, never the connection (no ctx deadline on it, no watch)", rd.Func.Name)
@@ -138,7 +145,10 @@ func (r *pkgRewriter) replyWaits(df *dst.File, fd *ast.FuncDecl, src ctxSource) 
 	}
 	sig := r.info.Defs[fd.Name].(*types.Func).Type().(*types.Signature)
 	r.private = r.privateDst(df, fd, src)
-	defer func() { r.private = nil }()
+	defer func() {
+		r.addPrivate(df, fd)
+		r.private = nil
+	}()
 	var blocks []*ast.BlockStmt
 	ast.Inspect(fd.Body, func(n ast.Node) bool {
 		switch n := n.(type) {
@@ -166,6 +176,10 @@ func (r *pkgRewriter) replyWaits(df *dst.File, fd *ast.FuncDecl, src ctxSource) 
 		}
 		if s.Reply != nil && s.Reply.Cond {
 			r.c.note(s.Pos, "the wait %s is left as it is: a Cond wait is rewritten only as a statement in a function that defers the Unlock of its lock", s.Callee)
+			continue
+		}
+		if _, why := r.ctxReturn(sig, src, s); why != "" && (s.Reply == nil || !s.Reply.Safe || len(s.Reply.Mem) > 0 || src.name == "") {
+			r.c.note(s.Pos, "the wait %s is left as it is, not bounded by ctx: %s", s.Callee, why)
 			continue
 		}
 		r.c.note(s.Pos, "the wait %s is left as it is, not bounded by ctx: only a receive that is a statement of its own, an assignment or a select case is rewritten", s.Callee)
@@ -210,11 +224,12 @@ func (r *pkgRewriter) replyStmt(df *dst.File, b *ast.BlockStmt, stmt ast.Stmt, s
 		}
 		return
 	}
-	if recv == nil {
+	if recv == nil || r.replySites[recv] == nil {
+		r.hoistWait(df, b, stmt, sig, src)
 		return
 	}
 	s := r.replySites[recv]
-	if s == nil || !s.Seeds() {
+	if !s.Seeds() {
 		return
 	}
 	r.replyDone[recv] = true
@@ -264,6 +279,99 @@ func (r *pkgRewriter) replyStmt(df *dst.File, b *ast.BlockStmt, stmt ast.Stmt, s
 	r.modified[df] = true
 }
 
+// hoistWait rewrites a statement holding one reply receive inside an
+// expression (return <-ch, f(<-ch)): the receive moves before it, into a
+// variable of its own,
+//
+//	var reply T
+//	select { case reply = <-ch: ; case <-ctx.Done(): return ..., ctx.Err() }
+//	return reply
+//
+// when nothing else in the statement that it would then run after calls a
+// function (builtins and conversions aside) or sits beside it in && or ||.
+func (r *pkgRewriter) hoistWait(df *dst.File, b *ast.BlockStmt, stmt ast.Stmt, sig *types.Signature, src ctxSource) {
+	switch stmt.(type) {
+	case *ast.ReturnStmt, *ast.ExprStmt, *ast.AssignStmt:
+	default:
+		return
+	}
+	var recv *ast.UnaryExpr
+	n := 0
+	ast.Inspect(stmt, func(node ast.Node) bool {
+		if _, ok := node.(*ast.FuncLit); ok {
+			return false
+		}
+		if u, ok := node.(*ast.UnaryExpr); ok && r.replySites[u] != nil && !r.replyDone[u] {
+			recv = u
+			n++
+		}
+		return true
+	})
+	if n != 1 || !r.replySites[recv].Seeds() {
+		return
+	}
+	ok := true
+	ast.Inspect(stmt, func(node ast.Node) bool {
+		switch node := node.(type) {
+		case *ast.FuncLit:
+			return false
+		case *ast.UnaryExpr:
+			if node == recv {
+				return false
+			}
+		case *ast.BinaryExpr:
+			if (node.Op == token.LAND || node.Op == token.LOR) && node.Pos() <= recv.Pos() && recv.End() <= node.End() {
+				ok = false
+			}
+		case *ast.CallExpr:
+			if tv, found := r.info.Types[node.Fun]; found && (tv.IsType() || tv.IsBuiltin()) {
+				return true
+			}
+			ok = false
+		}
+		return ok
+	})
+	s := r.replySites[recv]
+	if !ok {
+		return // noted by replyWaits
+	}
+	t := r.info.TypeOf(recv)
+	if t == nil {
+		return
+	}
+	ret, why := r.ctxReturn(sig, src, s)
+	r.replyDone[recv] = true
+	if ret == nil {
+		if why != "" {
+			r.c.note(s.Pos, "the wait %s is left as it is, not bounded by ctx: %s", s.Callee, why)
+		}
+		return
+	}
+	name := r.freshName(r.curFunc, "reply")
+	drecv := r.dst(recv)
+	dstmt := r.dst(stmt).(dst.Stmt)
+	dstutil.Apply(dstmt, func(c *dstutil.Cursor) bool {
+		if c.Node() == drecv {
+			c.Replace(dst.NewIdent(name))
+			return false
+		}
+		return true
+	}, nil)
+	decl := &dst.DeclStmt{Decl: &dst.GenDecl{Tok: token.VAR, Specs: []dst.Spec{
+		&dst.ValueSpec{Names: []*dst.Ident{dst.NewIdent(name)}, Type: r.typeExprFor(t)},
+	}}}
+	decs := *dstmt.Decorations()
+	decl.Decs.Before, decl.Decs.Start = decs.Before, decs.Start
+	dstmt.Decorations().Before, dstmt.Decorations().Start = dst.NewLine, nil
+	selStmt := &dst.SelectStmt{Body: &dst.BlockStmt{List: []dst.Stmt{
+		&dst.CommClause{Comm: &dst.AssignStmt{Lhs: []dst.Expr{dst.NewIdent(name)}, Tok: token.ASSIGN, Rhs: []dst.Expr{drecv.(dst.Expr)}}, Body: r.keepStmts()},
+		&dst.CommClause{Comm: r.ctxDoneRecv(src), Body: []dst.Stmt{ret}},
+	}}}
+	selStmt.Decs.Before = dst.NewLine
+	r.spliceStmt(b, stmt, []dst.Stmt{decl, selStmt, dstmt})
+	r.modified[df] = true
+}
+
 // replySelect adds the ctx case to a select that waits for a reply.
 func (r *pkgRewriter) replySelect(df *dst.File, sel *ast.SelectStmt, sig *types.Signature, src ctxSource) {
 	var s *iodetect.Site
@@ -290,7 +398,7 @@ func (r *pkgRewriter) replySelect(df *dst.File, sel *ast.SelectStmt, sig *types.
 			}
 		}
 	}
-	if s == nil {
+	if s == nil || r.hasCtxCase(sel) {
 		return
 	}
 	ret, why := r.ctxReturn(sig, src, s)
@@ -312,6 +420,30 @@ func (r *pkgRewriter) replySelect(df *dst.File, sel *ast.SelectStmt, sig *types.
 	}
 	dsel.Body.List = append(dsel.Body.List, &dst.CommClause{Comm: r.ctxDoneRecv(src), Body: []dst.Stmt{ret}})
 	r.modified[df] = true
+}
+
+// hasCtxCase reports whether a select already waits for a ctx's Done or a
+// private destination's done channel (a run on converted code).
+func (r *pkgRewriter) hasCtxCase(sel *ast.SelectStmt) bool {
+	for _, c := range sel.Body.List {
+		es, ok := c.(*ast.CommClause).Comm.(*ast.ExprStmt)
+		if !ok {
+			continue
+		}
+		u, ok := ast.Unparen(es.X).(*ast.UnaryExpr)
+		if !ok || u.Op != token.ARROW {
+			continue
+		}
+		if call, ok := ast.Unparen(u.X).(*ast.CallExpr); ok {
+			if sel, ok := call.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Done" && isContext(r.info.TypeOf(sel.X)) {
+				return true
+			}
+		}
+		if id, ok := ast.Unparen(u.X).(*ast.Ident); ok && strings.HasPrefix(id.Name, "asyncifyDone") {
+			return true
+		}
+	}
+	return false
 }
 
 // replyComm reports whether a select case receives a reply.
@@ -370,6 +502,7 @@ func (r *pkgRewriter) ctxReturn(sig *types.Signature, src ctxSource, s *iodetect
 
 func (r *pkgRewriter) ctxDoneRecv(src ctxSource) dst.Stmt {
 	if r.private != nil {
+		r.private.used = true
 		return &dst.ExprStmt{X: &dst.UnaryExpr{Op: token.ARROW, X: dst.NewIdent(r.private.done)}}
 	}
 	return &dst.ExprStmt{X: &dst.UnaryExpr{Op: token.ARROW, X: &dst.CallExpr{Fun: &dst.SelectorExpr{X: dst.NewIdent(src.name), Sel: dst.NewIdent("Done")}}}}
@@ -380,6 +513,7 @@ func (r *pkgRewriter) keepStmts() []dst.Stmt {
 	if r.private == nil {
 		return nil
 	}
+	r.private.used = true
 	return []dst.Stmt{&dst.ExprStmt{X: &dst.CallExpr{Fun: dst.NewIdent(r.private.keep)}}}
 }
 
@@ -388,6 +522,9 @@ func (r *pkgRewriter) keepStmts() []dst.Stmt {
 // caller's once the reply has come; a caller who left never sees it.
 type privateState struct {
 	keep, done string
+	def        dst.Stmt // the statement making it, added once used
+	note       string
+	used       bool
 }
 
 // privateDst gives fd's reply waits a private destination when the reader
@@ -415,6 +552,15 @@ func (r *pkgRewriter) privateDst(df *dst.File, fd *ast.FuncDecl, src ctxSource) 
 	if mem == nil || mem.Name() == "_" || mem.Name() == "" {
 		return nil
 	}
+	if len(fd.Body.List) > 0 {
+		if as, ok := fd.Body.List[0].(*ast.AssignStmt); ok && len(as.Rhs) == 1 {
+			if call, ok := as.Rhs[0].(*ast.CallExpr); ok {
+				if id, ok := call.Fun.(*ast.Ident); ok && id.Name == helperPrivate {
+					return nil // a run on converted code
+				}
+			}
+		}
+	}
 	if i, ok := mem.Type().Underlying().(*types.Interface); !ok || !i.Empty() {
 		return nil
 	}
@@ -425,12 +571,21 @@ func (r *pkgRewriter) privateDst(df *dst.File, fd *ast.FuncDecl, src ctxSource) 
 		Rhs: []dst.Expr{&dst.CallExpr{Fun: dst.NewIdent(helperPrivate), Args: []dst.Expr{dst.NewIdent(src.name), dst.NewIdent(mem.Name())}}},
 	}
 	def.Decs.After = dst.NewLine
+	ps.def = def
+	ps.note = fmt.Sprintf("%s: %s: the reader goroutine writes the reply into %s, memory the caller passed: it writes into a private value instead, copied to %s once the reply has come (a caller whose ctx ended never sees it)", r.fset.Position(fd.Pos()), fd.Name.Name, mem.Name(), mem.Name())
+	return ps
+}
+
+// addPrivate adds the private destination's statement once a wait uses it.
+func (r *pkgRewriter) addPrivate(df *dst.File, fd *ast.FuncDecl) {
+	if r.private == nil || !r.private.used {
+		return
+	}
 	dfd := r.dst(fd).(*dst.FuncDecl)
-	dfd.Body.List = append([]dst.Stmt{def}, dfd.Body.List...)
-	r.c.note(r.fset.Position(fd.Pos()), "%s: the reader goroutine writes the reply into %s, memory the caller passed: it writes into a private value instead, copied to %s once the reply has come (a caller whose ctx ended never sees it)", fd.Name.Name, mem.Name(), mem.Name())
+	dfd.Body.List = append([]dst.Stmt{r.private.def}, dfd.Body.List...)
+	r.c.notes = append(r.c.notes, r.private.note)
 	r.c.replyHelpers = true
 	r.modified[df] = true
-	return ps
 }
 
 // zeroExpr spells the zero value of t.
