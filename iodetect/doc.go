@@ -22,6 +22,10 @@
 //     sequence (textproto.Pipeline) a conn-derived value, directly or by handing
 //     it to a function such as io.ReadFull, fmt.Fprintf or binary.Read; and the
 //     other blocking calls (time.Sleep, file I/O, os/exec, DNS lookups, cgo).
+//   - Reply waits (replywait.go): in a client whose reader goroutine
+//     routes replies to callers, a receive on a channel it fills or a
+//     sync.Cond wait on what it signals; they seed the async set like
+//     socket I/O. A go statement is no call-graph edge.
 //   - The call graph: static calls, calls through function values, method
 //     values and expressions, closures, func-typed parameters and fields, and
 //     methods of interfaces declared in the package (every implementation in
@@ -29,7 +33,7 @@
 //     the referring function hands the callee to someone who will.
 //   - The async set: the fixpoint of "contains a client socket site, or calls
 //     an async function", with one shortest chain per function explaining why.
-//     Only socket I/O seeds the set: other blocking calls never make a
+//     Only socket I/O and reply waits seed the set: other blocking calls never make a
 //     function async by themselves.
 //
 // Analyze computes these facts for one type-checked package; Load runs it over
@@ -39,7 +43,8 @@
 // The files, one concept each: facts.go (the types of the facts: Kind, Side,
 // Site, Root, ...), analyze.go (Analyze, the functions and literals it
 // walks), values.go (value flow), roots.go, sites.go (sites and the call
-// graph), asyncset.go (the fixpoint), result.go (the Package value),
+// graph), replywait.go (reader goroutines and reply waits), asyncset.go (the
+// fixpoint), result.go (the Package value),
 // shape.go (whether an operation can share a connection: its mode),
 // evidence.go (whether the package's connections may be shared at all:
 // uses that are not a request/response exchange inside one operation),

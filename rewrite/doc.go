@@ -75,6 +75,13 @@
 //     returns (no stall), and runs detached when ctx can end, so its caller
 //     can leave while the exchange completes (connections without
 //     deadlines).
+//   - replywait.go: waits for a reply that the client's own reader
+//     goroutine delivers (iodetect's reply waits) end with ctx: a receive
+//     becomes a select on ctx.Done() returning ctx.Err(), a Cond wait
+//     asyncifyCondWait; the reader gets a private destination for a
+//     caller's reply (asyncifyPrivate), is started with
+//     context.Background(), and no ctx deadline or watch touches the
+//     connection it reads.
 //   - internal.go: the internal packages of the client's module that it
 //     imports (a copy elsewhere cannot) are copied along by -o under the
 //     output's internal/ directory, with imports rewritten; those doing
