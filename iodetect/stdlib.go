@@ -115,6 +115,10 @@ func methodKind(recv string, m *types.Func) Kind {
 		if decoderPkg(m) {
 			return KindWrite
 		}
+	case "Scan":
+		if recv == "bufio.Scanner" {
+			return KindRead
+		}
 	case "Flush":
 		return KindFlush
 	case "SetDeadline", "SetReadDeadline", "SetWriteDeadline":
@@ -174,7 +178,7 @@ func decoderPkg(m *types.Func) bool {
 func ioCapable(t types.Type) bool {
 	switch namedKey(t) {
 	case "encoding/gob.Decoder", "encoding/gob.Encoder", "encoding/json.Decoder", "encoding/json.Encoder",
-		"encoding/xml.Decoder", "encoding/xml.Encoder":
+		"encoding/xml.Decoder", "encoding/xml.Encoder", "bufio.Scanner":
 		return true
 	}
 	switch u := t.Underlying().(type) {

@@ -67,6 +67,9 @@ func TestConvertGolden(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(mod, "replyconn", "ctxreply_test.go"), []byte(replyConnTest), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(mod, "replymem", "ctxreply_test.go"), []byte(replyMemTest), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	goCmd(t, mod, "vet", "./...")
 	goCmd(t, mod, "test", "-race", "-count=1", "-timeout=5m", "./...")
 

@@ -145,3 +145,113 @@ func TestReplyWaitCtx(t *testing.T) {
 	}
 }
 `
+
+// replyMemTest is written into the converted fixtures/replymem, whose
+// reader decodes each reply into the value the caller passed: a caller who
+// left never has its value written (the reader decodes into a private
+// copy; -race sees any write), and later calls get their own results.
+const replyMemTest = `package replymem
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asyncify-dev/asyncify/fixtures/internal/fakeserver"
+)
+
+func TestCallCtx(t *testing.T) {
+	t.Run("silent", func(t *testing.T) {
+		c, err := DialContext(context.Background(), fakeserver.Start(t, serve))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		var x int
+		start := time.Now()
+		err = c.CallContext(ctx, "silent", nil, &x)
+		d := time.Since(start)
+		t.Logf("CallContext with a 50ms ctx against a silent server returned after %v", d)
+		if !errors.Is(err, context.DeadlineExceeded) || d > 2*time.Second {
+			t.Errorf("CallContext: %v after %v, want context.DeadlineExceeded", err, d)
+		}
+	})
+	t.Run("late", func(t *testing.T) {
+		c, err := Dial(fakeserver.Start(t, serve))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		reply := "untouched"
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+		defer cancel()
+		if err := c.CallContext(ctx, "slow-30", nil, &reply); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("CallContext: %v", err)
+		}
+		time.Sleep(60 * time.Millisecond) // the late reply arrives and is decoded
+		if reply != "untouched" {
+			t.Errorf("the late reply was written into the caller's value: %q", reply)
+		}
+		var ok string
+		if err := c.Call("slow-1", nil, &ok); err != nil || ok != "ok" {
+			t.Errorf("a later call: %q, %v", ok, err)
+		}
+	})
+	t.Run("cancelled", func(t *testing.T) {
+		c, err := Dial(fakeserver.Start(t, serve))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 125 {
+					ctx, cancel := context.WithCancel(context.Background())
+					time.AfterFunc(time.Duration(rand.IntN(400))*time.Microsecond, cancel)
+					got := -1
+					err := c.CallContext(ctx, "add", []int{g, i}, &got)
+					cancel()
+					switch {
+					case err == nil && got != g+i:
+						t.Errorf("add(%d, %d) = %d: another caller's reply", g, i, got)
+					case err != nil && !errors.Is(err, context.Canceled):
+						t.Errorf("add(%d, %d): %v", g, i, err)
+					case err != nil && got != -1:
+						t.Errorf("add(%d, %d) was cancelled but wrote %d into the caller's value", g, i, got)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		for i := range 50 {
+			var got []string
+			if err := c.Call("echo", []string{fmt.Sprint(i)}, &got); err != nil || len(got) != 1 || got[0] != fmt.Sprint(i) {
+				t.Errorf("echo %d after the cancelled calls: %v, %v", i, got, err)
+			}
+		}
+	})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		buf := make([]byte, 1<<20)
+		stacks := string(buf[:runtime.Stack(buf, true)])
+		if !strings.Contains(stacks, "replymem.(*Client)") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("goroutines of the client are left:\n%s", stacks)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+`
