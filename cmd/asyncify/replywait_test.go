@@ -62,8 +62,8 @@ func TestReplyWaitCtx(t *testing.T) {
 		defer c.Close()
 		<-ctx.Done()
 		cancel()
-		time.Sleep(20 * time.Millisecond)
-		if v, err := c.Get("x"); err != nil || v != "value-of-x" {
+		<-time.After(20 * time.Millisecond)
+		if v, err := c.GetContext(context.Background(), "x"); err != nil || v != "value-of-x" {
 			t.Errorf("Get after the dial's ctx ended: %q, %v", v, err)
 		}
 		if v, err := c.EchoContext(context.Background(), "y"); err != nil || v != "y" {
@@ -71,7 +71,7 @@ func TestReplyWaitCtx(t *testing.T) {
 		}
 	})
 	t.Run("cancelled", func(t *testing.T) {
-		c, err := Dial(fakeserver.Start(t, serve))
+		c, err := DialContext(context.Background(), fakeserver.Start(t, serve))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,7 +125,7 @@ func TestReplyWaitCtx(t *testing.T) {
 			if v, err := c.GetContext(context.Background(), key); err != nil || v != "value-of-"+key {
 				t.Errorf("GetContext(%s) after the cancelled calls: %q, %v", key, v, err)
 			}
-			if v, err := c.Echo(key); err != nil || v != key {
+			if v, err := c.EchoContext(context.Background(), key); err != nil || v != key {
 				t.Errorf("Echo(%s) after the cancelled calls: %q, %v", key, v, err)
 			}
 		}
@@ -141,7 +141,7 @@ func TestReplyWaitCtx(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("goroutines of the client are left:\n%s", stacks)
 		}
-		time.Sleep(10 * time.Millisecond)
+		<-time.After(10 * time.Millisecond)
 	}
 }
 `
@@ -185,7 +185,7 @@ func TestCallCtx(t *testing.T) {
 		}
 	})
 	t.Run("late", func(t *testing.T) {
-		c, err := Dial(fakeserver.Start(t, serve))
+		c, err := DialContext(context.Background(), fakeserver.Start(t, serve))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -196,17 +196,17 @@ func TestCallCtx(t *testing.T) {
 		if err := c.CallContext(ctx, "slow-30", nil, &reply); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("CallContext: %v", err)
 		}
-		time.Sleep(60 * time.Millisecond) // the late reply arrives and is decoded
+		<-time.After(60 * time.Millisecond) // the late reply arrives and is decoded
 		if reply != "untouched" {
 			t.Errorf("the late reply was written into the caller's value: %q", reply)
 		}
 		var ok string
-		if err := c.Call("slow-1", nil, &ok); err != nil || ok != "ok" {
+		if err := c.CallContext(context.Background(), "slow-1", nil, &ok); err != nil || ok != "ok" {
 			t.Errorf("a later call: %q, %v", ok, err)
 		}
 	})
 	t.Run("cancelled", func(t *testing.T) {
-		c, err := Dial(fakeserver.Start(t, serve))
+		c, err := DialContext(context.Background(), fakeserver.Start(t, serve))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -236,7 +236,7 @@ func TestCallCtx(t *testing.T) {
 		wg.Wait()
 		for i := range 50 {
 			var got []string
-			if err := c.Call("echo", []string{fmt.Sprint(i)}, &got); err != nil || len(got) != 1 || got[0] != fmt.Sprint(i) {
+			if err := c.CallContext(context.Background(), "echo", []string{fmt.Sprint(i)}, &got); err != nil || len(got) != 1 || got[0] != fmt.Sprint(i) {
 				t.Errorf("echo %d after the cancelled calls: %v, %v", i, got, err)
 			}
 		}
@@ -251,7 +251,7 @@ func TestCallCtx(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("goroutines of the client are left:\n%s", stacks)
 		}
-		time.Sleep(10 * time.Millisecond)
+		<-time.After(10 * time.Millisecond)
 	}
 }
 `
