@@ -163,3 +163,111 @@ func TestCallContextLateReply(t *testing.T) {
 	stop()
 }
 `
+
+// TestConvertZookeeper converts go-zookeeper/zk v1.0.4, whose Conn reads
+// its connection on a goroutine that Connect starts and keeps for the
+// session's lifetime (ctx := context.Background() in Connect): the
+// operations gain Context forms whose waits end with ctx against a server
+// that never answers, Connect gains none (it only starts the connection,
+// whose lifetime is no call's ctx), and after one call's ctx ended the next
+// call still waits for its own reply (its ctx's deadline, not a closed
+// connection). Its own tests need a ZooKeeper
+// server and are not run here; upstream's tests do not pass go vet (a
+// non-constant format string), so the probe runs with -vet=off.
+func TestConvertZookeeper(t *testing.T) {
+	const zkModule, zkVersion = "github.com/go-zookeeper/zk", "v1.0.4"
+	dir := writeModule(t, "zk", map[string]string{
+		"go.mod":   "module example.com/zkconv\n\ngo 1.26\n\nrequire " + zkModule + " " + zkVersion + "\n",
+		"tools.go": "//go:build tools\n\npackage zkconv\n\nimport _ \"" + zkModule + "\"\n",
+	})
+	goIn(t, dir, "mod", "tidy")
+	r := asyncify(t, dir, "-o", "./internal/zk", zkModule)
+	if r.exit != 0 {
+		t.Fatalf("asyncify: exit %d\n%s", r.exit, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "Connect.func1 reads the connection on its own goroutine for every caller") {
+		t.Errorf("notes lack the reader goroutine's:\n%s", r.stderr)
+	}
+	out := filepath.Join(dir, "internal", "zk")
+	src, err := os.ReadFile(filepath.Join(out, "conn.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(src), "func ConnectContext(") {
+		t.Error("Connect gained a ConnectContext: the connection's lifetime would follow a call's ctx")
+	}
+	if !strings.Contains(string(src), "ctx := context.Background()") {
+		t.Error("Connect's context.Background(), the connection's lifetime, was replaced")
+	}
+	if err := os.WriteFile(filepath.Join(out, "ctxprobe_test.go"), []byte(zkProbeTest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := goTestJSONFlags(t, dir, nil, []string{"-vet=off", "-race", "-count=1", "-run", "TestProbe"}, "./internal/zk")
+	checkPackage(t, res, "example.com/zkconv/internal/zk", "TestProbeSilent", "TestProbeForms")
+	logLines(t, res, "example.com/zkconv/internal/zk", "after")
+}
+
+// zkProbeTest is written into the converted zk: every listed operation has
+// its Context form (the file compiles only then), and each ends with a
+// 50 ms ctx against a server that accepts and never answers.
+const zkProbeTest = `package zk
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+)
+
+func silentServer(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { nc.Close() })
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func TestProbeForms(t *testing.T) {
+	var c *Conn
+	_ = []any{c.GetContext, c.SetContext, c.CreateContext, c.DeleteContext, c.ExistsContext,
+		c.ChildrenContext, c.MultiContext, c.SyncContext}
+}
+
+func TestProbeSilent(t *testing.T) {
+	c, _, err := Connect([]string{silentServer(t)}, 10*time.Second, WithLogInfo(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	calls := map[string]func(context.Context) error{
+		"GetContext":      func(ctx context.Context) error { _, _, err := c.GetContext(ctx, "/x"); return err },
+		"ExistsContext":   func(ctx context.Context) error { _, _, err := c.ExistsContext(ctx, "/x"); return err },
+		"ChildrenContext": func(ctx context.Context) error { _, _, err := c.ChildrenContext(ctx, "/x"); return err },
+		"SetContext":      func(ctx context.Context) error { _, err := c.SetContext(ctx, "/x", nil, -1); return err },
+		"DeleteContext":   func(ctx context.Context) error { return c.DeleteContext(ctx, "/x", -1) },
+		"SyncContext":     func(ctx context.Context) error { _, err := c.SyncContext(ctx, "/x"); return err },
+	}
+	for name, call := range calls {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		start := time.Now()
+		err := call(ctx)
+		d := time.Since(start)
+		cancel()
+		t.Logf("%s with a 50ms ctx against a silent server: %v after %v", name, err, d)
+		if !errors.Is(err, context.DeadlineExceeded) || d > 2*time.Second {
+			t.Errorf("%s: %v after %v, want context.DeadlineExceeded", name, err, d)
+		}
+	}
+}
+`
