@@ -121,10 +121,6 @@ var clients = []client{
 		Version: "v3.4.15",
 		Pkg:     "github.com/go-ldap/ldap/v3",
 		Ops:     []string{"Conn.Search", "Conn.Bind", "Conn.Add", "Conn.Modify", "Conn.Del", "Conn.Compare"},
-		Expect: map[column]expectation{
-			colForms: {13, "Conn implements the exported Client interface and its operations wait on the reader goroutine's reply"},
-			colProbe: {13, "no SearchContext or BindContext to call"},
-		},
 		Probe: &probe{Network: "tcp", Calls: []probeCall{
 			{"Conn.Search", "c, err := ldap.DialURL(\"ldap://\" + addr)\nif err != nil {\n\treturn err\n}\ndefer c.Close()\n_, err = c.SearchContext(ctx, ldap.NewSearchRequest(\"dc=example,dc=com\", ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, \"(cn=x)\", nil, nil))\nreturn err"},
 			{"Conn.Bind", "c, err := ldap.DialURL(\"ldap://\" + addr)\nif err != nil {\n\treturn err\n}\ndefer c.Close()\nreturn c.BindContext(ctx, \"cn=admin,dc=example,dc=com\", \"x\")"},
@@ -134,9 +130,6 @@ var clients = []client{
 		Name: "net/rpc",
 		Pkg:  "net/rpc",
 		Ops:  []string{"Client.Call"},
-		Expect: map[column]expectation{
-			colProbe: {13, "CallContext waits on the channel its reader goroutine fills (a reply wait), which ctx does not end"},
-		},
 		Probe: &probe{Network: "tcp", Calls: []probeCall{
 			{"Client.Call", "c, err := rpc.Dial(\"tcp\", addr)\nif err != nil {\n\treturn err\n}\ndefer c.Close()\nvar reply int\nreturn c.CallContext(ctx, \"Arith.Add\", 1, &reply)"},
 		}},
