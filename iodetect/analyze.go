@@ -89,6 +89,9 @@ type analyzer struct {
 	// each, and the literals they start
 	goCalls map[*ast.CallExpr]*Func
 	goLits  map[*ast.FuncLit]bool
+	// goEdges and callEdges: the call-graph edges a go statement made, and
+	// those a call made (an edge only a go statement made is go-only)
+	goEdges, callEdges map[[2]*Func]bool
 	reply   replyState
 }
 

@@ -15,7 +15,9 @@ import (
 //
 // Recognised reader goroutines: a function started by a go statement (a
 // declared function, a method, a literal) whose code, through calls but not
-// through further go statements, reads a client connection; it is a
+// through further go statements, reads a client connection and has a loop
+// (a goroutine doing one exchange and handing its result over is an
+// operation's worker, not a reader); it is a
 // connection reader, which outlives the operations, when one of its go
 // statements is in a function that does not itself wait for what it
 // delivers (go l.reader() in Start or Dial; a goroutine that an operation
@@ -79,7 +81,7 @@ func (a *analyzer) goStarts() {
 }
 
 // closure is fn and what it calls, through calls but not go statements.
-func closure(roots ...*Func) map[*Func]bool {
+func (a *analyzer) closure(roots ...*Func) map[*Func]bool {
 	seen := make(map[*Func]bool)
 	stack := slices.Clone(roots)
 	for len(stack) > 0 {
@@ -89,9 +91,19 @@ func closure(roots ...*Func) map[*Func]bool {
 			continue
 		}
 		seen[fn] = true
-		stack = append(stack, fn.calls...)
+		for _, c := range fn.calls {
+			if a.goOnly(fn, c) {
+				continue
+			}
+			stack = append(stack, c)
+		}
 	}
 	return seen
+}
+
+func (a *analyzer) goOnly(from, to *Func) bool {
+	e := [2]*Func{from, to}
+	return a.goEdges[e] && !a.callEdges[e]
 }
 
 // bodyOf is the syntax of a function node's own body.
@@ -155,11 +167,16 @@ func (a *analyzer) findReplyWaits() {
 	closures := make(map[*Func]map[*Func]bool)
 	for _, s := range starts {
 		if closures[s.fn] == nil {
-			closures[s.fn] = closure(s.fn)
+			closures[s.fn] = a.closure(s.fn)
 		}
 	}
 	reader := make(map[*Func]bool) // goroutine functions whose code is a reader's
 	for _, s := range starts {
+		// a reader reads replies in a loop: a goroutine that does one
+		// exchange and hands its result over is an operation's worker
+		if !hasLoop(closures[s.fn]) {
+			continue
+		}
 		for f := range closures[s.fn] {
 			if readsClient[f] {
 				reader[s.fn] = true
@@ -184,7 +201,7 @@ func (a *analyzer) findReplyWaits() {
 		grew = false
 		for _, s := range starts {
 			if !reader[s.fn] {
-				if !startsReader[s.in] {
+				if !startsReader[s.in] || !hasLoop(closures[s.fn]) {
 					continue
 				}
 				receives := false
@@ -243,7 +260,7 @@ func (a *analyzer) findReplyWaits() {
 	// Long-lived readers: started somewhere that does not wait for them.
 	waitsIn := func(fn *Func, codeOf map[*Func]bool) bool {
 		found := false
-		for f := range closure(fn) {
+		for f := range a.closure(fn) {
 			if codeOf[f] {
 				continue
 			}
@@ -263,6 +280,11 @@ func (a *analyzer) findReplyWaits() {
 			continue
 		}
 		longLived = true
+		if a.goOnly(s.in, s.fn) {
+			// the reader belongs to the connection: starting it does not
+			// make s.in wait for it
+			s.in.calls = slices.DeleteFunc(s.in.calls, func(c *Func) bool { return c == s.fn })
+		}
 		if !seenReader[s.fn] {
 			seenReader[s.fn] = true
 			a.reply.readers = append(a.reply.readers, &Reader{Func: s.fn, Go: a.fset.Position(s.call.Pos())})
@@ -415,6 +437,24 @@ func decodes(name string) bool {
 	l := strings.ToLower(name)
 	return strings.HasPrefix(l, "read") || strings.HasPrefix(l, "decode") || strings.HasPrefix(l, "unmarshal") ||
 		strings.Contains(l, "decode") || strings.Contains(l, "unmarshal")
+}
+
+// hasLoop reports whether one of the functions has a for or range loop.
+func hasLoop(code map[*Func]bool) bool {
+	for f := range code {
+		found := false
+		inspectOwn(f, func(n ast.Node) bool {
+			switch n.(type) {
+			case *ast.ForStmt, *ast.RangeStmt:
+				found = true
+			}
+			return !found
+		})
+		if found {
+			return true
+		}
+	}
+	return false
 }
 
 func readsAny(code map[*Func]bool, reads map[*Func]bool) bool {

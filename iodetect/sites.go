@@ -18,17 +18,24 @@ func (a *analyzer) findSites() {
 		fn.calls, fn.ext = nil, nil
 	}
 	a.goStarts()
+	a.goEdges = make(map[[2]*Func]bool)
+	a.callEdges = make(map[[2]*Func]bool)
 	a.eachBody(func(fn *Func, n ast.Node) {
 		switch n := n.(type) {
 		case *ast.CallExpr:
 			a.classify(fn, n)
-			if a.goCalls[n] != nil {
-				// a go statement does not make its function wait for
-				// what it starts (replywait.go)
-				break
-			}
 			for _, t := range a.callTargets(n) {
 				a.edge(fn, t.fn)
+				if a.goCalls[n] != nil {
+					// started, not called: a reader's go statement is no
+					// edge (replywait.go drops it)
+					a.goEdges[[2]*Func{fn, t.fn}] = true
+				} else {
+					a.callEdges[[2]*Func{fn, t.fn}] = true
+				}
+			}
+			if a.goCalls[n] != nil {
+				break
 			}
 			if callee, ok := typeutil.Callee(a.info, n).(*types.Func); ok && callee.Pkg() != a.pkg && callee.Pkg() != nil {
 				a.bindExternal(n, callee.Origin())
@@ -39,8 +46,11 @@ func (a *analyzer) findSites() {
 				}
 			}
 		case *ast.FuncLit:
-			if !a.goLits[n] {
-				a.edge(fn, a.byLit[n])
+			a.edge(fn, a.byLit[n])
+			if a.goLits[n] {
+				a.goEdges[[2]*Func{fn, a.byLit[n]}] = true
+			} else {
+				a.callEdges[[2]*Func{fn, a.byLit[n]}] = true
 			}
 		case *ast.Ident, *ast.SelectorExpr:
 			// a function referred to as a value is handed to someone who calls it
