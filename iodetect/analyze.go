@@ -92,7 +92,7 @@ type analyzer struct {
 	// goEdges and callEdges: the call-graph edges a go statement made, and
 	// those a call made (an edge only a go statement made is go-only)
 	goEdges, callEdges map[[2]*Func]bool
-	reply   replyState
+	reply              replyState
 }
 
 // funcRef is a function value: a function, method value or closure, or a
