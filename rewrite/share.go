@@ -119,13 +119,6 @@ func (r *pkgRewriter) findShares() {
 		}
 		return
 	}
-	if len(r.l.Readers) > 0 {
-		// the client multiplexes its connection itself (replywait.go)
-		rd := r.l.Readers[0]
-		r.c.note(rd.Go, "connections are not shared (one physical connection per dial, as before): %s reads the connection on its own goroutine, routing replies to callers: the client multiplexes it already", rd.Func.Name)
-		r.shareSites = map[*ast.CallExpr]bool{}
-		return
-	}
 	iface := netConn.Underlying().(*types.Interface)
 	for _, f := range r.ast {
 		if r.generated[f] || strings.HasSuffix(r.fset.File(f.Pos()).Name(), "_test.go") {
