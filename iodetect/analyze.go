@@ -63,6 +63,12 @@ func Analyze(fset *token.FileSet, files []*ast.File, pkg *types.Package, info *t
 }
 
 type analyzer struct {
+	// accepts: the package itself calls a listener's Accept, so a value
+	// that may hold an accepted connection is server side wherever it goes
+	// (a seed from an importer's fake server, say go-imap's tests handing
+	// an accepted connection to internal/imapwire, does not make it so).
+	accepts bool
+
 	fset  *token.FileSet
 	files []*ast.File
 	pkg   *types.Package

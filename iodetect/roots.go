@@ -82,7 +82,7 @@ func (a *analyzer) flowRoots() []*Root {
 	seen := make(map[types.Object]bool)
 	for _, r := range a.roots {
 		seen[r.Var] = true
-		if a.valOf(r.Var).side&Server == 0 { // else server side (see classify)
+		if !a.serverOnly(a.valOf(r.Var).side) { // else server side (see classify)
 			roots = append(roots, r)
 		}
 	}
@@ -93,7 +93,7 @@ func (a *analyzer) flowRoots() []*Root {
 		params := a.sig(fn).Params()
 		for i := 0; i < params.Len(); i++ {
 			p := params.At(i)
-			if !seen[p] && a.valOf(p).side == Client && connType(p.Type(), a.pkg) {
+			if side := a.valOf(p).side; !seen[p] && side&Client != 0 && !a.serverOnly(side) && connType(p.Type(), a.pkg) {
 				seen[p] = true
 				roots = append(roots, &Root{Pos: a.fset.Position(p.Pos()), Kind: "param", Var: p, Func: fn})
 			}
@@ -101,7 +101,7 @@ func (a *analyzer) flowRoots() []*Root {
 	}
 	for obj, v := range a.vals {
 		f, ok := obj.(*types.Var)
-		if ok && f.IsField() && f.Pkg() == a.pkg && !seen[f] && v.side == Client && connType(f.Type(), a.pkg) {
+		if ok && f.IsField() && f.Pkg() == a.pkg && !seen[f] && v.side&Client != 0 && !a.serverOnly(v.side) && connType(f.Type(), a.pkg) {
 			seen[f] = true
 			roots = append(roots, &Root{Pos: a.fset.Position(f.Pos()), Kind: "field", Var: f})
 		}
@@ -149,4 +149,10 @@ func sortedDefs(info *types.Info) []*ast.Ident {
 	}
 	slices.SortFunc(ids, func(x, y *ast.Ident) int { return cmp.Compare(x.Pos(), y.Pos()) })
 	return ids
+}
+
+// serverOnly reports whether a value of this side is server side for the
+// package: it may hold a connection that the package's own Accept returned.
+func (a *analyzer) serverOnly(side Side) bool {
+	return side&Server != 0 && a.accepts
 }

@@ -147,7 +147,7 @@ func (a *analyzer) called(n ast.Node) bool {
 // classify records the call as a site if it blocks or touches a connection.
 func (a *analyzer) classify(fn *Func, call *ast.CallExpr) {
 	site := func(kind Kind, callee, on string, side Side) {
-		if side&Server != 0 {
+		if side&Server != 0 && a.accepts {
 			// a connection from a listener's Accept reaches here: server
 			// code, whatever client connections also reach it (net/rpc's
 			// ServeConn, exported and also called by Accept)

@@ -476,6 +476,7 @@ func (a *analyzer) evalCall(call *ast.CallExpr) []val {
 			side = Client
 		case isAccept(callee):
 			side = Server
+			a.accepts = true
 		default:
 			for _, arg := range a.evalArgs(call) {
 				side |= arg.side
