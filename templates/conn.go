@@ -349,32 +349,33 @@ func (h *pipeConn) finishSwitch() {
 	s.end()
 }
 
-func (h *pipeConn) soloRead(p []byte) (int, error) {
-	ctx := h.soloBegin(false)
-	raw := h.raw
-	h.mu.Unlock()
-	var stop func() bool
-	if ctx != nil {
-		stop = context.AfterFunc(ctx, func() { raw.SetReadDeadline(time.Unix(1, 0)) })
-	}
-	n, err := raw.Read(p)
-	cut := stop != nil && !stop()
-	h.soloDone(raw, err, cut)
-	if cut {
-		err = cancelled(ctx, ctxError(ctx))
-	}
-	return n, err
-}
+func (h *pipeConn) soloRead(p []byte) (int, error) { return h.soloIO(p, false) }
 
-func (h *pipeConn) soloWrite(p []byte) (int, error) {
-	ctx := h.soloBegin(true)
+func (h *pipeConn) soloWrite(p []byte) (int, error) { return h.soloIO(p, true) }
+
+// soloIO reads or writes p on the raw connection; an attached operation's
+// ctx cuts it through that side's deadline.
+func (h *pipeConn) soloIO(p []byte, write bool) (int, error) {
+	ctx := h.soloBegin(write)
 	raw := h.raw
 	h.mu.Unlock()
 	var stop func() bool
 	if ctx != nil {
-		stop = context.AfterFunc(ctx, func() { raw.SetWriteDeadline(time.Unix(1, 0)) })
+		stop = context.AfterFunc(ctx, func() {
+			if write {
+				raw.SetWriteDeadline(time.Unix(1, 0))
+			} else {
+				raw.SetReadDeadline(time.Unix(1, 0))
+			}
+		})
 	}
-	n, err := raw.Write(p)
+	var n int
+	var err error
+	if write {
+		n, err = raw.Write(p)
+	} else {
+		n, err = raw.Read(p)
+	}
 	cut := stop != nil && !stop()
 	h.soloDone(raw, err, cut)
 	if cut {
