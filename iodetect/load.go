@@ -56,6 +56,11 @@ func (e *LoadError) Error() string { return strings.Join(e.Errs, "\n") }
 type Loaded struct {
 	*Package
 	Pkg *packages.Package
+	// Tags are the build tags of the package's own that Load turned on to
+	// bring its files behind them into the build (tags.go); the go
+	// command sees the same files with WithTags(env, Tags). TagFiles are
+	// the files they brought in, sorted.
+	Tags, TagFiles []string
 }
 
 // metaMode is what Load asks go list for about the matched packages: no
@@ -203,6 +208,18 @@ func LoadDeps(cfg LoadConfig, patterns ...string) (matched, deps []*Loaded, err 
 	if len(pkgs) == 0 {
 		return nil, nil, &LoadError{Errs: []string{fmt.Sprintf("%s: matched no packages", strings.Join(patterns, " "))}}
 	}
+	tags, tagFiles := ownBuildTags(pkgs, cfg.Tests, cfg.Env, cfg.Overlay)
+	if len(tags) > 0 {
+		cfg.Env = WithTags(cfg.Env, tags)
+		pcfg.Env = cfg.Env
+		cfg.progress("loading %s again with -tags=%s (files behind them)", strings.Join(patterns, " "), strings.Join(tags, ","))
+		if meta, err = packages.Load(pcfg, patterns...); err != nil {
+			return nil, nil, err
+		}
+		pkgs = slices.DeleteFunc(selectVariants(meta), func(p *packages.Package) bool {
+			return len(p.Errors) == 0 && len(p.GoFiles) == 0
+		})
+	}
 	isMatched := make(map[*packages.Package]bool)
 	for _, p := range pkgs {
 		isMatched[p] = true
@@ -225,6 +242,7 @@ func LoadDeps(cfg LoadConfig, patterns ...string) (matched, deps []*Loaded, err 
 	}
 	cfg.progress("analysing %d packages", len(pkgs))
 	for _, l := range analyzeAll(pkgs, cfg.Overrides) {
+		l.Tags, l.TagFiles = tags, tagFiles
 		if isMatched[l.Pkg] {
 			matched = append(matched, l)
 		} else {

@@ -231,6 +231,15 @@ func convertLoaded(cfg Config, pattern string, loaded, deps []*iodetect.Loaded, 
 	if vendorNote != "" {
 		c.notes = append(c.notes, vendorNote)
 	}
+	if len(base.Tags) > 0 {
+		// the go command run from here on must see the files Load saw
+		cfg.Env = iodetect.WithTags(cfg.Env, base.Tags)
+		var names []string
+		for _, f := range base.TagFiles {
+			names = append(names, filepath.Base(f))
+		}
+		c.notes = append(c.notes, fmt.Sprintf("%s:1:1: loaded with -tags=%s, which bring in %s: converted with the rest (build and test the output with these tags)", base.TagFiles[0], strings.Join(base.Tags, ","), strings.Join(names, ", ")))
+	}
 	if cfg.Progress != nil {
 		cfg.Progress("rewriting " + base.Pkg.PkgPath)
 	}

@@ -9,7 +9,6 @@ import (
 	"os"
 	pathpkg "path"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -85,15 +84,7 @@ func ignoredFiles(loaded []*iodetect.Loaded, moduleDir string, tests bool, overl
 // Platform is the build configuration the files were selected for, as the
 // messages about ignored files name it ("linux/amd64").
 func Platform(env []string) string {
-	goos, goarch := runtime.GOOS, runtime.GOARCH
-	for _, kv := range append(os.Environ(), env...) {
-		if v, ok := strings.CutPrefix(kv, "GOOS="); ok && v != "" {
-			goos = v
-		}
-		if v, ok := strings.CutPrefix(kv, "GOARCH="); ok && v != "" {
-			goarch = v
-		}
-	}
+	goos, goarch := iodetect.Platform(env)
 	return goos + "/" + goarch
 }
 

@@ -145,10 +145,6 @@ var clients = []client{
 		Tags:  "helper,marshal,misc,api,trap",
 		Netns: true,
 		Ops:   []string{"GoSNMP.Get", "GoSNMP.Set", "GoSNMP.Walk", "GoSNMP.Connect"},
-		Expect: map[column]expectation{
-			colVets:  {12, "new: every test file is behind a build tag (//go:build all || marshal, ...); asyncify loads without tags and copies them unchanged, and they still call unexported methods that gained ctx (x.sendOneRequest)"},
-			colTests: {12, "new: the same tagged test files do not compile (not enough arguments in call to x.sendOneRequest)"},
-		},
 		// The client's own timeout (10 s, no retries) is far beyond the
 		// probe's 250 ms: only ctx can end these calls in time.
 		Probe: &probe{Network: "udp", Imports: []string{"strconv"}, Calls: []probeCall{
