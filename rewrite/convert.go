@@ -53,6 +53,10 @@ type Result struct {
 	All   []File // every file of the converted package and its tests
 	// ModuleDir is the root of the module holding the package.
 	ModuleDir string
+	// FileVersion, when set, is the Go version ("go1.21") Output gives
+	// each of upstream's files with a //go:build line: upstream's own
+	// (at least go1.21), older than the module the copy goes into.
+	FileVersion string
 	// Notes are "file:line:col: message" lines about what could not be
 	// made cancellable.
 	Notes []string
@@ -205,8 +209,24 @@ func convertLoaded(cfg Config, pattern string, loaded, deps []*iodetect.Loaded, 
 			moduleDir = root
 		}
 	}
+	// With -o, the copy keeps upstream's language version, as the go
+	// command builds a dependency with its own: a module older than the
+	// one the copy goes into gets a go version line in each of its files
+	// (Output), at least minGoVersion. Loop variables and vet's checks
+	// (printf's non-constant formats from go1.24) stay as upstream has them.
+	var fileVersion string
 	if cfg.GoVersion != "" {
+		src := goVersion
+		if m := base.Pkg.Module; m != nil && m.GoVersion == "" {
+			src = "go1.16" // the go command's default for a go.mod without a go line
+		}
+		if version.Compare(src, minGoVersion) < 0 {
+			src = minGoVersion
+		}
 		goVersion = cfg.GoVersion
+		if base.Pkg.Module != nil && version.Compare(src, cfg.GoVersion) < 0 {
+			goVersion, fileVersion = src, src
+		}
 	}
 	if version.Compare(goVersion, minGoVersion) < 0 {
 		where := pattern
@@ -282,7 +302,10 @@ func convertLoaded(cfg Config, pattern string, loaded, deps []*iodetect.Loaded, 
 	}
 
 	all := append(ipkgs[:len(ipkgs):len(ipkgs)], pkgs...)
-	res := &Result{ModuleDir: moduleDir, Notes: append(withoutGeneratedNotes(c.notes, all), generatedNotes(all)...), Input: inputOf(base), Facts: base.Package, Overlay: overlay, Internal: internal, Share: c.share}
+	if fileVersion != "" {
+		c.notes = append(c.notes, fmt.Sprintf("%s: the copy keeps upstream's language version: its Go files get //go:build %s (the module written to is %s; loop variables and vet's checks stay as upstream has them)", goDirectivePos(filepath.Join(moduleDir, "go.mod")), fileVersion, cfg.GoVersion))
+	}
+	res := &Result{FileVersion: fileVersion, ModuleDir: moduleDir, Notes: append(withoutGeneratedNotes(c.notes, all), generatedNotes(all)...), Input: inputOf(base), Facts: base.Package, Overlay: overlay, Internal: internal, Share: c.share}
 	for _, l := range loaded[1:] {
 		if strings.HasSuffix(l.Pkg.PkgPath, "_test") && l.Pkg.PkgPath != base.Pkg.PkgPath {
 			res.XFacts = l.Package

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"go/build/constraint"
 	"go/format"
 	"go/parser"
 	"go/token"
@@ -33,6 +34,12 @@ func Output(res *Result, upstreamPath, copyPath string) (map[string][]byte, erro
 		src := f.New
 		if !bytes.HasPrefix(src, []byte(templates.Header)) {
 			src = append([]byte(templates.Header+"\n// Copied by asyncify from "+f.Rel+".\n\n"), src...)
+		}
+		if res.FileVersion != "" && f.Old != nil && strings.HasSuffix(name, ".go") {
+			var err error
+			if src, err = withFileVersion(src, res.FileVersion); err != nil {
+				return fmt.Errorf("%s: %v", f.Path, err)
+			}
 		}
 		for _, m := range moves {
 			var err error
@@ -633,4 +640,68 @@ func WriteInPlace(res *Result) error {
 		}
 	}
 	return nil
+}
+
+// withFileVersion gives a Go file the language version v with its build
+// constraint: "//go:build go1.21", or its own constraint and v
+// ("//go:build (linux || darwin) && go1.21"); its // +build lines, which the
+// //go:build line then replaces, go. A file's //go:build line may set a
+// version older than its module's (go1.21 and later).
+func withFileVersion(src []byte, v string) ([]byte, error) {
+	f, err := parser.ParseFile(token.NewFileSet(), "", src, parser.PackageClauseOnly|parser.ParseComments)
+	if err != nil {
+		return nil, err
+	}
+	lines := strings.SplitAfter(string(src[:f.Package-1]), "\n")
+	rest := string(src[f.Package-1:])
+	var goBuild constraint.Expr
+	var plus []constraint.Expr
+	at := -1 // where the new line goes
+	var kept []string
+	for _, line := range lines {
+		t := strings.TrimSpace(line)
+		switch {
+		case constraint.IsGoBuild(t):
+			if goBuild, err = constraint.Parse(t); err != nil {
+				return nil, err
+			}
+			at = len(kept)
+		case constraint.IsPlusBuild(t):
+			x, err := constraint.Parse(t)
+			if err != nil {
+				return nil, err
+			}
+			plus = append(plus, x)
+			if at < 0 {
+				at = len(kept)
+			}
+		default:
+			kept = append(kept, line)
+		}
+	}
+	x := goBuild
+	if x == nil {
+		for _, p := range plus {
+			if x == nil {
+				x = p
+			} else {
+				x = &constraint.AndExpr{X: x, Y: p}
+			}
+		}
+	}
+	var tag constraint.Expr = &constraint.TagExpr{Tag: v}
+	if x != nil {
+		tag = &constraint.AndExpr{X: x, Y: tag}
+	}
+	line := "//go:build " + tag.String() + "\n"
+	if at < 0 {
+		// after asyncify's header, the file's first paragraph of comments
+		at = 0
+		for at < len(kept) && strings.TrimSpace(kept[at]) != "" {
+			at++
+		}
+		line = "\n" + line
+	}
+	out := strings.Join(kept[:at], "") + line + strings.Join(kept[at:], "") + rest
+	return format.Source([]byte(out))
 }

@@ -577,3 +577,74 @@ func TestDataFoldersUpgrade(t *testing.T) {
 	}
 	goCmdEnv(t, dir, nil, "test", "-count=1", "-run", "TestFiles", "./x")
 }
+
+// TestOlderModuleKeepsItsVersion: a client whose module is older (go 1.17,
+// redigo v1.9.3's) than the user's (go 1.26) is copied with upstream's
+// language version: each of its Go files gets //go:build go1.21 (the
+// oldest the converted code builds with), so vet's printf check for
+// non-constant formats, which fires from go1.24 on, sees upstream's tests
+// as upstream's go vet does, and loop variables keep their meaning. The
+// copy vets clean and its tests pass; it vetted with "non-constant format
+// string" when the files took the user's version.
+func TestOlderModuleKeepsItsVersion(t *testing.T) {
+	lib := proxyModules["example.com/lib@v1.0.0"]
+	old := map[string]string{
+		"go.mod": "module example.com/oldgo\n\ngo 1.17\n",
+		"lib.go": strings.Replace(lib["lib.go"], "package lib", "package oldgo", 1),
+		"oldgo_test.go": `package oldgo
+
+import "testing"
+
+func TestDialRefused(t *testing.T) {
+	if _, err := Dial("127.0.0.1:0"); err == nil {
+		msg := "dialled port 0"
+		t.Errorf(msg)
+	}
+}
+`,
+		"unix_test.go": `// +build linux darwin
+
+package oldgo
+
+import "testing"
+
+func TestUnix(t *testing.T) {
+	var fs []func() int
+	for i := 0; i < 2; i++ {
+		fs = append(fs, func() int { return i })
+	}
+	if fs[0]() != 2 {
+		t.Errorf("loop variables are per loop before go1.22")
+	}
+}
+`,
+	}
+	proxyEnv(t, writeProxy(t, map[string]map[string]string{"example.com/oldgo@v1.0.0": old}))
+	dir := t.TempDir()
+	t.Chdir(dir)
+	writeTestFile(t, filepath.Join(dir, "go.mod"), "module example.com/u\n\ngo 1.26\n")
+	goCmdEnv(t, dir, nil, "get", "example.com/oldgo@v1.0.0")
+
+	r := runArgs("-o", "./x", "example.com/oldgo")
+	if r.code != exitOK {
+		t.Fatalf("-o ./x example.com/oldgo: %s", r)
+	}
+	if !strings.Contains(r.stderr, "the copy keeps upstream's language version: its Go files get //go:build go1.21") {
+		t.Errorf("no note about the files' version:\n%s", r.stderr)
+	}
+	for name, want := range map[string]string{
+		"lib.go":        "\n//go:build go1.21\n",
+		"oldgo_test.go": "\n//go:build go1.21\n",
+		"unix_test.go":  "\n//go:build (linux || darwin) && go1.21\n\npackage oldgo",
+	} {
+		src, err := os.ReadFile(filepath.Join(dir, "x", name))
+		if err != nil || !bytes.Contains(src, []byte(want)) || bytes.Contains(src, []byte("+build")) {
+			t.Errorf("x/%s: want %q and no +build line (%v):\n%s", name, want, err, src)
+		}
+	}
+	if src, _ := os.ReadFile(filepath.Join(dir, "x", "asyncify_ctx.go")); bytes.Contains(src, []byte("go:build")) {
+		t.Errorf("asyncify's own helper file got a version line: it is written for the user's module")
+	}
+	goCmdEnv(t, dir, nil, "vet", "./x")
+	goCmdEnv(t, dir, nil, "test", "-count=1", "./x")
+}
