@@ -336,18 +336,23 @@ func TestBadInputNothingToDo(t *testing.T) {
 	}
 }
 
-// TestBadInputBuildTags: the files the current build sees are converted;
-// the others are named on stderr, left alone by -d and copied unchanged
-// by -o; the copy builds for this platform and for the other one.
+// TestBadInputBuildTags: the files the current build sees are converted,
+// and so are those behind a build tag of the package's own (p_extra.go,
+// loaded with the tag on); the others (another platform's) are named on
+// stderr, left alone by -d and copied unchanged by -o; the copy builds for
+// this platform, with the tag, and for the other one.
 func TestBadInputBuildTags(t *testing.T) {
 	dir := newBadModule(t)
 	other := "tags/p_" + otherOS() + ".go"
 	before := snapshot(t, dir)
 	r := runArgs("./tags")
-	if r.code != exitOK || !strings.Contains(r.stdout, "+++ b/tags/p.go") || strings.Contains(r.stdout, other) || strings.Contains(r.stdout, "p_extra.go") {
-		t.Fatalf("asyncify ./tags: want the diff of tags/p.go only; got %s", r)
+	if r.code != exitOK || !strings.Contains(r.stdout, "+++ b/tags/p.go") || strings.Contains(r.stdout, other) || !strings.Contains(r.stdout, "+++ b/tags/p_extra.go") {
+		t.Fatalf("asyncify ./tags: want the diff of tags/p.go and tags/p_extra.go; got %s", r)
 	}
-	for _, name := range []string{"tags/p_extra.go", other} {
+	if !strings.Contains(r.stderr, "p_extra.go:1:1: loaded with -tags=asyncifyextra, which bring in p_extra.go") {
+		t.Errorf("asyncify ./tags: stderr does not name the tag it turned on:\n%s", r.stderr)
+	}
+	for _, name := range []string{other} {
 		want := "asyncify: " + name + ": not converted (the build for " + rewrite.Platform(nil) + " excludes it); left as it is"
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("asyncify ./tags: stderr does not say %q:\n%s", want, r.stderr)
@@ -359,7 +364,10 @@ func TestBadInputBuildTags(t *testing.T) {
 	if r.code != exitOK {
 		t.Fatalf("asyncify -o ./out ./tags: %s", r)
 	}
-	for _, name := range []string{"tags/p_extra.go", other} {
+	if !strings.Contains(readString(t, "out/p_extra.go"), "ExtraContext") {
+		t.Error("out/p_extra.go was not converted")
+	}
+	for _, name := range []string{other} {
 		if !strings.Contains(r.stderr, "asyncify: "+name+": not converted") || !strings.Contains(r.stderr, "copied unchanged") {
 			t.Errorf("asyncify -o: stderr does not name %s as copied unchanged:\n%s", name, r.stderr)
 		}
