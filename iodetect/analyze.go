@@ -98,6 +98,9 @@ type analyzer struct {
 	// goEdges and callEdges: the call-graph edges a go statement made, and
 	// those a call made (an edge only a go statement made is go-only)
 	goEdges, callEdges map[[2]*Func]bool
+	// detached: the go statements' calls that start detached goroutines
+	// (detached.go)
+	detached map[*ast.CallExpr]bool
 	reply              replyState
 }
 

@@ -47,6 +47,13 @@ type Side uint8
 const (
 	Client Side = 1 << iota // dialed here, or handed to the package as a connection
 	Server                  // returned by a listener's Accept
+	// Dialed (with Client): the package's own dial reaches the value (a
+	// dial, a datagram socket it opens, its dialer interface or dial
+	// function), not only a connection handed to it. With Server too, the
+	// value is code that the package's client and server share (modbus's
+	// tcpTransport, whose socket is dialled by the client and accepted by
+	// the server): its sites stay the client's.
+	Dialed
 )
 
 func (s Side) String() string {
@@ -200,6 +207,9 @@ type Package struct {
 	// Readers are the connection reader goroutines the package starts
 	// (replywait.go).
 	Readers []*Reader
+	// detached are the go statements' calls that start detached
+	// goroutines (detached.go; Detached).
+	detached map[*ast.CallExpr]bool
 	// Bindings are the parameters (and receivers) of other packages'
 	// functions that this package passes conn-derived values to.
 	Bindings map[*types.Var]Side

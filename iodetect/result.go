@@ -11,7 +11,7 @@ import (
 // rewrite read.
 
 func (a *analyzer) result() *Package {
-	p := &Package{Path: a.pkg.Path(), Name: a.pkg.Name(), Fset: a.fset, Sites: a.sites, Roots: a.flowRoots(), Bindings: a.bindings, Evidence: a.evidence, Readers: a.reply.readers}
+	p := &Package{Path: a.pkg.Path(), Name: a.pkg.Name(), Fset: a.fset, Sites: a.sites, Roots: a.flowRoots(), Bindings: a.bindings, Evidence: a.evidence, Readers: a.reply.readers, detached: a.detached}
 	ifaces := a.interfaces()
 	for _, fn := range a.funcs {
 		if fn == a.init && len(fn.calls) == 0 && !fn.Async {

@@ -152,7 +152,9 @@ func sortedDefs(info *types.Info) []*ast.Ident {
 }
 
 // serverOnly reports whether a value of this side is server side for the
-// package: it may hold a connection that the package's own Accept returned.
+// package: it may hold a connection that the package's own Accept
+// returned, and no connection the package dials itself (code that client
+// and server share stays the client's: modbus's transport).
 func (a *analyzer) serverOnly(side Side) bool {
-	return side&Server != 0 && a.accepts
+	return side&Server != 0 && a.accepts && side&Dialed == 0
 }

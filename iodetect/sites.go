@@ -62,6 +62,7 @@ func (a *analyzer) findSites() {
 			}
 		}
 	})
+	a.findDetached()
 	a.findReplyWaits()
 	slices.SortStableFunc(a.sites, func(x, y *Site) int { return comparePos(x.Pos, y.Pos) })
 }
@@ -147,9 +148,9 @@ func (a *analyzer) called(n ast.Node) bool {
 // classify records the call as a site if it blocks or touches a connection.
 func (a *analyzer) classify(fn *Func, call *ast.CallExpr) {
 	site := func(kind Kind, callee, on string, side Side) {
-		if side&Server != 0 && a.accepts {
+		if a.serverOnly(side) {
 			// a connection from a listener's Accept reaches here: server
-			// code, whatever client connections also reach it (net/rpc's
+			// code, whatever connections handed to the package reach it (net/rpc's
 			// ServeConn, exported and also called by Accept)
 			side = Server
 		}

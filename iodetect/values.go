@@ -466,14 +466,14 @@ func (a *analyzer) evalCall(call *ast.CallExpr) []val {
 	switch {
 	case callee != nil && a.ifaceDial(callee):
 		// a dial through the client's own dialer interface
-		vs[0].side |= Client
+		vs[0].side |= Client | Dialed
 	case callee != nil && callee.Pkg() != a.pkg && len(targets) == 0:
 		// A library call: a new connection from a dialer or a listener, or a
 		// wrapper around its operands (bufio.NewReader(nc), tls.Client(nc, cfg)).
 		var side Side
 		switch {
 		case isDial(callee), isPacketListen(callee):
-			side = Client
+			side = Client | Dialed
 		case isAccept(callee):
 			side = Server
 			a.accepts = true
@@ -493,7 +493,7 @@ func (a *analyzer) evalCall(call *ast.CallExpr) []val {
 	case callee == nil && a.dialShaped(sig):
 		// a call through a func-typed field, parameter or variable that
 		// returns a connection: a dial function the user configured
-		vs[0].side |= Client
+		vs[0].side |= Client | Dialed
 	}
 	return vs
 }

@@ -55,17 +55,15 @@ func (r *pkgRewriter) indexReplyWaits() {
 		r.readerGo[rd.Func] = true
 	}
 	r.readerCtx = make(map[*ast.CallExpr]bool)
-	if len(r.readerGo) == 0 {
-		return
-	}
 	// A context.Background() kept in a variable that a go statement
-	// starting a reader uses is the connection's lifetime (go-zookeeper's
-	// Connect: ctx := context.Background(); go func() { conn.loop(ctx) }()):
-	// it stays, never the caller's ctx.
+	// starting a reader (or a detached goroutine: iodetect's detached.go)
+	// uses is the connection's lifetime (go-zookeeper's Connect: ctx :=
+	// context.Background(); go func() { conn.loop(ctx) }()): it stays,
+	// never the caller's ctx; so does one the go statement passes itself.
 	vars := make(map[types.Object]bool)
 	for _, f := range r.ast {
 		ast.Inspect(f, func(n ast.Node) bool {
-			if g, ok := n.(*ast.GoStmt); ok && r.readerStart(g) {
+			if g, ok := n.(*ast.GoStmt); ok && (r.readerStart(g) || r.l.Detached(g.Call)) {
 				for _, arg := range g.Call.Args {
 					if c, ok := ast.Unparen(arg).(*ast.CallExpr); ok && r.detachedContext(c) {
 						r.readerCtx[c] = true // a run on converted code

@@ -152,7 +152,10 @@ func (r *pkgRewriter) walk(df *dst.File, root ast.Node, src ctxSource) {
 				visit(n.Body, litSrc)
 				return false
 			case *ast.GoStmt:
-				if r.readerStart(n) {
+				if r.readerStart(n) || r.l.Detached(n.Call) {
+					// it outlives the call that starts it (a reader, or a
+					// goroutine that delivers nothing: iodetect's
+					// detached.go): never that call's ctx
 					readers[n.Call] = true
 					readers[ast.Unparen(n.Call.Fun)] = true
 				}
