@@ -101,7 +101,7 @@ type analyzer struct {
 	// detached: the go statements' calls that start detached goroutines
 	// (detached.go)
 	detached map[*ast.CallExpr]bool
-	reply              replyState
+	reply    replyState
 }
 
 // funcRef is a function value: a function, method value or closure, or a
