@@ -35,7 +35,7 @@ func Output(res *Result, upstreamPath, copyPath string) (map[string][]byte, erro
 		if !bytes.HasPrefix(src, []byte(templates.Header)) {
 			src = append([]byte(templates.Header+"\n// Copied by asyncify from "+f.Rel+".\n\n"), src...)
 		}
-		if res.FileVersion != "" && f.Old != nil && strings.HasSuffix(name, ".go") {
+		if res.FileVersion != "" && strings.HasSuffix(name, ".go") && upstreamFile(src) {
 			var err error
 			if src, err = withFileVersion(src, res.FileVersion); err != nil {
 				return fmt.Errorf("%s: %v", f.Path, err)
@@ -640,6 +640,14 @@ func WriteInPlace(res *Result) error {
 		}
 	}
 	return nil
+}
+
+// upstreamFile reports whether a file of the output is one of upstream's,
+// converted or copied (a vendored package's test comes from the module
+// cache copy, not from disk: its Old is nil), rather than asyncify's own.
+func upstreamFile(src []byte) bool {
+	rest, ok := bytes.CutPrefix(src, []byte(templates.Header+"\n"))
+	return ok && (bytes.HasPrefix(rest, []byte("// Modified by asyncify from ")) || bytes.HasPrefix(rest, []byte("// Copied by asyncify from ")))
 }
 
 // withFileVersion gives a Go file the language version v with its build
