@@ -220,11 +220,14 @@ func convertLoaded(cfg Config, pattern string, loaded, deps []*iodetect.Loaded, 
 		if m := base.Pkg.Module; m != nil && m.GoVersion == "" {
 			src = "go1.16" // the go command's default for a go.mod without a go line
 		}
+		// a language version (go1.24, not go1.24.0: a build constraint
+		// names no release)
+		src = version.Lang(src)
 		if version.Compare(src, minGoVersion) < 0 {
 			src = minGoVersion
 		}
 		goVersion = cfg.GoVersion
-		if base.Pkg.Module != nil && version.Compare(src, cfg.GoVersion) < 0 {
+		if base.Pkg.Module != nil && src != "" && version.Compare(src, version.Lang(cfg.GoVersion)) < 0 {
 			goVersion, fileVersion = src, src
 		}
 	}

@@ -621,11 +621,24 @@ func TestUnix(t *testing.T) {
 }
 `,
 	}
-	proxyEnv(t, writeProxy(t, map[string]map[string]string{"example.com/oldgo@v1.0.0": old}))
+	// a go line that names a release (go 1.25.0): the build line names
+	// the language version, go1.25; "go1.25.0" is no valid constraint
+	newer := map[string]string{
+		"go.mod": "module example.com/newgo\n\ngo 1.25.0\n",
+		"lib.go": strings.Replace(lib["lib.go"], "package lib", "package newgo", 1),
+	}
+	proxyEnv(t, writeProxy(t, map[string]map[string]string{"example.com/oldgo@v1.0.0": old, "example.com/newgo@v1.0.0": newer}))
 	dir := t.TempDir()
 	t.Chdir(dir)
-	writeTestFile(t, filepath.Join(dir, "go.mod"), "module example.com/u\n\ngo 1.26\n")
-	goCmdEnv(t, dir, nil, "get", "example.com/oldgo@v1.0.0")
+	writeTestFile(t, filepath.Join(dir, "go.mod"), "module example.com/u\n\ngo 1.26.0\n")
+	goCmdEnv(t, dir, nil, "get", "example.com/oldgo@v1.0.0", "example.com/newgo@v1.0.0")
+	if r := runArgs("-o", "./y", "example.com/newgo"); r.code != exitOK {
+		t.Fatalf("-o ./y example.com/newgo: %s", r)
+	}
+	if src, err := os.ReadFile(filepath.Join(dir, "y", "lib.go")); err != nil || !bytes.Contains(src, []byte("\n//go:build go1.25\n")) {
+		t.Errorf("y/lib.go: want //go:build go1.25 (%v):\n%s", err, src)
+	}
+	goCmdEnv(t, dir, nil, "vet", "./y")
 
 	r := runArgs("-o", "./x", "example.com/oldgo")
 	if r.code != exitOK {
