@@ -101,7 +101,10 @@ type analyzer struct {
 	// detached: the go statements' calls that start detached goroutines
 	// (detached.go)
 	detached map[*ast.CallExpr]bool
-	reply    replyState
+	// closedMakes: make(chan) calls whose channel is closed by the next
+	// statement (replywait.go's closedAtMake)
+	closedMakes map[*ast.CallExpr]bool
+	reply       replyState
 }
 
 // funcRef is a function value: a function, method value or closure, or a

@@ -599,6 +599,10 @@ func (a *analyzer) chanSafety(code map[*Func]bool, chans map[*ast.CallExpr]bool)
 		switch {
 		case a.bufferedMake(c):
 			out[c] = "buffered channel made at " + a.fset.Position(c.Pos()).String()
+		case a.closedAtMake(c):
+			// a send on it would panic, never block: go-imap's Enable
+			// returns a command whose done channel is made closed
+			out[c] = "channel closed where it is made, at " + a.fset.Position(c.Pos()).String()
 		case blocking[c] == 0 && guarded[c] != 0:
 			out[c] = "the reader's send at " + a.fset.Position(guarded[c]).String() + " selects on another case"
 		case blocking[c] == 0:
@@ -621,6 +625,48 @@ func (a *analyzer) bufferedMake(c *ast.CallExpr) bool {
 	}
 	n, ok := constant.Int64Val(constant.ToInt(tv.Value))
 	return ok && n >= 1
+}
+
+// closedAtMake reports whether make(chan T) is assigned to a variable
+// that the next statement closes (done := make(chan error); close(done)).
+func (a *analyzer) closedAtMake(c *ast.CallExpr) bool {
+	if a.closedMakes == nil {
+		a.closedMakes = make(map[*ast.CallExpr]bool)
+		for _, f := range a.files {
+			ast.Inspect(f, func(n ast.Node) bool {
+				var list []ast.Stmt
+				switch n := n.(type) {
+				case *ast.BlockStmt:
+					list = n.List
+				case *ast.CaseClause:
+					list = n.Body
+				case *ast.CommClause:
+					list = n.Body
+				}
+				for i := 0; i+1 < len(list); i++ {
+					as, ok := list[i].(*ast.AssignStmt)
+					if !ok || len(as.Lhs) != 1 || len(as.Rhs) != 1 {
+						continue
+					}
+					id, _ := as.Lhs[0].(*ast.Ident)
+					mk, _ := ast.Unparen(as.Rhs[0]).(*ast.CallExpr)
+					es, _ := list[i+1].(*ast.ExprStmt)
+					if id == nil || mk == nil || es == nil {
+						continue
+					}
+					cl, _ := es.X.(*ast.CallExpr)
+					if cl == nil || !a.isBuiltin(cl, "close") || len(cl.Args) != 1 {
+						continue
+					}
+					if arg, ok := ast.Unparen(cl.Args[0]).(*ast.Ident); ok && a.info.ObjectOf(arg) == a.info.ObjectOf(id) {
+						a.closedMakes[mk] = true
+					}
+				}
+				return true
+			})
+		}
+	}
+	return a.closedMakes[c]
 }
 
 // safeWait says whether every channel a wait may receive from is safe.

@@ -107,12 +107,11 @@ var clients = []client{
 		Module:  "github.com/emersion/go-imap/v2",
 		Version: "v2.0.0-beta.8",
 		Pkg:     "github.com/emersion/go-imap/v2/imapclient",
-		Ops:     []string{"Client.Noop", "Client.Login", "Client.Select", "Client.Fetch", "Client.Logout"},
-		Expect: map[column]expectation{
-			colProbe: {13, "NoopContext sends; Command.Wait waits on the reply the reader goroutine delivers (a reply wait), with no ctx"},
-		},
+		// A command is sent by Noop and waited for by its Wait: the reply
+		// comes from the reader goroutine (a reply wait).
+		Ops: []string{"Client.Noop", "Client.Login", "Client.Select", "Client.Fetch", "Client.Logout", "Command.Wait"},
 		Probe: &probe{Network: "tcp", Calls: []probeCall{
-			{"Client.Noop", "c, err := imapclient.DialInsecure(addr, nil)\nif err != nil {\n\treturn err\n}\ndefer c.Close()\nreturn c.NoopContext(ctx).Wait()"},
+			{"Client.Noop", "c, err := imapclient.DialInsecure(addr, nil)\nif err != nil {\n\treturn err\n}\ndefer c.Close()\nreturn c.NoopContext(ctx).WaitContext(ctx)"},
 		}},
 	},
 	{
