@@ -25,7 +25,16 @@
 //   - Reply waits (replywait.go): in a client whose reader goroutine
 //     routes replies to callers, a receive on a channel it fills or a
 //     sync.Cond wait on what it signals; they seed the async set like
-//     socket I/O. A go statement is no call-graph edge.
+//     socket I/O. A reader's go statement is no call-graph edge.
+//   - Detached goroutines (detached.go): a go statement whose goroutine
+//     delivers nothing (no send, close, WaitGroup.Done, Cond signal)
+//     outlives the call that starts it: no call-graph edge, and the
+//     rewrite starts it with context.Background().
+//   - Sides: a connection is the client's (dialled here, or handed to the
+//     package) or the server's (from a listener's Accept). In a package
+//     that calls Accept, code that accepted connections reach is the
+//     server's unless a connection the package dials itself reaches it too
+//     (Dialed: code client and server share).
 //   - The call graph: static calls, calls through function values, method
 //     values and expressions, closures, func-typed parameters and fields, and
 //     methods of interfaces declared in the package (every implementation in
@@ -43,12 +52,14 @@
 // The files, one concept each: facts.go (the types of the facts: Kind, Side,
 // Site, Root, ...), analyze.go (Analyze, the functions and literals it
 // walks), values.go (value flow), roots.go, sites.go (sites and the call
-// graph), replywait.go (reader goroutines and reply waits), asyncset.go (the
+// graph), replywait.go (reader goroutines and reply waits), detached.go
+// (goroutines nobody waits for), asyncset.go (the
 // fixpoint), result.go (the Package value),
 // shape.go (whether an operation can share a connection: its mode),
 // evidence.go (whether the package's connections may be shared at all:
 // uses that are not a request/response exchange inside one operation),
 // stdlib.go (what the standard library's calls do), overrides.go (the
-// user's sync/async rules), load.go (go/packages loading, with a copy of go.mod and go.sum), report.go
+// user's sync/async rules), load.go (go/packages loading, with a copy of go.mod and go.sum), tags.go
+// (the build tags of the package's own that bring its other files in), report.go
 // (detect's text and JSON), analyzer.go (the go/analysis Analyzer).
 package iodetect
