@@ -38,7 +38,28 @@ func compareWithVet(b *testing.B, name string, args ...string) {
 	})
 	pkgDir := filepath.Join(dir, "memcache")
 	copyGoFiles(b, src, pkgDir)
-	edited := filepath.Join(pkgDir, "memcache.go")
+	compareWithVetIn(b, dir, "./memcache", nil, name, args...)
+}
+
+// BenchmarkConvertOutVendoredVsVet times `asyncify -o ./out` on gomemcache vendored into a
+// module (go mod vendor; its tests come from the module cache copy, since go mod vendor drops
+// them) against `go vet` on the same vendored package, set up as BenchmarkDetectVsVet: an edit
+// of the vendored source before each command. The target is ≤ 2 (issue 15).
+func BenchmarkConvertOutVendoredVsVet(b *testing.B) {
+	dir := writeModule(b, "benchvendored", map[string]string{
+		"go.mod":  "module example.com/benchvendored\n\ngo 1.26\n\nrequire " + gomemcacheModule + " " + gomemcacheVersion + "\n",
+		"main.go": "package main\n\nimport \"" + gomemcachePkg + "\"\n\nfunc main() { _ = memcache.New(\"127.0.0.1:11211\") }\n",
+	})
+	goIn(b, dir, "mod", "tidy")
+	goIn(b, dir, "mod", "vendor")
+	pkg := "./vendor/" + gomemcachePkg
+	compareWithVetIn(b, dir, pkg, []string{"GOFLAGS=-mod=vendor"}, "convert-o", "-o", "./out", pkg)
+}
+
+// compareWithVetIn is compareWithVet on the package pkg (a ./ path) of the module in dir, with
+// env added to the commands' environment.
+func compareWithVetIn(b *testing.B, dir, pkg string, env []string, name string, args ...string) {
+	edited := filepath.Join(dir, filepath.FromSlash(pkg), "memcache.go")
 
 	edits := 0
 	edit := func() {
@@ -55,7 +76,7 @@ func compareWithVet(b *testing.B, name string, args ...string) {
 	run := func(name string, args ...string) time.Duration {
 		cmd := exec.Command(name, args...)
 		cmd.Dir = dir
-		cmd.Env = moduleEnv()
+		cmd.Env = append(moduleEnv(), env...)
 		start := time.Now()
 		out, err := cmd.CombinedOutput()
 		elapsed := time.Since(start)
@@ -65,7 +86,7 @@ func compareWithVet(b *testing.B, name string, args ...string) {
 		return elapsed
 	}
 	tool := func() time.Duration { edit(); return run(asyncifyBin, args...) }
-	vet := func() time.Duration { edit(); return run("go", "vet", "./memcache") }
+	vet := func() time.Duration { edit(); return run("go", "vet", pkg) }
 
 	// Once untimed, so that the dependencies' export data is in the build cache for both.
 	tool()

@@ -10,6 +10,7 @@ import (
 	"go/scanner"
 	"go/token"
 	"go/types"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,6 +37,11 @@ type LoadConfig struct {
 	// those on disk, as packages.Config.Overlay does: the tests of a
 	// vendored package, which go mod vendor drops, say.
 	Overlay map[string][]byte
+	// Prepare, if set, is called with the matched packages' metadata
+	// before anything is type-checked; an overlay it returns is added to
+	// Overlay and the packages are listed again with it (the rewrite finds
+	// a vendored package's tests this way, with one type-check).
+	Prepare func(pkgs []*packages.Package) map[string][]byte
 }
 
 func (cfg LoadConfig) progress(format string, args ...any) {
@@ -207,6 +213,25 @@ func LoadDeps(cfg LoadConfig, patterns ...string) (matched, deps []*Loaded, err 
 	})
 	if len(pkgs) == 0 {
 		return nil, nil, &LoadError{Errs: []string{fmt.Sprintf("%s: matched no packages", strings.Join(patterns, " "))}}
+	}
+	if cfg.Prepare != nil {
+		if ov := cfg.Prepare(pkgs); len(ov) > 0 {
+			merged := maps.Clone(cfg.Overlay)
+			if merged == nil {
+				merged = make(map[string][]byte)
+			}
+			maps.Copy(merged, ov)
+			cfg.Overlay, pcfg.Overlay = merged, merged
+			if meta, err = packages.Load(pcfg, patterns...); err != nil {
+				return nil, nil, err
+			}
+			pkgs = slices.DeleteFunc(selectVariants(meta), func(p *packages.Package) bool {
+				return len(p.Errors) == 0 && len(p.GoFiles) == 0
+			})
+			if len(pkgs) == 0 {
+				return nil, nil, &LoadError{Errs: []string{fmt.Sprintf("%s: matched no packages", strings.Join(patterns, " "))}}
+			}
+		}
 	}
 	tags, tagFiles := ownBuildTags(pkgs, cfg.Tests, cfg.Env, cfg.Overlay)
 	if len(tags) > 0 {

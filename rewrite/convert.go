@@ -18,6 +18,7 @@ import (
 	"github.com/asyncify-dev/asyncify/templates"
 	"github.com/dave/dst"
 	"github.com/dave/dst/decorator"
+	"golang.org/x/tools/go/packages"
 )
 
 // Config says what to convert and how.
@@ -126,9 +127,42 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 	}
 	defer cleanup()
 	cfg.Env = env
-	loaded, deps, err := iodetect.LoadDeps(iodetect.LoadConfig{Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env, Overrides: cfg.Overrides, Progress: cfg.Progress}, pattern)
+	lcfg := iodetect.LoadConfig{Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env, Overrides: cfg.Overrides, Progress: cfg.Progress}
+	// A vendored package's tests, which go mod vendor drops, come from the
+	// module cache copy (vendoredTests), found from the package's metadata
+	// so that the package is type-checked once, with them.
+	var vendorNote, dataDir string
+	var overlay map[string][]byte
+	var vendored *packages.Package
+	if cfg.Tests {
+		lcfg.Prepare = func(pkgs []*packages.Package) map[string][]byte {
+			p := pkgs[0]
+			for _, q := range pkgs {
+				if !strings.HasSuffix(q.PkgPath, "_test") {
+					p = q
+					break
+				}
+			}
+			ov, note, src := vendoredTests(cfg, p)
+			vendorNote = note
+			if ov != nil {
+				overlay, dataDir, vendored = ov, src, p
+			}
+			return ov
+		}
+	}
+	loaded, deps, err := iodetect.LoadDeps(lcfg, pattern)
+	var le *iodetect.LoadError
+	if err != nil && vendored != nil && errors.As(err, &le) {
+		// the tests from the module cache import what vendor/ does not hold
+		if !cfg.InPlace {
+			return convertCacheCopy(cfg, userEnv, vendored, dataDir, le.Errs)
+		}
+		vendorNote = fmt.Sprintf("%s: warning: converted without tests: go mod vendor drops them, and the module cache copy's do not load in vendor mode (%s); asyncify -o converts the module cache copy with them", filepath.Dir(vendored.GoFiles[0]), strings.Join(le.Errs, "; "))
+		overlay, dataDir, lcfg.Prepare = nil, "", nil
+		loaded, deps, err = iodetect.LoadDeps(lcfg, pattern)
+	}
 	if err != nil {
-		var le *iodetect.LoadError
 		if errors.As(err, &le) {
 			if many := morePackages(cfg, pattern); many != nil {
 				return nil, many
@@ -136,27 +170,6 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 			return nil, &Error{Errs: le.Errs}
 		}
 		return nil, err
-	}
-	var vendorNote, dataDir string
-	var overlay map[string][]byte
-	if cfg.Tests {
-		ov, note, src := vendoredTests(cfg, loaded[0])
-		vendorNote = note
-		if ov != nil {
-			l, d, err := iodetect.LoadDeps(iodetect.LoadConfig{Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env, Overrides: cfg.Overrides, Progress: cfg.Progress, Overlay: ov}, pattern)
-			var le *iodetect.LoadError
-			switch {
-			case err == nil:
-				loaded, deps, overlay, dataDir = l, d, ov, src
-			case !errors.As(err, &le):
-				return nil, err
-			case !cfg.InPlace:
-				// the tests import what vendor/ does not hold
-				return convertCacheCopy(cfg, userEnv, loaded[0], src, le.Errs)
-			default:
-				vendorNote = fmt.Sprintf("%s: warning: converted without tests: go mod vendor drops them, and the module cache copy's do not load in vendor mode (%s); asyncify -o converts the module cache copy with them", filepath.Dir(loaded[0].Pkg.GoFiles[0]), strings.Join(le.Errs, "; "))
-			}
-		}
 	}
 	res, err := convertLoaded(cfg, pattern, loaded, deps, vendorNote, overlay)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/asyncify-dev/asyncify/iodetect"
+	"golang.org/x/tools/go/packages"
 )
 
 // vendoredTests finds the tests of a vendored package, which go mod vendor
@@ -22,8 +23,7 @@ import (
 // where they come from, or no overlay and a warning saying why there are
 // none. A package that is not vendored, or has tests, gets neither.
 // srcDir is the directory the tests come from, whose test data -o copies.
-func vendoredTests(cfg Config, base *iodetect.Loaded) (overlay map[string][]byte, note, srcDir string) {
-	p := base.Pkg
+func vendoredTests(cfg Config, p *packages.Package) (overlay map[string][]byte, note, srcDir string) {
 	if len(p.GoFiles) == 0 {
 		return nil, "", ""
 	}
@@ -126,8 +126,7 @@ func moduleCacheDir(cfg Config, path, version string) (string, error) {
 // vendor leaves out): the go command reads the module cache, not vendor/
 // (ModuleEnvNoVendor, with a copy of go.mod and go.sum). Only when the
 // vendored files are the copy's, byte for byte; else errs stand.
-func convertCacheCopy(cfg Config, userEnv []string, base *iodetect.Loaded, srcDir string, errs []string) (*Result, error) {
-	p := base.Pkg
+func convertCacheCopy(cfg Config, userEnv []string, p *packages.Package, srcDir string, errs []string) (*Result, error) {
 	vdir := filepath.Dir(p.GoFiles[0])
 	for _, name := range append(p.GoFiles[:len(p.GoFiles):len(p.GoFiles)], p.IgnoredFiles...) {
 		if strings.HasSuffix(name, "_test.go") {
