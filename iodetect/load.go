@@ -42,6 +42,11 @@ type LoadConfig struct {
 	// Overlay and the packages are listed again with it (the rewrite finds
 	// a vendored package's tests this way, with one type-check).
 	Prepare func(pkgs []*packages.Package) map[string][]byte
+	// ExtraExports are packages (of the standard library) whose export
+	// data is read with the dependencies' though the packages may not
+	// import them: the rewrite adds imports of them and type-checks its
+	// output against Loaded.Exports without running the go command again.
+	ExtraExports []string
 }
 
 func (cfg LoadConfig) progress(format string, args ...any) {
@@ -67,6 +72,11 @@ type Loaded struct {
 	// command sees the same files with WithTags(env, Tags). TagFiles are
 	// the files they brought in, sorted.
 	Tags, TagFiles []string
+	// Exports are the packages read from export data while type-checking
+	// (the dependencies, and LoadConfig.ExtraExports), by path, shared by
+	// every Loaded of one load; nil when go/packages type-checked them
+	// itself.
+	Exports map[string]*types.Package
 }
 
 // metaMode is what Load asks go list for about the matched packages: no
@@ -258,7 +268,9 @@ func LoadDeps(cfg LoadConfig, patterns ...string) (matched, deps []*Loaded, err 
 		return nil, nil, &LoadError{Errs: errs}
 	}
 	cfg.progress("type-checking %d packages", len(pkgs))
-	if err := typeCheck(cfg, pkgs); err == errTestVariantDeps {
+	exported, err := typeCheck(cfg, pkgs)
+	if err == errTestVariantDeps {
+		exported = nil
 		if pkgs, err = loadTyped(cfg, patterns, isMatched); err != nil {
 			return nil, nil, err
 		}
@@ -267,7 +279,7 @@ func LoadDeps(cfg LoadConfig, patterns ...string) (matched, deps []*Loaded, err 
 	}
 	cfg.progress("analysing %d packages", len(pkgs))
 	for _, l := range analyzeAll(pkgs, cfg.Overrides) {
-		l.Tags, l.TagFiles = tags, tagFiles
+		l.Tags, l.TagFiles, l.Exports = tags, tagFiles, exported
 		if isMatched[l.Pkg] {
 			matched = append(matched, l)
 		} else {
@@ -388,7 +400,7 @@ func errString(e packages.Error) string {
 // typeCheck parses and type-checks the packages, in order, filling in their
 // Fset, Syntax, Types, TypesInfo and TypesSizes. Imports among them use the
 // checked packages; every other import is read from export data.
-func typeCheck(cfg LoadConfig, pkgs []*packages.Package) error {
+func typeCheck(cfg LoadConfig, pkgs []*packages.Package) (map[string]*types.Package, error) {
 	checked := make(map[string]*packages.Package)
 	for _, p := range pkgs {
 		checked[p.ID] = p
@@ -403,19 +415,25 @@ func typeCheck(cfg LoadConfig, pkgs []*packages.Package) error {
 			}
 		}
 	}
+	for _, x := range cfg.ExtraExports {
+		if !seen[x] && !slices.ContainsFunc(pkgs, func(p *packages.Package) bool { return p.ID == x }) {
+			seen[x] = true
+			deps = append(deps, x)
+		}
+	}
 	sort.Strings(deps)
 	exports := make(map[string]*packages.Package)
 	if slices.ContainsFunc(deps, isTestVariant) {
 		// A dependency recompiled for a test ("net [net/netip.test]": the
 		// test imports it and it imports the package under test) has no
 		// import path of its own to ask go list about.
-		return errTestVariantDeps
+		return nil, errTestVariantDeps
 	}
 	if len(deps) > 0 {
 		ecfg := &packages.Config{Mode: packages.NeedName | packages.NeedExportFile, Dir: cfg.Dir, Env: cfg.Env}
 		eps, err := packages.Load(ecfg, deps...)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		var errs []string
 		for _, ep := range eps {
@@ -425,7 +443,7 @@ func typeCheck(cfg LoadConfig, pkgs []*packages.Package) error {
 			}
 		}
 		if len(errs) > 0 {
-			return &LoadError{Errs: dedupe(errs)}
+			return nil, &LoadError{Errs: dedupe(errs)}
 		}
 		var missing []string
 		for _, d := range deps {
@@ -438,7 +456,7 @@ func typeCheck(cfg LoadConfig, pkgs []*packages.Package) error {
 			// command fails as a whole (go: updates to go.mod needed),
 			// and no export data without a word when a dependency of
 			// the package failed
-			return &LoadError{Errs: goListFailures(cfg, missing)}
+			return nil, &LoadError{Errs: goListFailures(cfg, missing)}
 		}
 	}
 
@@ -525,9 +543,31 @@ func typeCheck(cfg LoadConfig, pkgs []*packages.Package) error {
 		}
 	}
 	if len(errs) > 0 {
-		return &LoadError{Errs: dedupe(errs)}
+		return nil, &LoadError{Errs: dedupe(errs)}
 	}
-	return nil
+	// the extra packages, which no package here imports
+	for _, x := range cfg.ExtraExports {
+		ep := exports[x]
+		if ep == nil || ep.ExportFile == "" {
+			continue
+		}
+		if tp := fromExport[ep.PkgPath]; tp != nil && tp.Complete() {
+			continue
+		}
+		f, err := os.Open(ep.ExportFile)
+		if err != nil {
+			return nil, err
+		}
+		r, err := gcexportdata.NewReader(f)
+		if err == nil {
+			_, err = gcexportdata.Read(r, fset, fromExport, ep.PkgPath)
+		}
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("reading export data of %s: %v", x, err)
+		}
+	}
+	return fromExport, nil
 }
 
 // goListFailures runs go list -export on pkgs, for which go/packages found

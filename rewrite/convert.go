@@ -127,7 +127,7 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 	}
 	defer cleanup()
 	cfg.Env = env
-	lcfg := iodetect.LoadConfig{Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env, Overrides: cfg.Overrides, Progress: cfg.Progress}
+	lcfg := iodetect.LoadConfig{Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env, Overrides: cfg.Overrides, Progress: cfg.Progress, ExtraExports: templates.Imports()}
 	// A vendored package's tests, which go mod vendor drops, come from the
 	// module cache copy (vendoredTests), found from the package's metadata
 	// so that the package is type-checked once, with them.
@@ -151,6 +151,13 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 			return ov
 		}
 	}
+	if p := vendoredByDir(cfg, pattern); cfg.Tests && p != nil {
+		// found without the go command: listed once, with its tests
+		if ov, note, src := vendoredTests(cfg, p); ov != nil {
+			vendorNote, overlay, dataDir, vendored = note, ov, src, p
+			lcfg.Overlay, lcfg.Prepare = ov, nil
+		}
+	}
 	loaded, deps, err := iodetect.LoadDeps(lcfg, pattern)
 	var le *iodetect.LoadError
 	if err != nil && vendored != nil && errors.As(err, &le) {
@@ -159,7 +166,7 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 			return convertCacheCopy(cfg, userEnv, vendored, dataDir, le.Errs)
 		}
 		vendorNote = fmt.Sprintf("%s: warning: converted without tests: go mod vendor drops them, and the module cache copy's do not load in vendor mode (%s); asyncify -o converts the module cache copy with them", filepath.Dir(vendored.GoFiles[0]), strings.Join(le.Errs, "; "))
-		overlay, dataDir, lcfg.Prepare = nil, "", nil
+		overlay, dataDir, lcfg.Prepare, lcfg.Overlay = nil, "", nil, nil
 		loaded, deps, err = iodetect.LoadDeps(lcfg, pattern)
 	}
 	if err != nil {

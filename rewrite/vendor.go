@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/asyncify-dev/asyncify/iodetect"
+	"github.com/asyncify-dev/asyncify/templates"
 	"golang.org/x/tools/go/packages"
 )
 
@@ -147,7 +148,7 @@ func convertCacheCopy(cfg Config, userEnv []string, p *packages.Package, srcDir 
 	}
 	defer cleanup()
 	cfg.Env = env
-	loaded, deps, err := iodetect.LoadDeps(iodetect.LoadConfig{Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env, Overrides: cfg.Overrides, Progress: cfg.Progress}, p.PkgPath)
+	loaded, deps, err := iodetect.LoadDeps(iodetect.LoadConfig{Dir: cfg.Dir, Tests: cfg.Tests, Env: cfg.Env, Overrides: cfg.Overrides, Progress: cfg.Progress, ExtraExports: templates.Imports()}, p.PkgPath)
 	if err != nil {
 		var le *iodetect.LoadError
 		if errors.As(err, &le) {
@@ -161,4 +162,73 @@ func convertCacheCopy(cfg Config, userEnv []string, p *packages.Package, srcDir 
 		return nil, err
 	}
 	return withData(cfg, res, "")
+}
+
+// vendoredByDir recognises a pattern that names a vendored package by its
+// directory (./vendor/example.com/m/p) and returns the package's metadata
+// as vendor/modules.txt records it (go mod vendor writes "# module version",
+// or "# module version => replacement [version]", then the module's
+// packages, one per line): enough for vendoredTests, without a go command
+// run, so that the package is listed once, with its tests. Anything else
+// (an import path, a pattern with "...", a package modules.txt does not
+// list) returns nil, and the load finds out (LoadConfig.Prepare).
+func vendoredByDir(cfg Config, pattern string) *packages.Package {
+	if strings.Contains(pattern, "...") || !(filepath.IsAbs(pattern) || strings.HasPrefix(pattern, "./") || strings.HasPrefix(pattern, "../")) {
+		return nil
+	}
+	dir := pattern
+	if !filepath.IsAbs(dir) {
+		base := cfg.Dir
+		if base == "" {
+			var err error
+			if base, err = os.Getwd(); err != nil {
+				return nil
+			}
+		}
+		dir = filepath.Join(base, dir)
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil
+	}
+	slash := filepath.ToSlash(dir)
+	i := strings.LastIndex(slash, "/vendor/")
+	if i < 0 {
+		return nil
+	}
+	root, pkgPath := filepath.FromSlash(slash[:i]), slash[i+len("/vendor/"):]
+	data, err := os.ReadFile(filepath.Join(root, "vendor", "modules.txt"))
+	if err != nil {
+		return nil
+	}
+	var mod *packages.Module
+	for _, line := range strings.Split(string(data), "\n") {
+		switch {
+		case strings.HasPrefix(line, "## "):
+		case strings.HasPrefix(line, "# "):
+			f := strings.Fields(line[2:])
+			mod = nil
+			if len(f) == 0 {
+				continue
+			}
+			mod = &packages.Module{Path: f[0]}
+			rest := f[1:]
+			if len(rest) > 0 && rest[0] != "=>" {
+				mod.Version, rest = rest[0], rest[1:]
+			}
+			if len(rest) >= 2 && rest[0] == "=>" {
+				mod.Replace = &packages.Module{Path: rest[1]}
+				if len(rest) >= 3 {
+					mod.Replace.Version = rest[2]
+				}
+			}
+		case mod != nil && strings.TrimSpace(line) == pkgPath:
+			files, err := filepath.Glob(filepath.Join(filepath.FromSlash(slash), "*.go"))
+			if err != nil || len(files) == 0 {
+				return nil
+			}
+			return &packages.Package{PkgPath: pkgPath, GoFiles: files, Module: mod}
+		}
+	}
+	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/asyncify-dev/asyncify/iodetect"
+	"github.com/asyncify-dev/asyncify/templates"
 	"golang.org/x/tools/go/gcexportdata"
 	"golang.org/x/tools/go/packages"
 )
@@ -77,6 +78,13 @@ func verify(cfg Config, goVersion string, internal []*iodetect.Loaded, internalF
 		}
 		for _, imp := range l.Pkg.Types.Imports() {
 			add(imp)
+		}
+		// the standard packages the load read for the rewrite's imports
+		// (LoadConfig.ExtraExports): loadExports needs no go command
+		for _, path := range templates.Imports() {
+			if p := l.Exports[path]; p != nil && p.Complete() {
+				add(p)
+			}
 		}
 	}
 	var errs []string

@@ -197,3 +197,30 @@ func (standIns) Import(p string) (*types.Package, error) {
 	pkg.MarkComplete()
 	return pkg, nil
 }
+
+// Imports returns the packages the runtime's sources import, sorted: the
+// converted package may import them though the input did not (the rewrite
+// asks for their export data when it loads the input, so that checking
+// its output needs no go command of its own).
+func Imports() []string {
+	seen := make(map[string]bool)
+	var out []string
+	for _, name := range RuntimeFiles {
+		src, err := sources.ReadFile(name)
+		if err != nil {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, src, parser.ImportsOnly)
+		if err != nil {
+			continue
+		}
+		for _, s := range f.Imports {
+			if p, err := strconv.Unquote(s.Path.Value); err == nil && !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
