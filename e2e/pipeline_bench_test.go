@@ -22,15 +22,17 @@ func BenchmarkPipelined(b *testing.B) {
 		if res.exit != 0 {
 			b.Fatalf("asyncify: exit %d\n%s", res.exit, res.stderr)
 		}
-		runInnerBench(b, dir, "internal/plmemcache", "memcache", memcacheBench, "E2E_MEMCACHED_ADDR", addr)
+		runInnerBench(b, dir, "internal/plmemcache", "memcache", memcacheBench, "BenchmarkPipelined", "E2E_MEMCACHED_ADDR", addr)
 	})
 	b.Run("resp", func(b *testing.B) {
 		addr := needServer(b, "REDIS_ADDR", "127.0.0.1:16379")
-		runInnerBench(b, respModule(b, "share Dial\n"), "internal/resp", "resp", respBench, "E2E_REDIS_ADDR", addr)
+		runInnerBench(b, respModule(b, "share Dial\n"), "internal/resp", "resp", respBench, "BenchmarkPipelined", "E2E_REDIS_ADDR", addr)
 	})
 }
 
-func runInnerBench(b *testing.B, dir, pkgDir, pkgName, src, env, addr string) {
+// runInnerBench writes benchCommon with src into pkgDir of the module in dir, as package pkgName,
+// and runs its benchmark name there with env set to addr.
+func runInnerBench(b *testing.B, dir, pkgDir, pkgName, src, name, env, addr string) {
 	b.Helper()
 	code := fmt.Sprintf(benchCommon, pkgName, src)
 	if err := os.WriteFile(filepath.Join(dir, pkgDir, "asyncify_e2e_bench_test.go"), []byte(code), 0o644); err != nil {
@@ -44,7 +46,7 @@ func runInnerBench(b *testing.B, dir, pkgDir, pkgName, src, env, addr string) {
 		count = "1"
 	}
 	for i := 0; i < b.N; i++ {
-		cmd := exec.Command("go", "test", "-run", "^$", "-bench", "^BenchmarkPipelined", "-benchtime", benchtime, "-count", count, "./"+pkgDir)
+		cmd := exec.Command("go", "test", "-run", "^$", "-bench", "^"+name+"$", "-benchtime", benchtime, "-count", count, "./"+pkgDir)
 		cmd.Dir = dir
 		cmd.Env = append(moduleEnv(), env+"="+addr)
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
@@ -56,7 +58,8 @@ func runInnerBench(b *testing.B, dir, pkgDir, pkgName, src, env, addr string) {
 
 // benchCommon is the benchmark file: %[1]s the package name, %[2]s the end of the import block
 // and the code of one client's benchmark. Each sub-benchmark runs, per iteration, one round of the converted client,
-// then of each reference, for the same number of operations, and reports the rates and ratios.
+// then of each reference, for the same number of operations, and reports the median rates and
+// ratios over the rounds.
 const benchCommon = `package %[1]s
 
 import (
@@ -64,6 +67,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -117,32 +121,40 @@ func each(n, goroutines int, f func(g int) error) error {
 	return nil
 }
 
-// meter adds up the operations and time of each measured part.
-type meter struct {
-	ops   map[string]float64
-	spent map[string]time.Duration
-}
+// meter keeps the rate of each measured part in each round.
+type meter struct{ rates map[string][]float64 }
 
-func newMeter() *meter { return &meter{ops: map[string]float64{}, spent: map[string]time.Duration{}} }
+func newMeter() *meter { return &meter{rates: map[string][]float64{}} }
 
 func (m *meter) measure(b *testing.B, name string, n int, f func() error) {
 	start := time.Now()
 	if err := f(); err != nil {
 		b.Fatalf("%%s: %%v", name, err)
 	}
-	m.spent[name] += time.Since(start)
-	m.ops[name] += float64(n)
+	m.rates[name] = append(m.rates[name], float64(n)/time.Since(start).Seconds())
 }
 
-func (m *meter) rate(name string) float64 { return m.ops[name] / m.spent[name].Seconds() }
+func median(xs []float64) float64 {
+	xs = append([]float64(nil), xs...)
+	sort.Float64s(xs)
+	if len(xs)%%2 == 1 {
+		return xs[len(xs)/2]
+	}
+	return (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
+}
 
-// report reports the rate of each part, and the ratios of the converted client's to the others'.
+// report reports the median rate of each part over the rounds, and the median over the rounds of
+// the ratio of the first part's rate to each other part's in the same round.
 func (m *meter) report(b *testing.B, names ...string) {
 	for _, n := range names {
-		b.ReportMetric(m.rate(n), n+"-ops/s")
+		b.ReportMetric(median(m.rates[n]), n+"-ops/s")
 	}
 	for _, n := range names[1:] {
-		b.ReportMetric(m.rate(names[0])/m.rate(n), names[0]+"/"+n)
+		ratios := make([]float64, len(m.rates[n]))
+		for i, r := range m.rates[n] {
+			ratios[i] = m.rates[names[0]][i] / r
+		}
+		b.ReportMetric(median(ratios), names[0]+"/"+n)
 	}
 }
 
@@ -276,12 +288,10 @@ func BenchmarkPipelined(b *testing.B) {
 }
 `
 
-// respBench compares the converted RESP fixture, one Conn per goroutine (their dials share a
-// connection), with the original fixture (a connection per Conn) and with the ceiling.
-const respBench = `
-	orig "github.com/asyncify-dev/asyncify/fixtures/resp"
-)
-
+// respCommon is the RESP benchmarks' shared code, after their import blocks: 256 converted Conns
+// (their dials share a connection) and 256 original ones, "k" set, and the ceiling's request and
+// reply.
+const respCommon = `
 func respReply(r *bufio.Reader) error {
 	line, err := r.ReadString('\n')
 	if err != nil {
@@ -298,31 +308,61 @@ func respReply(r *bufio.Reader) error {
 	return err
 }
 
-func BenchmarkPipelined(b *testing.B) {
-	addr := benchAddr(b, "E2E_REDIS_ADDR")
-	var convs []*Conn
-	var origs []*orig.Conn
+func respCeiling(addr string, n int) func() error {
+	return func() error { return ceiling(addr, n, "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", respReply) }
+}
+
+func respConns(b *testing.B, addr string) (convs []*Conn, origs []*orig.Conn) {
 	for g := 0; g < 256; g++ {
 		c, err := Dial(addr)
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer c.Close()
+		b.Cleanup(func() { c.Close() })
 		oc, err := orig.Dial(addr)
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer oc.Close()
+		b.Cleanup(func() { oc.Close() })
 		convs, origs = append(convs, c), append(origs, oc)
 	}
 	if err := convs[0].Set("k", "0123456789abcdef"); err != nil {
 		b.Fatal(err)
 	}
+	return convs, origs
+}
+
+// async64 is n GETs from one goroutine: rounds of 64 GetAsync, one per Conn, then 64 Awaits.
+func async64(convs []*Conn, n int) func() error {
+	return func() error {
+		ctx := context.Background()
+		fs := make([]*Future[string], 64)
+		for done := 0; done < n; done += 64 {
+			for j := range fs {
+				fs[j] = convs[j].GetAsync(ctx, "k")
+			}
+			for _, f := range fs {
+				if _, err := f.Await(ctx); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+}
+`
+
+// respBench compares the converted RESP fixture, one Conn per goroutine (their dials share a
+// connection), with the original fixture (a connection per Conn) and with the ceiling.
+const respBench = `
+	orig "github.com/asyncify-dev/asyncify/fixtures/resp"
+)
+` + respCommon + `
+func BenchmarkPipelined(b *testing.B) {
+	addr := benchAddr(b, "E2E_REDIS_ADDR")
+	convs, origs := respConns(b, addr)
 	cget := func(g int) error { _, err := convs[g].Get("k"); return err }
 	oget := func(g int) error { _, err := origs[g].Get("k"); return err }
-	ceil := func(n int) func() error {
-		return func() error { return ceiling(addr, n, "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", respReply) }
-	}
 	for _, g := range []int{1, 64, 256} {
 		n := 12800
 		if g == 1 {
@@ -333,36 +373,104 @@ func BenchmarkPipelined(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				m.measure(b, "converted", n, func() error { return each(n, g, cget) })
 				m.measure(b, "original", n, func() error { return each(n, g, oget) })
-				m.measure(b, "ceiling", n, ceil(n))
+				m.measure(b, "ceiling", n, respCeiling(addr, n))
 			}
 			m.report(b, "converted", "original", "ceiling")
 		})
 	}
 	b.Run("async64", func(b *testing.B) {
-		ctx := context.Background()
 		n := 12800
 		m := newMeter()
 		for i := 0; i < b.N; i++ {
-			m.measure(b, "converted", n, func() error {
-				fs := make([]*Future[string], 64)
-				for done := 0; done < n; done += 64 {
-					for j := range fs {
-						fs[j] = convs[j].GetAsync(ctx, "k")
-					}
-					for _, f := range fs {
-						if _, err := f.Await(ctx); err != nil {
-							return err
-						}
-					}
-				}
-				return nil
-			})
-			m.measure(b, "ceiling", n, ceil(n))
+			m.measure(b, "converted", n, async64(convs, n))
+			m.measure(b, "ceiling", n, respCeiling(addr, n))
 		}
 		m.report(b, "converted", "ceiling")
 	})
 	b.Run("physical", func(b *testing.B) {
 		b.ReportMetric(float64(shareDials.Load()), "conns")
+	})
+}
+`
+
+// The best hand-written peers of the RESP fixture's conversion (issue 16), fetched through the
+// module proxy into the benchmark's temporary module only: the root module does not require them.
+const (
+	rueidisModule = "github.com/redis/rueidis@v1.0.79"
+	goredisModule = "github.com/redis/go-redis/v9@v9.23.0"
+)
+
+// BenchmarkPeers measures the converted RESP fixture (rule share Dial, as BenchmarkPipelined)
+// against rueidis (DisableCache, its auto-pipelining on one connection), go-redis (PoolSize 64),
+// the original fixture and the ceiling, in the same process and the same run, interleaved rounds,
+// medians (docs/performance.md, "Against the best peers"). A benchmark of its own, so that
+// BenchmarkPipelined's smoke run does not build the peers (a minute of CPU on a cold build cache).
+// ASYNCIFY_BENCHTIME is the rounds (-benchtime), ASYNCIFY_BENCHCOUNT the runs (-count).
+//
+//	ASYNCIFY_BENCHTIME=5x ASYNCIFY_BENCHCOUNT=3 go test -run '^$' -bench BenchmarkPeers -benchtime=1x ./e2e
+func BenchmarkPeers(b *testing.B) {
+	addr := needServer(b, "REDIS_ADDR", "127.0.0.1:16379")
+	dir := respModule(b, "share Dial\n")
+	goIn(b, dir, "get", rueidisModule, goredisModule)
+	runInnerBench(b, dir, "internal/resp", "resp", respPeersBench, "BenchmarkPeers", "E2E_REDIS_ADDR", addr)
+}
+
+// respPeersBench: every peer client is shared by all the goroutines, as its documentation has
+// it; the converted and original fixtures have a Conn per goroutine, as in respBench. In async64,
+// one goroutine's 64 GetAsync are set against the peers' 64 goroutines.
+const respPeersBench = `
+	orig "github.com/asyncify-dev/asyncify/fixtures/resp"
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/redis/rueidis"
+)
+` + respCommon + `
+func BenchmarkPeers(b *testing.B) {
+	addr := benchAddr(b, "E2E_REDIS_ADDR")
+	ctx := context.Background()
+	convs, origs := respConns(b, addr)
+	rc, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{addr}, DisableCache: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rc.Close()
+	gc := goredis.NewClient(&goredis.Options{Addr: addr, PoolSize: 64})
+	defer gc.Close()
+	cget := func(g int) error { _, err := convs[g].Get("k"); return err }
+	oget := func(g int) error { _, err := origs[g].Get("k"); return err }
+	rget := func(int) error { _, err := rc.Do(ctx, rc.B().Get().Key("k").Build()).ToString(); return err }
+	gget := func(int) error { _, err := gc.Get(ctx, "k").Result(); return err }
+	if err := each(256, 64, gget); err != nil { // fill go-redis's pool
+		b.Fatal(err)
+	}
+	if err := rget(0); err != nil {
+		b.Fatal(err)
+	}
+	for _, g := range []int{1, 64, 256} {
+		n := 12800
+		if g == 1 {
+			n = 3000
+		}
+		b.Run("goroutines="+strconv.Itoa(g), func(b *testing.B) {
+			m := newMeter()
+			for i := 0; i < b.N; i++ {
+				m.measure(b, "converted", n, func() error { return each(n, g, cget) })
+				m.measure(b, "rueidis", n, func() error { return each(n, g, rget) })
+				m.measure(b, "goredis", n, func() error { return each(n, g, gget) })
+				m.measure(b, "original", n, func() error { return each(n, g, oget) })
+				m.measure(b, "ceiling", n, respCeiling(addr, n))
+			}
+			m.report(b, "converted", "rueidis", "goredis", "original", "ceiling")
+		})
+	}
+	b.Run("async64", func(b *testing.B) {
+		n := 12800
+		m := newMeter()
+		for i := 0; i < b.N; i++ {
+			m.measure(b, "converted", n, async64(convs, n))
+			m.measure(b, "rueidis", n, func() error { return each(n, 64, rget) })
+			m.measure(b, "ceiling", n, respCeiling(addr, n))
+		}
+		m.report(b, "converted", "rueidis", "ceiling")
 	})
 }
 `
