@@ -2,15 +2,19 @@ package iodetect
 
 import (
 	"go/ast"
+	"go/types"
 	"slices"
+
+	"golang.org/x/tools/go/types/typeutil"
 )
 
 // Detached goroutines.
 //
 // A go statement whose goroutine delivers nothing, neither to the function
 // that starts it nor to anyone else waiting (its code, through calls but
-// not further go statements, sends on or closes no channel and calls no
-// sync.WaitGroup's Done or sync.Cond's Signal or Broadcast), is no part of
+// not further go statements, sends on or closes no channel, calls no
+// sync.WaitGroup's Done or sync.Cond's Signal or Broadcast, and calls no
+// func value, such as a callback that could take its result), is no part of
 // that function's work: an accept loop (modbus's ModbusServer.Start starts
 // acceptTCPClients), a keepalive loop, a write sent off and forgotten. It
 // outlives the call that started it, so it must not get that call's ctx:
@@ -48,8 +52,8 @@ func (a *analyzer) findDetached() {
 	}
 }
 
-// delivers reports whether fn's own body sends on or closes a channel, or
-// signals a WaitGroup or Cond.
+// delivers reports whether fn's own body sends on or closes a channel,
+// signals a WaitGroup or Cond, or calls a func value.
 func (a *analyzer) delivers(fn *Func) bool {
 	found := false
 	inspectOwn(fn, func(n ast.Node) bool {
@@ -58,6 +62,12 @@ func (a *analyzer) delivers(fn *Func) bool {
 			found = true
 		case *ast.CallExpr:
 			if a.isBuiltin(n, "close") {
+				found = true
+			}
+			if _, ok := typeutil.Callee(a.info, n).(*types.Var); ok {
+				// a call through a func value (a callback the caller
+				// passed: go func() { v, err := c.Get(k); done(v, err) }())
+				// may hand the result over
 				found = true
 			}
 			switch m, _ := a.syncCall(n); m {
