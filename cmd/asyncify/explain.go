@@ -116,8 +116,12 @@ func explain(b *strings.Builder, res *rewrite.Result, facts *iodetect.Package, f
 	case fn.Mode == iodetect.Exclusive:
 		fmt.Fprintf(b, "exclusive: %s at %s writes after %s at %s read; each round depends on the reply to the one before, so no other exchange may come between them and the operation holds its connection alone.\n",
 			fn.ModeWrite.Callee, rel(fn.ModeWrite.Pos), fn.ModeRead.Callee, rel(fn.ModeRead.Pos))
+	case len(facts.Readers) > 0:
+		fmt.Fprintf(b, "the client's own: its replies come from the package's reader goroutine (%s), which already multiplexes the connection; asyncify bounds the wait for the reply with ctx and shares nothing.\n", facts.Readers[0].Func.Name)
 	case res.Share != nil && !res.Share.Shared:
 		b.WriteString("pipelined: its exchange is one round of writes, then reads (it could share a connection with other operations, but the package's connections are not shared: see below).\n")
+	case res.Share == nil:
+		b.WriteString("pipelined: its exchange is one round of writes, then reads; this conversion shares no connection.\n")
 	default:
 		b.WriteString("pipelined: its exchange is one round of writes, then reads, so it can share a connection with other operations.\n")
 	}

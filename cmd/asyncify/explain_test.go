@@ -29,11 +29,13 @@ func TestExplainGolden(t *testing.T) {
 // TestExplainShareGolden: explain on the protocol-shape fixtures says
 // that their connections are not shared and which evidence decided (or,
 // for starttls, the connection handed to tls.Client), against
-// golden/explain/shapes.txt.
+// golden/explain/shapes.txt. For replyconn, whose reader goroutine routes
+// replies, the mode says the client multiplexes the connection itself (it
+// said "can share a connection with other operations").
 func TestExplainShareGolden(t *testing.T) {
 	t.Chdir("../..")
 	var all bytes.Buffer
-	for _, c := range [][2]string{{"logstream", "(*Logger).Info"}, {"pubsub", "(*Conn).Receive"}, {"starttls", "(*Conn).StartTLS"}, {"datagram", "(*Client).Get"}} {
+	for _, c := range [][2]string{{"logstream", "(*Logger).Info"}, {"pubsub", "(*Conn).Receive"}, {"starttls", "(*Conn).StartTLS"}, {"datagram", "(*Client).Get"}, {"replyconn", "(*Client).Get"}} {
 		var stdout, stderr bytes.Buffer
 		if code := run([]string{"explain", "./fixtures/" + c[0], c[1]}, &stdout, &stderr); code != exitOK {
 			t.Fatalf("explain %s %s: exit %d\n%s", c[0], c[1], code, stderr.String())
@@ -41,6 +43,9 @@ func TestExplainShareGolden(t *testing.T) {
 		out := stdout.String()
 		if !strings.Contains(out, "\nConnections: not shared") {
 			t.Errorf("explain %s %s does not say the connections are not shared:\n%s", c[0], c[1], out)
+		}
+		if c[0] == "replyconn" && !strings.Contains(out, "reader goroutine ((*Client).readLoop)") {
+			t.Errorf("explain replyconn (*Client).Get does not name its reader goroutine:\n%s", out)
 		}
 		all.WriteString("$ asyncify explain ./fixtures/" + c[0] + " " + c[1] + "\n")
 		all.WriteString(out)
