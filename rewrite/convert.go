@@ -326,7 +326,15 @@ func convertLoaded(cfg Config, pattern string, loaded, deps []*iodetect.Loaded, 
 
 	all := append(ipkgs[:len(ipkgs):len(ipkgs)], pkgs...)
 	if fileVersion != "" {
-		c.notes = append(c.notes, fmt.Sprintf("%s: the copy keeps upstream's language version: its Go files get //go:build %s (the module written to is %s; loop variables and vet's checks stay as upstream has them)", goDirectivePos(filepath.Join(moduleDir, "go.mod")), fileVersion, cfg.GoVersion))
+		// upstream's go line: its go.mod, or the go command's copy of it
+		// (a vendored module has none of its own)
+		where := moduleDir
+		if gomod := filepath.Join(moduleDir, "go.mod"); fileExists(gomod) {
+			where = goDirectivePos(gomod)
+		} else if m := base.Pkg.Module; m != nil && m.GoMod != "" && fileExists(m.GoMod) {
+			where = goDirectivePos(m.GoMod)
+		}
+		c.notes = append(c.notes, fmt.Sprintf("%s: the copy keeps upstream's language version: its Go files get //go:build %s (the module written to is %s; loop variables and vet's checks stay as upstream has them)", where, fileVersion, cfg.GoVersion))
 	}
 	res := &Result{FileVersion: fileVersion, ModuleDir: moduleDir, Notes: append(withoutGeneratedNotes(c.notes, all), generatedNotes(all)...), Input: inputOf(base), Facts: base.Package, Overlay: overlay, Internal: internal, Share: c.share}
 	for _, l := range loaded[1:] {
