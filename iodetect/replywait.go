@@ -546,15 +546,8 @@ func (a *analyzer) chanSafety(code map[*Func]bool, chans map[*ast.CallExpr]bool)
 	blocking := make(map[*ast.CallExpr]token.Pos)
 	guarded := make(map[*ast.CallExpr]token.Pos)
 	for f := range code {
-		body := bodyOf(f)
-		if body == nil {
-			continue
-		}
 		inSelect := make(map[*ast.SendStmt]bool)
-		ast.Inspect(body, func(n ast.Node) bool {
-			if lit, ok := n.(*ast.FuncLit); ok && lit != f.Lit {
-				return false
-			}
+		inspectOwn(f, func(n ast.Node) bool {
 			sel, ok := n.(*ast.SelectStmt)
 			if !ok {
 				return true
@@ -575,10 +568,7 @@ func (a *analyzer) chanSafety(code map[*Func]bool, chans map[*ast.CallExpr]bool)
 			}
 			return true
 		})
-		ast.Inspect(body, func(n ast.Node) bool {
-			if lit, ok := n.(*ast.FuncLit); ok && lit != f.Lit {
-				return false
-			}
+		inspectOwn(f, func(n ast.Node) bool {
 			s, ok := n.(*ast.SendStmt)
 			if !ok {
 				return true

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"go/build/constraint"
+	"maps"
 	"os"
 	"runtime"
 	"slices"
@@ -143,24 +144,30 @@ func ownBuildTags(pkgs []*packages.Package, tests bool, env []string, overlay ma
 		x    constraint.Expr
 	}
 	var ignored, included []file
-	seen := make(map[string]bool)
+	inBuild := make(map[string]bool)
 	for _, p := range pkgs {
 		for _, name := range p.GoFiles {
-			if !seen[name] {
-				seen[name] = true
-				if x, err := fileConstraint(name, overlay[name]); err == nil && x != nil {
-					included = append(included, file{name, x})
-				}
-			}
+			inBuild[name] = true
 		}
+	}
+	seen := make(map[string]bool)
+	for _, p := range pkgs {
 		for _, name := range p.IgnoredFiles {
-			if seen[name] || !strings.HasSuffix(name, ".go") || (!tests && strings.HasSuffix(name, "_test.go")) {
+			if seen[name] || inBuild[name] || !strings.HasSuffix(name, ".go") || (!tests && strings.HasSuffix(name, "_test.go")) {
 				continue
 			}
 			seen[name] = true
 			if x, err := fileConstraint(name, overlay[name]); err == nil && x != nil {
 				ignored = append(ignored, file{name, x})
 			}
+		}
+	}
+	if len(ignored) == 0 {
+		return nil, nil // the common case: the build's files are not read
+	}
+	for _, name := range slices.Sorted(maps.Keys(inBuild)) {
+		if x, err := fileConstraint(name, overlay[name]); err == nil && x != nil {
+			included = append(included, file{name, x})
 		}
 	}
 	sort.Slice(ignored, func(i, j int) bool { return ignored[i].name < ignored[j].name })

@@ -21,8 +21,16 @@ func (r *pkgRewriter) addHeader(df *dst.File, name string) {
 	if err != nil {
 		rel = filepath.Base(name)
 	}
-	df.Decs.Start.Prepend(templates.Header, fmt.Sprintf("// Modified by asyncify from %s.", filepath.ToSlash(rel)), "\n")
+	df.Decs.Start.Prepend(templates.Header, modifiedFrom+filepath.ToSlash(rel)+".", "\n")
 }
+
+// The second line of the header of upstream's files in the output: a
+// converted file, and one -o copies as it is (output.go). upstreamFile
+// tells them from asyncify's own files by it.
+const (
+	modifiedFrom = "// Modified by asyncify from "
+	copiedFrom   = "// Copied by asyncify from "
+)
 
 // The helpers the rewrite calls, generated into helperFileName.
 const (

@@ -33,7 +33,7 @@ func Output(res *Result, upstreamPath, copyPath string) (map[string][]byte, erro
 	put := func(name string, f File) error {
 		src := f.New
 		if !bytes.HasPrefix(src, []byte(templates.Header)) {
-			src = append([]byte(templates.Header+"\n// Copied by asyncify from "+f.Rel+".\n\n"), src...)
+			src = append([]byte(templates.Header+"\n"+copiedFrom+f.Rel+".\n\n"), src...)
 		}
 		if res.FileVersion != "" && strings.HasSuffix(name, ".go") && upstreamFile(src) {
 			var err error
@@ -647,7 +647,7 @@ func WriteInPlace(res *Result) error {
 // cache copy, not from disk: its Old is nil), rather than asyncify's own.
 func upstreamFile(src []byte) bool {
 	rest, ok := bytes.CutPrefix(src, []byte(templates.Header+"\n"))
-	return ok && (bytes.HasPrefix(rest, []byte("// Modified by asyncify from ")) || bytes.HasPrefix(rest, []byte("// Copied by asyncify from ")))
+	return ok && (bytes.HasPrefix(rest, []byte(modifiedFrom)) || bytes.HasPrefix(rest, []byte(copiedFrom)))
 }
 
 // withFileVersion gives a Go file the language version v with its build
