@@ -104,7 +104,10 @@ type analyzer struct {
 	// closedMakes: make(chan) calls whose channel is closed by the next
 	// statement (replywait.go's closedAtMake)
 	closedMakes map[*ast.CallExpr]bool
-	reply       replyState
+	// sessionChans: make(chan) calls whose channel a field of a type with
+	// exported methods may hold, with that field (replywait.go's connGuard).
+	sessionChans map[*ast.CallExpr]string
+	reply        replyState
 }
 
 // funcRef is a function value: a function, method value or closure, or a

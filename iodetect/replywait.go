@@ -54,6 +54,17 @@ type ReplyWait struct {
 	Mem []*types.Var
 	// Cond is the sync.Cond for a Cond wait.
 	Cond bool
+	// Cut is set for a wait that is not Safe only because the reader's
+	// sends select on a channel that lives as long as the connection
+	// (amqp091-go's c.close: a reply for a caller who left blocks the
+	// reader, then goes to the next caller). Ending such a wait early
+	// must cut the exchange off: close the connection the client reads,
+	// then wait on for the reader to let go, which it does on a channel of
+	// the wait that it closes when it ends. Cut is how the waiting
+	// function reaches that connection: its receiver or a parameter, then
+	// the fields to select (c.conn; ch.connection.conn). A wait with a Cut
+	// makes its function async.
+	Cut []*types.Var
 }
 
 // Reader is a connection reader goroutine the package starts.
@@ -193,39 +204,54 @@ func (a *analyzer) findReplyWaits() {
 	if len(reader) == 0 {
 		return
 	}
-	// What the readers' code delivers, with forwarders: goroutines started
-	// beside a reader (by the same function) that receive what it sends.
-	startsReader := make(map[*Func]bool)
-	for _, s := range starts {
-		if reader[s.fn] {
-			startsReader[s.in] = true
-		}
-	}
+	// What the readers' code delivers, with forwarders: goroutines that
+	// loop receiving what a reader's code delivers, started by a function
+	// that does not itself wait for it (go-ldap's processMessages, started
+	// beside its reader; amqp091-go's heartbeater, started by the dial
+	// after the reader, which receives the deadlines the reader hands it).
 	code := make(map[*Func]bool)
 	chans := make(map[*ast.CallExpr]bool)
+	// Long-lived readers: started by a function that does not itself wait
+	// for what they deliver. Only the starter's own body counts (with the
+	// literals it calls, not those it starts): a dial that starts the
+	// reader and then exchanges a greeting through it (amqp091-go's Open,
+	// through open and call) waits as any operation does later; a
+	// goroutine that an operation starts and then waits for right there is
+	// that operation's worker.
+	waitsIn := func(fn *Func) bool {
+		body := bodyOf(fn)
+		if body == nil {
+			return false
+		}
+		found := false
+		ast.Inspect(body, func(n ast.Node) bool {
+			if lit, ok := n.(*ast.FuncLit); ok && a.goLits[lit] {
+				return false
+			}
+			if ch := a.recvChan(n); ch != nil && a.anyChan(a.eval(ch), chans) {
+				found = true
+			}
+			return !found
+		})
+		return found
+	}
 	conds := make(map[types.Object]string) // Cond or WaitGroup -> "Cond", "WaitGroup"
+	forwarder := make(map[*Func]bool)
 	for grew := true; grew; {
 		grew = false
 		for _, s := range starts {
 			if !reader[s.fn] {
-				if !startsReader[s.in] || !hasLoop(closures[s.fn]) {
-					continue
-				}
-				receives := false
-				for f := range closures[s.fn] {
-					inspectOwn(f, func(n ast.Node) bool {
-						if ch := recvChan(n); ch != nil && a.anyChan(a.eval(ch), chans) {
-							receives = true
-						}
-						return !receives
-					})
-				}
-				if !receives {
+				if waitsIn(s.in) || !a.loopsReceiving(s.fn, chans) {
 					continue
 				}
 				reader[s.fn], grew = true, true
+				forwarder[s.fn] = true
 			}
-			for f := range closures[s.fn] {
+			own := closures[s.fn]
+			if forwarder[s.fn] {
+				own = a.ownedBy(s.fn, own)
+			}
+			for f := range own {
 				if !code[f] {
 					code[f], grew = true, true
 				}
@@ -264,26 +290,10 @@ func (a *analyzer) findReplyWaits() {
 	if len(chans) == 0 && len(conds) == 0 {
 		return // goroutines doing I/O that deliver nothing: not readers
 	}
-	// Long-lived readers: started somewhere that does not wait for them.
-	waitsIn := func(fn *Func, codeOf map[*Func]bool) bool {
-		found := false
-		for f := range a.closure(fn) {
-			if codeOf[f] {
-				continue
-			}
-			inspectOwn(f, func(n ast.Node) bool {
-				if ch := recvChan(n); ch != nil && a.anyChan(a.eval(ch), chans) {
-					found = true
-				}
-				return !found
-			})
-		}
-		return found
-	}
 	longLived := false
 	seenReader := make(map[*Func]bool)
 	for _, s := range starts {
-		if !reader[s.fn] || waitsIn(s.in, code) {
+		if !reader[s.fn] || waitsIn(s.in) {
 			continue
 		}
 		longLived = true
@@ -300,6 +310,16 @@ func (a *analyzer) findReplyWaits() {
 	if !longLived {
 		return
 	}
+	// the readers of the connection first, then the forwarders
+	slices.SortStableFunc(a.reply.readers, func(x, y *Reader) int {
+		switch {
+		case forwarder[x.Func] == forwarder[y.Func]:
+			return 0
+		case forwarder[y.Func]:
+			return -1
+		}
+		return 1
+	})
 	a.reply.code = code
 	readerName := func() string {
 		if len(a.reply.readers) > 0 {
@@ -308,10 +328,41 @@ func (a *analyzer) findReplyWaits() {
 		return ""
 	}()
 	safe := a.chanSafety(code, chans)
+	closedByReader := make(map[*ast.CallExpr]bool)
+	for f := range code {
+		inspectOwn(f, func(n ast.Node) bool {
+			if c, ok := n.(*ast.CallExpr); ok && a.isBuiltin(c, "close") && len(c.Args) == 1 {
+				for _, mk := range a.eval(c.Args[0]).chans {
+					closedByReader[mk] = true
+				}
+			}
+			return true
+		})
+	}
 	for _, fn := range a.funcs {
 		if code[fn] || a.goLits[fn.Lit] && reader[fn] {
 			continue
 		}
+		selects := make(map[*ast.UnaryExpr]*ast.SelectStmt)
+		inspectOwn(fn, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectStmt); ok {
+				for _, c := range sel.Body.List {
+					if x := recvOf(c.(*ast.CommClause).Comm); x != nil {
+						var u *ast.UnaryExpr
+						switch comm := c.(*ast.CommClause).Comm.(type) {
+						case *ast.ExprStmt:
+							u, _ = ast.Unparen(comm.X).(*ast.UnaryExpr)
+						case *ast.AssignStmt:
+							u, _ = ast.Unparen(comm.Rhs[0]).(*ast.UnaryExpr)
+						}
+						if u != nil {
+							selects[u] = sel
+						}
+					}
+				}
+			}
+			return true
+		})
 		inspectOwn(fn, func(n ast.Node) bool {
 			switch n := n.(type) {
 			case *ast.UnaryExpr:
@@ -323,16 +374,39 @@ func (a *analyzer) findReplyWaits() {
 					return true
 				}
 				rw := &ReplyWait{Reader: readerName}
-				rw.Safe, rw.Why = safeWait(v, chans, safe, a.fset)
+				var connWide bool
+				rw.Safe, rw.Why, connWide = safeWait(v, chans, safe, a.fset)
+				if connWide {
+					// the wait can end early only by cutting the
+					// exchange off, and must then wait on until the
+					// reader lets go: a channel of the wait (of its
+					// select) that the reader closes when it ends
+					recvs := []ast.Expr{n.X}
+					if sel := selects[n]; sel != nil {
+						recvs = recvs[:0]
+						for _, c := range sel.Body.List {
+							if x := recvOf(c.(*ast.CommClause).Comm); x != nil {
+								recvs = append(recvs, x)
+							}
+						}
+					}
+					if path := a.cutPath(fn); path == nil {
+						rw.Why += "; and the function reaches no connection of the client to close"
+					} else if !slices.ContainsFunc(recvs, func(x ast.Expr) bool { return a.anyChan(a.eval(x), closedByReader) }) {
+						rw.Why += "; and the reader closes none of the channels the wait receives from when it ends"
+					} else {
+						rw.Cut = path
+					}
+				}
 				side := Client
-				if !rw.Safe {
+				if !rw.Safe && rw.Cut == nil {
 					side = 0 // reported: the wait cannot end early (Why)
 				}
 				a.addReplyWait(fn, n, nil, "<-"+types.ExprString(n.X)+" (reply from "+readerName+")", "", side, rw)
 			case *ast.RangeStmt:
 				if _, ok := under(a.info.TypeOf(n.X)).(*types.Chan); ok && a.anyChan(a.eval(n.X), chans) {
 					rw := &ReplyWait{Reader: readerName}
-					rw.Safe, rw.Why = safeWait(a.eval(n.X), chans, safe, a.fset)
+					rw.Safe, rw.Why, _ = safeWait(a.eval(n.X), chans, safe, a.fset)
 					side := Client
 					if !rw.Safe {
 						side = 0
@@ -446,6 +520,70 @@ func decodes(name string) bool {
 		strings.Contains(l, "decode") || strings.Contains(l, "unmarshal")
 }
 
+// ownedBy is the part of closure, the code fn reaches, that only fn's code
+// calls: fn, and the functions whose every caller is in that part, the
+// package's API aside (a user may call an exported function). A
+// forwarder's code is that part: amqp091-go's watchConnection.func1
+// reconnects through the operations that users call too, whose waits stay
+// the operations' own.
+func (a *analyzer) ownedBy(fn *Func, closure map[*Func]bool) map[*Func]bool {
+	callers := make(map[*Func][]*Func)
+	for f := range closure {
+		for _, c := range f.calls {
+			if a.callEdges[[2]*Func{f, c}] {
+				callers[c] = append(callers[c], f)
+			}
+		}
+	}
+	for _, f := range a.funcs {
+		if closure[f] {
+			continue
+		}
+		for _, c := range f.calls {
+			if closure[c] && a.callEdges[[2]*Func{f, c}] {
+				callers[c] = append(callers[c], f)
+			}
+		}
+	}
+	owned := map[*Func]bool{fn: true}
+	for grew := true; grew; {
+		grew = false
+		for f := range closure {
+			if owned[f] || len(callers[f]) == 0 || f.Decl != nil && f.Decl.Name.IsExported() {
+				continue
+			}
+			if !slices.ContainsFunc(callers[f], func(c *Func) bool { return !owned[c] }) {
+				owned[f], grew = true, true
+			}
+		}
+	}
+	return owned
+}
+
+// loopsReceiving reports whether fn's own body has a loop that receives
+// from one of chans (a receive, a select case, a range over it).
+func (a *analyzer) loopsReceiving(fn *Func, chans map[*ast.CallExpr]bool) bool {
+	found := false
+	inspectOwn(fn, func(n ast.Node) bool {
+		switch n.(type) {
+		case *ast.ForStmt, *ast.RangeStmt:
+		default:
+			return !found
+		}
+		ast.Inspect(n, func(m ast.Node) bool {
+			if _, ok := m.(*ast.FuncLit); ok {
+				return false
+			}
+			if ch := a.recvChan(m); ch != nil && a.anyChan(a.eval(ch), chans) {
+				found = true
+			}
+			return !found
+		})
+		return false
+	})
+	return found
+}
+
 // hasLoop reports whether one of the functions has a for or range loop.
 func hasLoop(code map[*Func]bool) bool {
 	for f := range code {
@@ -483,14 +621,16 @@ func (a *analyzer) addReplyWait(fn *Func, node ast.Node, call *ast.CallExpr, cal
 }
 
 // recvChan is the channel a receive reads from: <-ch, or a range over ch.
-func recvChan(n ast.Node) ast.Expr {
+func (a *analyzer) recvChan(n ast.Node) ast.Expr {
 	switch n := n.(type) {
 	case *ast.UnaryExpr:
 		if n.Op == token.ARROW {
 			return n.X
 		}
 	case *ast.RangeStmt:
-		return n.X
+		if _, ok := under(a.info.TypeOf(n.X)).(*types.Chan); ok {
+			return n.X
+		}
 	}
 	return nil
 }
@@ -541,29 +681,42 @@ func (a *analyzer) syncCall(call *ast.CallExpr) (string, types.Object) {
 // to it can never block the reader: the channel is buffered, or every
 // send to it in the readers' code is a select case beside a default or a
 // receive. The value is the reason, "" when unsafe.
-func (a *analyzer) chanSafety(code map[*Func]bool, chans map[*ast.CallExpr]bool) map[*ast.CallExpr]string {
-	out := make(map[*ast.CallExpr]string)
+func (a *analyzer) chanSafety(code map[*Func]bool, chans map[*ast.CallExpr]bool) map[*ast.CallExpr]chanSafety {
+	out := make(map[*ast.CallExpr]chanSafety)
 	blocking := make(map[*ast.CallExpr]token.Pos)
 	guarded := make(map[*ast.CallExpr]token.Pos)
+	connGuarded := make(map[*ast.CallExpr]connSend)
 	for f := range code {
 		inSelect := make(map[*ast.SendStmt]bool)
+		connOnly := make(map[*ast.SendStmt]connSend)
 		inspectOwn(f, func(n ast.Node) bool {
 			sel, ok := n.(*ast.SelectStmt)
 			if !ok {
 				return true
 			}
 			other := false
+			var conn connSend
 			for _, c := range sel.Body.List {
 				cc := c.(*ast.CommClause)
 				if cc.Comm == nil {
 					other = true // default
 				} else if _, isSend := cc.Comm.(*ast.SendStmt); !isSend {
-					other = true // a receive: a done channel or a timeout
+					// a receive: a timeout, an operation's done channel, or
+					// a channel that only the connection's end closes
+					if mk, field := a.connGuard(recvOf(cc.Comm)); mk != nil {
+						conn = connSend{guard: mk.Pos(), field: field}
+					} else {
+						other = true
+					}
 				}
 			}
 			for _, c := range sel.Body.List {
-				if s, ok := c.(*ast.CommClause).Comm.(*ast.SendStmt); ok && other {
-					inSelect[s] = true
+				if s, ok := c.(*ast.CommClause).Comm.(*ast.SendStmt); ok {
+					if other {
+						inSelect[s] = true
+					} else if conn.guard.IsValid() {
+						connOnly[s] = conn
+					}
 				}
 			}
 			return true
@@ -574,11 +727,18 @@ func (a *analyzer) chanSafety(code map[*Func]bool, chans map[*ast.CallExpr]bool)
 				return true
 			}
 			for _, c := range a.eval(s.Chan).chans {
-				if inSelect[s] {
+				switch {
+				case inSelect[s]:
 					if guarded[c] == 0 {
 						guarded[c] = s.Pos()
 					}
-				} else if blocking[c] == 0 {
+				case connOnly[s].guard.IsValid():
+					if !connGuarded[c].send.IsValid() {
+						cs := connOnly[s]
+						cs.send = s.Pos()
+						connGuarded[c] = cs
+					}
+				case blocking[c] == 0:
 					blocking[c] = s.Pos()
 				}
 			}
@@ -588,20 +748,110 @@ func (a *analyzer) chanSafety(code map[*Func]bool, chans map[*ast.CallExpr]bool)
 	for c := range chans {
 		switch {
 		case a.bufferedMake(c):
-			out[c] = "buffered channel made at " + a.fset.Position(c.Pos()).String()
+			out[c] = chanSafety{why: "buffered channel made at " + a.fset.Position(c.Pos()).String()}
 		case a.closedAtMake(c):
 			// a send on it would panic, never block: go-imap's Enable
 			// returns a command whose done channel is made closed
-			out[c] = "channel closed where it is made, at " + a.fset.Position(c.Pos()).String()
-		case blocking[c] == 0 && guarded[c] != 0:
-			out[c] = "the reader's send at " + a.fset.Position(guarded[c]).String() + " selects on another case"
-		case blocking[c] == 0:
-			out[c] = "the reader only closes it"
+			out[c] = chanSafety{why: "channel closed where it is made, at " + a.fset.Position(c.Pos()).String()}
+		case blocking[c] != 0:
+			out[c] = chanSafety{}
+		case connGuarded[c].send.IsValid():
+			cs := connGuarded[c]
+			out[c] = chanSafety{connWide: "the reader's send at " + a.fset.Position(cs.send).String() +
+				" selects only on a channel made at " + a.fset.Position(cs.guard).String() + ", held by " + cs.field +
+				", which lives as long as its " + strings.Split(cs.field, ".")[0] + ": a reply for a caller who left would block the reader until then, and then go to the next caller"}
+		case guarded[c] != 0:
+			out[c] = chanSafety{why: "the reader's send at " + a.fset.Position(guarded[c]).String() + " selects on another case"}
 		default:
-			out[c] = ""
+			out[c] = chanSafety{why: "the reader only closes it"}
 		}
 	}
 	return out
+}
+
+// chanSafety is what chanSafety says of one channel: why a send to it
+// never blocks the reader, or why it may (both empty: a plain send).
+type chanSafety struct {
+	why      string
+	connWide string // the reader's sends are guarded only by a connection-wide channel
+}
+
+// connSend is a reader's send guarded only by a session's channel.
+type connSend struct {
+	send, guard token.Pos
+	field       string // "Connection.close"
+}
+
+// recvOf is the channel a select case's receive reads from, nil for a send.
+func recvOf(comm ast.Stmt) ast.Expr {
+	var x ast.Expr
+	switch comm := comm.(type) {
+	case *ast.ExprStmt:
+		x = comm.X
+	case *ast.AssignStmt:
+		if len(comm.Rhs) == 1 {
+			x = comm.Rhs[0]
+		}
+	}
+	if u, ok := ast.Unparen(x).(*ast.UnaryExpr); ok && u.Op == token.ARROW {
+		return u.X
+	}
+	return nil
+}
+
+// connGuard returns the make of the channel, and the field holding it, a reader's select receives
+// from beside a send, when that channel lives as long as a session of the
+// client: a field of one of the package's types that has exported methods
+// (amqp091-go's Connection.close and Channel.close; not go-ldap's
+// messageContext.done, an operation's own). A reply for a caller who left
+// then blocks the reader until the session ends. Nil otherwise: a timeout
+// (ctx.Done(), time.After), a channel the package does not make, or one it
+// keeps elsewhere (each still counts as a guard, as before).
+func (a *analyzer) connGuard(ch ast.Expr) (*ast.CallExpr, string) {
+	if ch == nil {
+		return nil, ""
+	}
+	if _, ok := ast.Unparen(ch).(*ast.CallExpr); ok {
+		return nil, "" // ctx.Done(), time.After(d): a timeout
+	}
+	if a.sessionChans == nil {
+		a.sessionChans = make(map[*ast.CallExpr]string)
+		scope := a.pkg.Scope()
+		for _, name := range scope.Names() {
+			tn, ok := scope.Lookup(name).(*types.TypeName)
+			if !ok || tn.IsAlias() {
+				continue
+			}
+			st, ok := tn.Type().Underlying().(*types.Struct)
+			if !ok || !hasExportedMethod(tn.Type()) {
+				continue
+			}
+			for i := 0; i < st.NumFields(); i++ {
+				for _, mk := range a.valOf(st.Field(i)).chans {
+					if a.sessionChans[mk] == "" {
+						a.sessionChans[mk] = name + "." + st.Field(i).Name()
+					}
+				}
+			}
+		}
+	}
+	for _, mk := range a.eval(ch).chans {
+		if f := a.sessionChans[mk]; f != "" {
+			return mk, f
+		}
+	}
+	return nil, ""
+}
+
+// hasExportedMethod reports whether t or *t has an exported method.
+func hasExportedMethod(t types.Type) bool {
+	ms := types.NewMethodSet(types.NewPointer(t))
+	for i := 0; i < ms.Len(); i++ {
+		if ms.At(i).Obj().Exported() {
+			return true
+		}
+	}
+	return false
 }
 
 // bufferedMake reports whether make(chan T, n) has a constant n >= 1.
@@ -660,21 +910,103 @@ func (a *analyzer) closedAtMake(c *ast.CallExpr) bool {
 }
 
 // safeWait says whether every channel a wait may receive from is safe.
-func safeWait(v val, chans map[*ast.CallExpr]bool, safe map[*ast.CallExpr]string, fset *token.FileSet) (bool, string) {
-	var whys []string
+// connWide is set when the only unsafe channels are guarded by a
+// connection-wide channel (the wait can then be cut off: see
+// ReplyWait.Cut).
+func safeWait(v val, chans map[*ast.CallExpr]bool, safe map[*ast.CallExpr]chanSafety, fset *token.FileSet) (ok bool, why string, connWide bool) {
+	var whys, conns []string
 	for _, c := range v.chans {
 		if !chans[c] {
 			continue
 		}
-		why := safe[c]
-		if why == "" {
-			return false, "a reply for a caller who left would block the reader: the channel made at " + fset.Position(c.Pos()).String() + " is unbuffered and the reader's send does not select on a done channel"
-		}
-		if !slices.Contains(whys, why) {
-			whys = append(whys, why)
+		cs := safe[c]
+		switch {
+		case cs.connWide != "":
+			if !slices.Contains(conns, cs.connWide) {
+				conns = append(conns, cs.connWide)
+			}
+		case cs.why == "":
+			return false, "a reply for a caller who left would block the reader: the channel made at " + fset.Position(c.Pos()).String() + " is unbuffered and the reader's send does not select on a done channel", false
+		case !slices.Contains(whys, cs.why):
+			whys = append(whys, cs.why)
 		}
 	}
-	return true, strings.Join(whys, "; ")
+	if len(conns) > 0 {
+		return false, strings.Join(conns, "; "), true
+	}
+	return true, strings.Join(whys, "; "), false
+}
+
+// cutPath finds how fn reaches the connection the client reads, for a
+// wait that must be cut off (ReplyWait.Cut): its receiver, then its
+// parameters, each itself or through up to three fields of the package's
+// struct types, breadth first, in declaration order; the first value of
+// the client's side (a connection) with a Close() error method.
+func (a *analyzer) cutPath(fn *Func) []*types.Var {
+	if fn.Decl == nil {
+		return nil
+	}
+	var roots []*types.Var
+	if sig, ok := a.info.Defs[fn.Decl.Name].(*types.Func); ok {
+		s := sig.Type().(*types.Signature)
+		if s.Recv() != nil {
+			roots = append(roots, s.Recv())
+		}
+		for i := 0; i < s.Params().Len(); i++ {
+			roots = append(roots, s.Params().At(i))
+		}
+	}
+	closes := func(v *types.Var) bool {
+		obj, _, _ := types.LookupFieldOrMethod(v.Type(), true, v.Pkg(), "Close")
+		m, ok := obj.(*types.Func)
+		if !ok {
+			return false
+		}
+		sig := m.Type().(*types.Signature)
+		return sig.Params().Len() == 0 && sig.Results().Len() == 1 && types.Identical(sig.Results().At(0).Type(), types.Universe.Lookup("error").Type())
+	}
+	level := make([][]*types.Var, 0, len(roots))
+	for _, r := range roots {
+		if r.Name() == "" || r.Name() == "_" {
+			continue
+		}
+		level = append(level, []*types.Var{r})
+	}
+	seen := make(map[*types.Var]bool)
+	for depth := 0; depth <= 3 && len(level) > 0; depth++ {
+		var next [][]*types.Var
+		for _, path := range level {
+			v := path[len(path)-1]
+			if depth > 0 && a.valOf(v).side&Client != 0 && closes(v) {
+				return path
+			}
+			if depth == 0 && a.isParam(v) && a.valOf(v).side&Client != 0 && closes(v) {
+				return path
+			}
+			t := v.Type()
+			if p, ok := t.Underlying().(*types.Pointer); ok {
+				t = p.Elem()
+			}
+			n, ok := types.Unalias(t).(*types.Named)
+			if !ok || n.Obj().Pkg() != a.pkg {
+				continue
+			}
+			st, ok := n.Underlying().(*types.Struct)
+			if !ok {
+				continue
+			}
+			for i := 0; i < st.NumFields(); i++ {
+				f := st.Field(i)
+				if seen[f] {
+					continue
+				}
+				seen[f] = true
+				next = append(next, append(slices.Clip(path), f))
+			}
+		}
+		level = next
+	}
+	return nil
 }
 
 // holdsChan reports whether t is a channel or a container of channels.

@@ -232,7 +232,11 @@ func (r *pkgRewriter) replyStmt(df *dst.File, b *ast.BlockStmt, stmt ast.Stmt, s
 	}
 	r.replyDone[recv] = true
 	ret, why := r.ctxReturn(sig, src, s)
-	if ret == nil {
+	var body []dst.Stmt
+	if ret != nil {
+		body, why = r.leaveBody(s, ret, []ast.Expr{recv.X})
+	}
+	if body == nil {
 		if why != "" {
 			r.c.note(s.Pos, "the wait %s is left as it is, not bounded by ctx: %s", s.Callee, why)
 		}
@@ -265,7 +269,7 @@ func (r *pkgRewriter) replyStmt(df *dst.File, b *ast.BlockStmt, stmt ast.Stmt, s
 	dstmt.Decorations().Start, dstmt.Decorations().End = nil, nil
 	selStmt := &dst.SelectStmt{Body: &dst.BlockStmt{List: []dst.Stmt{
 		&dst.CommClause{Comm: comm, Body: r.keepStmts()},
-		&dst.CommClause{Comm: r.ctxDoneRecv(src), Body: []dst.Stmt{ret}},
+		&dst.CommClause{Comm: r.ctxDoneRecv(src), Body: body},
 	}}}
 	selStmt.Decs.NodeDecs = decs
 	if len(pre) > 0 {
@@ -339,7 +343,11 @@ func (r *pkgRewriter) hoistWait(df *dst.File, b *ast.BlockStmt, stmt ast.Stmt, s
 	}
 	ret, why := r.ctxReturn(sig, src, s)
 	r.replyDone[recv] = true
-	if ret == nil {
+	var body []dst.Stmt
+	if ret != nil {
+		body, why = r.leaveBody(s, ret, []ast.Expr{recv.X})
+	}
+	if body == nil {
 		if why != "" {
 			r.c.note(s.Pos, "the wait %s is left as it is, not bounded by ctx: %s", s.Callee, why)
 		}
@@ -363,7 +371,7 @@ func (r *pkgRewriter) hoistWait(df *dst.File, b *ast.BlockStmt, stmt ast.Stmt, s
 	dstmt.Decorations().Before, dstmt.Decorations().Start = dst.NewLine, nil
 	selStmt := &dst.SelectStmt{Body: &dst.BlockStmt{List: []dst.Stmt{
 		&dst.CommClause{Comm: &dst.AssignStmt{Lhs: []dst.Expr{dst.NewIdent(name)}, Tok: token.ASSIGN, Rhs: []dst.Expr{drecv.(dst.Expr)}}, Body: r.keepStmts()},
-		&dst.CommClause{Comm: r.ctxDoneRecv(src), Body: []dst.Stmt{ret}},
+		&dst.CommClause{Comm: r.ctxDoneRecv(src), Body: body},
 	}}}
 	selStmt.Decs.Before = dst.NewLine
 	r.spliceStmt(b, stmt, []dst.Stmt{decl, selStmt, dstmt})
@@ -406,6 +414,17 @@ func (r *pkgRewriter) replySelect(df *dst.File, sel *ast.SelectStmt, sig *types.
 		}
 		return
 	}
+	var recvs []ast.Expr
+	for _, c := range sel.Body.List {
+		if x := recvExpr(c.(*ast.CommClause).Comm); x != nil {
+			recvs = append(recvs, x)
+		}
+	}
+	body, why := r.leaveBody(s, ret, recvs)
+	if body == nil {
+		r.c.note(s.Pos, "the wait %s is left as it is, not bounded by ctx: %s", s.Callee, why)
+		return
+	}
 	dsel := r.dst(sel).(*dst.SelectStmt)
 	if r.private != nil {
 		for _, c := range sel.Body.List {
@@ -416,8 +435,94 @@ func (r *pkgRewriter) replySelect(df *dst.File, sel *ast.SelectStmt, sig *types.
 			}
 		}
 	}
-	dsel.Body.List = append(dsel.Body.List, &dst.CommClause{Comm: r.ctxDoneRecv(src), Body: []dst.Stmt{ret}})
+	dsel.Body.List = append(dsel.Body.List, &dst.CommClause{Comm: r.ctxDoneRecv(src), Body: body})
 	r.modified[df] = true
+}
+
+// leaveBody is what a wait runs when ctx ends: ret, after cutting the
+// exchange off when the wait is not safe (cutOff); nil and why when that
+// cannot be done.
+func (r *pkgRewriter) leaveBody(s *iodetect.Site, ret dst.Stmt, recvs []ast.Expr) ([]dst.Stmt, string) {
+	if s.Reply == nil || s.Reply.Safe {
+		return []dst.Stmt{ret}, ""
+	}
+	cut, why := r.cutOff(s, recvs)
+	if cut == nil {
+		return nil, why
+	}
+	return append(cut, ret), ""
+}
+
+// recvExpr is the channel a select case receives from, nil for a send.
+func recvExpr(comm ast.Stmt) ast.Expr {
+	var x ast.Expr
+	switch comm := comm.(type) {
+	case *ast.ExprStmt:
+		x = comm.X
+	case *ast.AssignStmt:
+		if len(comm.Rhs) == 1 {
+			x = comm.Rhs[0]
+		}
+	}
+	if u, ok := ast.Unparen(x).(*ast.UnaryExpr); ok && u.Op == token.ARROW {
+		return u.X
+	}
+	return nil
+}
+
+// cutOff is what a wait that must be cut off (iodetect's ReplyWait.Cut)
+// runs when ctx ends, before returning ctx.Err(): it closes the connection
+// the client reads, so that the reply this caller leaves behind can go to
+// no later caller, then waits, on the channels recvs of the wait, for the
+// reader to let go (it ends once its read fails, closing one of them):
+//
+//	c.conn.Close()
+//	select {
+//	case <-errors:
+//	case <-rpc:
+//	}
+//
+// Nil, and why, when a channel expression may have effects of its own
+// (only names and field selections are received from again).
+func (r *pkgRewriter) cutOff(s *iodetect.Site, recvs []ast.Expr) ([]dst.Stmt, string) {
+	path := s.Reply.Cut
+	var x dst.Expr = dst.NewIdent(path[0].Name())
+	for _, f := range path[1:] {
+		x = &dst.SelectorExpr{X: x, Sel: dst.NewIdent(f.Name())}
+	}
+	closeStmt := &dst.ExprStmt{X: &dst.CallExpr{Fun: &dst.SelectorExpr{X: x, Sel: dst.NewIdent("Close")}}}
+	closeStmt.Decs.Before = dst.NewLine
+	closeStmt.Decs.Start.Append("// asyncify: cut the exchange off (a reply left behind would go to the next caller),", "// then wait for the reader to let go")
+	var drain []dst.Stmt
+	for _, e := range recvs {
+		if !r.pureExpr(e) {
+			return nil, "the wait's channel " + types.ExprString(e) + " is not a name or a field, and the wait must receive from it again after cutting the exchange off"
+		}
+		drain = append(drain, &dst.CommClause{Comm: &dst.ExprStmt{X: &dst.UnaryExpr{Op: token.ARROW, X: dst.Clone(r.dst(e)).(dst.Expr)}}})
+	}
+	names := make([]string, len(path))
+	for i, v := range path {
+		names[i] = v.Name()
+	}
+	r.c.note(s.Pos, "the wait %s ends with ctx by cutting the exchange off, closing %s, and lasts until the reader lets go: %s", s.Callee, strings.Join(names, "."), s.Reply.Why)
+	if len(drain) == 1 {
+		return []dst.Stmt{closeStmt, drain[0].(*dst.CommClause).Comm}, ""
+	}
+	return []dst.Stmt{closeStmt, &dst.SelectStmt{Body: &dst.BlockStmt{List: drain}}}, ""
+}
+
+// pureExpr reports whether evaluating e again has no effect and gives the
+// same channel: a name, or fields selected from one.
+func (r *pkgRewriter) pureExpr(e ast.Expr) bool {
+	switch e := ast.Unparen(e).(type) {
+	case *ast.Ident:
+		_, ok := r.info.Uses[e].(*types.Var)
+		return ok
+	case *ast.SelectorExpr:
+		sel := r.info.Selections[e]
+		return sel != nil && sel.Kind() == types.FieldVal && r.pureExpr(e.X)
+	}
+	return false
 }
 
 // hasCtxCase reports whether a select already waits for a ctx's Done or a
@@ -468,7 +573,7 @@ func (r *pkgRewriter) ctxReturn(sig *types.Signature, src ctxSource, s *iodetect
 		}
 		return nil, "the function has no ctx"
 	}
-	if s.Reply == nil || !s.Reply.Safe {
+	if s.Reply == nil || !s.Reply.Safe && s.Reply.Cut == nil {
 		why := "a reply for a caller who left could block the reader"
 		if s.Reply != nil && s.Reply.Why != "" {
 			why = s.Reply.Why
