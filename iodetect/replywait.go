@@ -347,7 +347,7 @@ func (a *analyzer) findReplyWaits() {
 		inspectOwn(fn, func(n ast.Node) bool {
 			if sel, ok := n.(*ast.SelectStmt); ok {
 				for _, c := range sel.Body.List {
-					if x := recvOf(c.(*ast.CommClause).Comm); x != nil {
+					if x := RecvOf(c.(*ast.CommClause).Comm); x != nil {
 						var u *ast.UnaryExpr
 						switch comm := c.(*ast.CommClause).Comm.(type) {
 						case *ast.ExprStmt:
@@ -385,7 +385,7 @@ func (a *analyzer) findReplyWaits() {
 					if sel := selects[n]; sel != nil {
 						recvs = recvs[:0]
 						for _, c := range sel.Body.List {
-							if x := recvOf(c.(*ast.CommClause).Comm); x != nil {
+							if x := RecvOf(c.(*ast.CommClause).Comm); x != nil {
 								recvs = append(recvs, x)
 							}
 						}
@@ -703,7 +703,7 @@ func (a *analyzer) chanSafety(code map[*Func]bool, chans map[*ast.CallExpr]bool)
 				} else if _, isSend := cc.Comm.(*ast.SendStmt); !isSend {
 					// a receive: a timeout, an operation's done channel, or
 					// a channel that only the connection's end closes
-					if mk, field := a.connGuard(recvOf(cc.Comm)); mk != nil {
+					if mk, field := a.connGuard(RecvOf(cc.Comm)); mk != nil {
 						conn = connSend{guard: mk.Pos(), field: field}
 					} else {
 						other = true
@@ -782,8 +782,8 @@ type connSend struct {
 	field       string // "Connection.close"
 }
 
-// recvOf is the channel a select case's receive reads from, nil for a send.
-func recvOf(comm ast.Stmt) ast.Expr {
+// RecvOf is the channel a select case's receive reads from, nil for a send.
+func RecvOf(comm ast.Stmt) ast.Expr {
 	var x ast.Expr
 	switch comm := comm.(type) {
 	case *ast.ExprStmt:
@@ -799,14 +799,17 @@ func recvOf(comm ast.Stmt) ast.Expr {
 	return nil
 }
 
-// connGuard returns the make of the channel, and the field holding it, a reader's select receives
-// from beside a send, when that channel lives as long as a session of the
-// client: a field of one of the package's types that has exported methods
-// (amqp091-go's Connection.close and Channel.close; not go-ldap's
-// messageContext.done, an operation's own). A reply for a caller who left
-// then blocks the reader until the session ends. Nil otherwise: a timeout
-// (ctx.Done(), time.After), a channel the package does not make, or one it
-// keeps elsewhere (each still counts as a guard, as before).
+// connGuard returns the make of the channel, and the field holding it,
+// that a reader's select receives from beside a send, when that channel is
+// a signal that lives as long as a session of the client: nothing sends on
+// it (it is only closed), and a field of one of the package's types that
+// has exported methods holds it (amqp091-go's Connection.close and
+// Channel.close; not go-ldap's messageContext.done, an operation's own,
+// nor its Conn.chanMessage, a queue the operations send on, which keeps
+// the reader's loop going). A reply for a caller who left then blocks the
+// reader until the session ends. Nil otherwise: a timeout (ctx.Done(),
+// time.After), a channel the package does not make, or one it keeps
+// elsewhere (each still counts as a guard, as before).
 func (a *analyzer) connGuard(ch ast.Expr) (*ast.CallExpr, string) {
 	if ch == nil {
 		return nil, ""
@@ -816,6 +819,14 @@ func (a *analyzer) connGuard(ch ast.Expr) (*ast.CallExpr, string) {
 	}
 	if a.sessionChans == nil {
 		a.sessionChans = make(map[*ast.CallExpr]string)
+		sent := make(map[*ast.CallExpr]bool)
+		a.eachBody(func(_ *Func, n ast.Node) {
+			if s, ok := n.(*ast.SendStmt); ok {
+				for _, mk := range a.eval(s.Chan).chans {
+					sent[mk] = true
+				}
+			}
+		})
 		scope := a.pkg.Scope()
 		for _, name := range scope.Names() {
 			tn, ok := scope.Lookup(name).(*types.TypeName)
@@ -828,7 +839,7 @@ func (a *analyzer) connGuard(ch ast.Expr) (*ast.CallExpr, string) {
 			}
 			for i := 0; i < st.NumFields(); i++ {
 				for _, mk := range a.valOf(st.Field(i)).chans {
-					if a.sessionChans[mk] == "" {
+					if !sent[mk] && a.sessionChans[mk] == "" {
 						a.sessionChans[mk] = name + "." + st.Field(i).Name()
 					}
 				}

@@ -416,7 +416,7 @@ func (r *pkgRewriter) replySelect(df *dst.File, sel *ast.SelectStmt, sig *types.
 	}
 	var recvs []ast.Expr
 	for _, c := range sel.Body.List {
-		if x := recvExpr(c.(*ast.CommClause).Comm); x != nil {
+		if x := iodetect.RecvOf(c.(*ast.CommClause).Comm); x != nil {
 			recvs = append(recvs, x)
 		}
 	}
@@ -453,22 +453,6 @@ func (r *pkgRewriter) leaveBody(s *iodetect.Site, ret dst.Stmt, recvs []ast.Expr
 	return append(cut, ret), ""
 }
 
-// recvExpr is the channel a select case receives from, nil for a send.
-func recvExpr(comm ast.Stmt) ast.Expr {
-	var x ast.Expr
-	switch comm := comm.(type) {
-	case *ast.ExprStmt:
-		x = comm.X
-	case *ast.AssignStmt:
-		if len(comm.Rhs) == 1 {
-			x = comm.Rhs[0]
-		}
-	}
-	if u, ok := ast.Unparen(x).(*ast.UnaryExpr); ok && u.Op == token.ARROW {
-		return u.X
-	}
-	return nil
-}
 
 // cutOff is what a wait that must be cut off (iodetect's ReplyWait.Cut)
 // runs when ctx ends, before returning ctx.Err(): it closes the connection
