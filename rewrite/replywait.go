@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"go/types"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/asyncify-dev/asyncify/iodetect"
@@ -155,6 +156,8 @@ func (r *pkgRewriter) replyWaits(df *dst.File, fd *ast.FuncDecl, src ctxSource) 
 			return false
 		case *ast.BlockStmt:
 			blocks = append(blocks, n)
+		case *ast.SelectStmt:
+			r.skipCutOff(n)
 		case *ast.CaseClause:
 			blocks = append(blocks, &ast.BlockStmt{List: n.Body, Lbrace: n.Colon})
 		case *ast.CommClause:
@@ -227,7 +230,7 @@ func (r *pkgRewriter) replyStmt(df *dst.File, b *ast.BlockStmt, stmt ast.Stmt, s
 		return
 	}
 	s := r.replySites[recv]
-	if !s.Seeds() {
+	if !s.Seeds() || r.replyDone[recv] {
 		return
 	}
 	r.replyDone[recv] = true
@@ -396,6 +399,9 @@ func (r *pkgRewriter) replySelect(df *dst.File, sel *ast.SelectStmt, sig *types.
 			}
 		}
 		if u, ok := ast.Unparen(x).(*ast.UnaryExpr); ok && r.replySites[u] != nil && r.replySites[u].Seeds() {
+			if r.replyDone[u] {
+				return // a cut-off's wait (skipCutOff)
+			}
 			r.replyDone[u] = true
 			if s == nil {
 				s = r.replySites[u]
@@ -452,7 +458,6 @@ func (r *pkgRewriter) leaveBody(s *iodetect.Site, ret dst.Stmt, recvs []ast.Expr
 	}
 	return append(cut, ret), ""
 }
-
 
 // cutOff is what a wait that must be cut off (iodetect's ReplyWait.Cut)
 // runs when ctx ends, before returning ctx.Err(): it closes the connection
@@ -512,25 +517,47 @@ func (r *pkgRewriter) pureExpr(e ast.Expr) bool {
 // hasCtxCase reports whether a select already waits for a ctx's Done or a
 // private destination's done channel (a run on converted code).
 func (r *pkgRewriter) hasCtxCase(sel *ast.SelectStmt) bool {
-	for _, c := range sel.Body.List {
-		es, ok := c.(*ast.CommClause).Comm.(*ast.ExprStmt)
-		if !ok {
-			continue
-		}
-		u, ok := ast.Unparen(es.X).(*ast.UnaryExpr)
-		if !ok || u.Op != token.ARROW {
-			continue
-		}
-		if call, ok := ast.Unparen(u.X).(*ast.CallExpr); ok {
-			if sel, ok := call.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Done" && isContext(r.info.TypeOf(sel.X)) {
-				return true
-			}
-		}
-		if id, ok := ast.Unparen(u.X).(*ast.Ident); ok && strings.HasPrefix(id.Name, "asyncifyDone") {
+	return slices.ContainsFunc(sel.Body.List, func(c ast.Stmt) bool { return r.ctxCase(c.(*ast.CommClause)) })
+}
+
+// ctxCase reports whether a select case waits for a ctx's Done or a
+// private destination's done channel.
+func (r *pkgRewriter) ctxCase(cc *ast.CommClause) bool {
+	es, ok := cc.Comm.(*ast.ExprStmt)
+	if !ok {
+		return false
+	}
+	u, ok := ast.Unparen(es.X).(*ast.UnaryExpr)
+	if !ok || u.Op != token.ARROW {
+		return false
+	}
+	if call, ok := ast.Unparen(u.X).(*ast.CallExpr); ok {
+		if sel, ok := call.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Done" && isContext(r.info.TypeOf(sel.X)) {
 			return true
 		}
 	}
-	return false
+	id, ok := ast.Unparen(u.X).(*ast.Ident)
+	return ok && strings.HasPrefix(id.Name, "asyncifyDone")
+}
+
+// skipCutOff marks the waits inside the ctx case of a select as done: a
+// run on converted code finds there the wait of a cut-off (cutOff), which
+// must stay as it is.
+func (r *pkgRewriter) skipCutOff(sel *ast.SelectStmt) {
+	for _, c := range sel.Body.List {
+		cc := c.(*ast.CommClause)
+		if !r.ctxCase(cc) {
+			continue
+		}
+		for _, st := range cc.Body {
+			ast.Inspect(st, func(n ast.Node) bool {
+				if r.replySites[n] != nil {
+					r.replyDone[n] = true
+				}
+				return true
+			})
+		}
+	}
 }
 
 // replyComm reports whether a select case receives a reply.

@@ -70,6 +70,9 @@ func TestConvertGolden(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(mod, "replymem", "ctxreply_test.go"), []byte(replyMemTest), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(mod, "replyguard", "ctxreply_test.go"), []byte(replyGuardTest), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	goCmd(t, mod, "vet", "./...")
 	goCmd(t, mod, "test", "-race", "-count=1", "-timeout=5m", "./...")
 

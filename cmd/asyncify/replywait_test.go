@@ -255,3 +255,158 @@ func TestCallCtx(t *testing.T) {
 	}
 }
 `
+
+// replyGuardTest is written into the converted fixtures/replyguard, whose
+// reader hands each reply to the one caller waiting on the connection's
+// channel and selects only on the connection's end (amqp091-go's shape):
+// a wait that ctx ends cuts the exchange off, closing the connection, so
+// that no later call gets the reply left behind; the dial's greeting
+// follows ctx too; the client's goroutines end with its connection.
+const replyGuardTest = `package replyguard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/asyncify-dev/asyncify/fixtures/internal/fakeserver"
+)
+
+// serveSlow greets, then answers GET k with "value-of-k" after a random
+// delay of up to a millisecond; GET silent is never answered.
+func serveSlow(nc net.Conn) {
+	if _, err := nc.Write([]byte("HELLO\n")); err != nil {
+		return
+	}
+	fakeserver.Lines(func(line string) string {
+		key, _ := strings.CutPrefix(line, "GET ")
+		if key == "silent" {
+			return ""
+		}
+		time.Sleep(time.Duration(rand.IntN(1000)) * time.Microsecond)
+		return "value-of-" + key + "\n"
+	})(nc)
+}
+
+func bounded(t *testing.T, what string, call func(ctx context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := call(ctx)
+	d := time.Since(start)
+	t.Logf("%s with a 50ms ctx returned after %v: %v", what, d, err)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("%s: %v, want context.DeadlineExceeded", what, err)
+	}
+	if d > 250*time.Millisecond {
+		t.Errorf("%s returned after %v, want within 250ms", what, d)
+	}
+}
+
+func TestCutOff(t *testing.T) {
+	t.Run("greeting", func(t *testing.T) {
+		// a server that accepts and never greets
+		addr := fakeserver.Start(t, func(nc net.Conn) { nc.Read(make([]byte, 1)) })
+		bounded(t, "DialContext", func(ctx context.Context) error {
+			c, err := DialContext(ctx, addr)
+			if err == nil {
+				c.Close()
+			}
+			return err
+		})
+	})
+	t.Run("silent", func(t *testing.T) {
+		c, err := DialContext(context.Background(), fakeserver.Start(t, serveSlow))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		bounded(t, "GetContext", func(ctx context.Context) error {
+			_, err := c.GetContext(ctx, "silent")
+			return err
+		})
+		// the exchange was cut off: the connection is closed, and no later
+		// call waits for the reply the server never sent
+		if v, err := c.GetContext(context.Background(), "after"); err == nil {
+			t.Errorf("GetContext after a call cut off: %q, want an error (the connection is closed)", v)
+		}
+	})
+	t.Run("dialctx", func(t *testing.T) {
+		// the connection outlives the ctx of the dial
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		c, err := DialContext(ctx, fakeserver.Start(t, serveSlow))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		<-ctx.Done()
+		cancel()
+		if v, err := c.GetContext(context.Background(), "x"); err != nil || v != "value-of-x" {
+			t.Errorf("GetContext after the dial's ctx ended: %q, %v", v, err)
+		}
+	})
+	t.Run("cancelled", func(t *testing.T) {
+		// 1000 calls cancelled at random, each on the client the one before
+		// used: a call gets its own reply, or ctx.Err(), or, on a
+		// connection cut off before, an error (the client dials again
+		// then); never the reply a call cancelled before it left behind
+		addr := fakeserver.Start(t, serveSlow)
+		var c *Client
+		cancelled, completed, closed, redials := 0, 0, 0, 0
+		for i := range 1000 {
+			if c == nil {
+				var err error
+				if c, err = DialContext(context.Background(), addr); err != nil {
+					t.Fatal(err)
+				}
+				redials++
+			}
+			key := fmt.Sprint("k", i)
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(time.Duration(rand.IntN(1500))*time.Microsecond, cancel)
+			v, err := c.GetContext(ctx, key)
+			cancel()
+			switch {
+			case err == nil && v != "value-of-"+key:
+				t.Fatalf("call %s got %q: another call's reply", key, v)
+			case err == nil:
+				completed++
+			case errors.Is(err, context.Canceled):
+				cancelled++
+			default:
+				// the connection a cancelled call cut off
+				closed++
+				c.Close()
+				c = nil
+			}
+		}
+		if c != nil {
+			c.Close()
+		}
+		t.Logf("1000 calls cancelled at random: %d cancelled, %d completed, %d on a connection cut off, %d dials", cancelled, completed, closed, redials)
+		if cancelled == 0 || completed == 0 || closed == 0 {
+			t.Errorf("%d cancelled, %d completed, %d on a connection cut off: the test misses a case", cancelled, completed, closed)
+		}
+	})
+	// no goroutine of the client is left once its connections are closed
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		buf := make([]byte, 1<<20)
+		stacks := string(buf[:runtime.Stack(buf, true)])
+		if !strings.Contains(stacks, "replyguard.(*Client)") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("goroutines of the client are left:\n%s", stacks)
+		}
+		<-time.After(10 * time.Millisecond)
+	}
+}
+`
