@@ -15,16 +15,19 @@ import (
 //
 // Recognised reader goroutines: a function started by a go statement
 // outside the test files (a declared function, a method, a literal) whose
-// code, through calls but not
-// through further go statements, reads a client connection and has a loop
-// (a goroutine doing one exchange and handing its result over is an
-// operation's worker, not a reader); it is a
+// code, through calls but not through further go statements, reads a
+// client connection and has a loop (a goroutine doing one exchange and
+// handing its result over is an operation's worker, not a reader); it is a
 // connection reader, which outlives the operations, when one of its go
-// statements is in a function that does not itself wait for what it
-// delivers (go l.reader() in Start or Dial; a goroutine that an operation
-// starts and then waits for is part of that operation, as before). A
-// goroutine that receives from a channel such a reader fills forwards
-// replies (go-ldap's processMessages): its code counts as the reader's.
+// statements is in a function whose own body does not wait for what it
+// delivers (go l.reader() in Start or Dial; amqp091-go's Open, which then
+// waits for the greeting through the functions it calls, as operations
+// do; a goroutine that an operation starts and then waits for right there
+// is part of that operation). A forwarder, a goroutine whose own body
+// loops receiving what a reader delivers, started by a function that does
+// not wait for it (go-ldap's processMessages, amqp091-go's heartbeater),
+// counts as a reader; its code is the part of its closure that only it
+// reaches (ownedBy).
 //
 // What the reader delivers: the channels its code sends to or closes,
 // identified by the make(chan ...) calls that may reach the send (through
@@ -34,7 +37,10 @@ import (
 //
 // A reply wait: outside the reader's code, a receive from such a channel
 // (<-ch, v, ok := <-ch, a select case, a range over it), or a Wait on such a
-// Cond; a Wait on such a WaitGroup is reported, never seeding.
+// Cond; a Wait on such a WaitGroup is reported, never seeding. A wait is
+// safe when a reply for a caller who left cannot block the reader
+// (chanSafety); one whose reader's sends select only on a session's close
+// channel can be cut off instead (ReplyWait.Cut); others are reported.
 
 // ReplyWait describes a reply wait.
 type ReplyWait struct {

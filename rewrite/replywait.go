@@ -29,6 +29,10 @@ import (
 //     ctx ends: asyncifyCondWait wakes it with context.AfterFunc and
 //     Broadcast; the function must defer the Unlock of the Cond's lock (it
 //     returns with the lock held otherwise).
+//   - a wait whose reader's send selects only on a session's close
+//     channel (iodetect's ReplyWait.Cut: amqp091-go) is cut off when ctx
+//     ends: the connection is closed, the wait waits on for the reader
+//     to let go, then returns ctx.Err() (cutOff).
 //   - a go statement starting the reader (or the goroutines it feeds)
 //     passes context.Background(): the reader belongs to the connection,
 //     not to the operation that started it.
@@ -38,7 +42,7 @@ import (
 //
 // A wait is left as it is, with a note, when a reply for a caller who left
 // could block the reader (an unbuffered channel whose send does not select
-// on a done channel), when the reader writes into memory the caller passed
+// on a done channel) and the wait cannot be cut off, when the reader writes into memory the caller passed
 // and the destination cannot be made private (see privateDst), when the
 // function has no error result to return ctx.Err() in, or when the receive
 // is part of an expression, an if's or switch's init, or a range.
