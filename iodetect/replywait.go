@@ -617,13 +617,49 @@ func readsAny(code map[*Func]bool, reads map[*Func]bool) bool {
 	return false
 }
 
+//
+// A wait that the rewrite cannot end early where it is is reported, never
+// seeding, so that no Context form comes of it that would ignore its ctx
+// (amqp091-go's DeferredConfirmation.Wait returns a bool): a wait in a
+// function literal, or in a function whose last result is not an error.
+// Tests' waits seed as before (their ctx comes from the test).
 func (a *analyzer) addReplyWait(fn *Func, node ast.Node, call *ast.CallExpr, callee, on string, side Side, rw *ReplyWait) {
 	pos := node.Pos()
 	if call != nil {
 		pos = call.Lparen
 	}
+	if side != 0 && !strings.HasSuffix(a.fset.Position(pos).Filename, "_test.go") {
+		why := ""
+		switch {
+		case fn.Lit != nil:
+			why = "a wait in a function literal is not made cancellable"
+		case !a.errorLast(fn):
+			why = "the function has no error result to return ctx.Err() in"
+		}
+		if why != "" {
+			side, rw.Why, rw.Cut = 0, why, nil
+		}
+	}
 	a.sites = append(a.sites, &Site{Call: call, Node: node, Pos: a.fset.Position(pos), Kind: KindReplyWait,
 		Callee: callee, On: on, Func: fn, Side: side, Reply: rw})
+}
+
+// errorLast reports whether fn's last result is an error.
+func (a *analyzer) errorLast(fn *Func) bool {
+	var ft *ast.FuncType
+	switch {
+	case fn.Decl != nil:
+		ft = fn.Decl.Type
+	case fn.Lit != nil:
+		ft = fn.Lit.Type
+	default:
+		return false
+	}
+	if ft.Results == nil || len(ft.Results.List) == 0 {
+		return false
+	}
+	last := ft.Results.List[len(ft.Results.List)-1]
+	return types.Identical(a.info.TypeOf(last.Type), types.Universe.Lookup("error").Type())
 }
 
 // recvChan is the channel a receive reads from: <-ch, or a range over ch.
