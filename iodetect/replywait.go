@@ -617,7 +617,6 @@ func readsAny(code map[*Func]bool, reads map[*Func]bool) bool {
 	return false
 }
 
-//
 // A wait that the rewrite cannot end early where it is is reported, never
 // seeding, so that no Context form comes of it that would ignore its ctx
 // (amqp091-go's DeferredConfirmation.Wait returns a bool): a wait in a
