@@ -617,8 +617,8 @@ func readsAny(code map[*Func]bool, reads map[*Func]bool) bool {
 	return false
 }
 
-// A wait that the rewrite cannot end early where it is is reported, never
-// seeding, so that no Context form comes of it that would ignore its ctx
+// addReplyWait adds a reply wait to the sites. A wait that the rewrite
+// cannot end early where it is is reported, never seeding, so that no Context form comes of it that would ignore its ctx
 // (amqp091-go's DeferredConfirmation.Wait returns a bool): a wait in a
 // function literal, or in a function whose last result is not an error.
 // Tests' waits seed as before (their ctx comes from the test).
