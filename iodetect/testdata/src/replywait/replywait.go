@@ -55,32 +55,32 @@ func (c *Client) readLoop() { // want readLoop:`async: \(\*Client\).readLoop -> 
 }
 
 // Get waits on a buffered channel the reader fills.
-func (c *Client) Get() string { // want Get:`async: \(\*Client\).Get -> <-ch \(reply from \(\*Client\).readLoop\) at replywait.go:63:9`
+func (c *Client) Get() (string, error) { // want Get:`async: \(\*Client\).Get -> <-ch \(reply from \(\*Client\).readLoop\) at replywait.go:63:9`
 	ch := make(chan string, 1)
 	c.mu.Lock()
 	c.pending[0] = ch
 	c.mu.Unlock()
-	return <-ch // want `reply-wait: <-ch \(reply from \(\*Client\).readLoop\)`
+	return <-ch, nil // want `reply-wait: <-ch \(reply from \(\*Client\).readLoop\)`
 }
 
 // Next waits in a select.
-func (c *Client) Next(stop chan struct{}) string { // want Next:`async: \(\*Client\).Next -> <-c.pending\[0\] \(reply from \(\*Client\).readLoop\) at replywait.go:69:12`
+func (c *Client) Next(stop chan struct{}) (string, error) { // want Next:`async: \(\*Client\).Next -> <-c.pending\[0\] \(reply from \(\*Client\).readLoop\) at replywait.go:69:12`
 	select {
 	case s := <-c.pending[0]: // want `reply-wait: <-c.pending\[0\] \(reply from \(\*Client\).readLoop\)`
-		return s
+		return s, nil
 	case <-stop:
-		return ""
+		return "", nil
 	}
 }
 
 // Last waits on the Cond the reader signals.
-func (c *Client) Last() string { // want Last:`async: \(\*Client\).Last -> \(\*sync.Cond\).Wait \(signalled by \(\*Client\).readLoop\) at replywait.go:81:14`
+func (c *Client) Last() (string, error) { // want Last:`async: \(\*Client\).Last -> \(\*sync.Cond\).Wait \(signalled by \(\*Client\).readLoop\) at replywait.go:81:14`
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for c.last == "" {
 		c.cond.Wait() // want `reply-wait: \(\*sync.Cond\).Wait \(signalled by \(\*Client\).readLoop\) on c.cond`
 	}
-	return c.last
+	return c.last, nil
 }
 
 // Wait waits for the reader to end: reported, not a seed.
