@@ -21,30 +21,14 @@ import (
 // (templates' startOp) and returns at once. T is F's result: struct{}
 // when F returns only an error, a generated FResult struct (TypeFResult for
 // a method) when it returns several values, with a field per value: the
-// result's name, exported, or V0, V1... Not generated, for now: no error
-// result, a parameter the call may write into or call back ([]byte, a
-// func) since the operation may outlive the caller's wait, or a name
-// already taken.
+// result's name, exported, or V0, V1... Whether F gets one, and its name,
+// planning decided (planAsync): not for a function with no error result, a
+// parameter the call may write into or call back ([]byte, a func) since
+// the operation may outlive the caller's wait, or both names taken.
 func (r *pkgRewriter) makeAsync(wrapper *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) []dst.Decl {
 	sig := p.fn.Obj.Type().(*types.Signature)
 	res := sig.Results()
-	if res.Len() == 0 || !types.Identical(res.At(res.Len()-1).Type(), types.Universe.Lookup("error").Type()) {
-		return nil
-	}
-	for i := 0; i < sig.Params().Len(); i++ {
-		switch t := sig.Params().At(i).Type().Underlying().(type) {
-		case *types.Signature:
-			return nil
-		case *types.Slice:
-			if b, ok := t.Elem().(*types.Basic); ok && b.Kind() == types.Byte {
-				return nil
-			}
-		}
-	}
-	if p.noAsync {
-		return nil
-	}
-	name := r.asyncForm(fd)
+	name := p.async // planAsync
 	if name == "" {
 		return nil
 	}

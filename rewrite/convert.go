@@ -91,6 +91,8 @@ type Result struct {
 	// Share says whether the package shares the connections it dials, and
 	// why (share.go); nil when nothing was converted.
 	Share *ShareDecision
+	// Plan is what the conversion decided for the package (planvalue.go).
+	Plan *Plan
 }
 
 // Input names a converted package.
@@ -336,7 +338,19 @@ func convertLoaded(cfg Config, pattern string, loaded, deps []*iodetect.Loaded, 
 		}
 		c.notes = append(c.notes, fmt.Sprintf("%s: the copy keeps upstream's language version: its Go files get //go:build %s (the module written to is %s; loop variables and vet's checks stay as upstream has them)", where, fileVersion, cfg.GoVersion))
 	}
-	res := &Result{FileVersion: fileVersion, ModuleDir: moduleDir, Notes: append(withoutGeneratedNotes(c.notes, all), generatedNotes(all)...), Input: inputOf(base), Facts: base.Package, Overlay: overlay, Internal: internal, Share: c.share}
+	rel := func(p token.Position) string {
+		if r, err := filepath.Rel(moduleDir, p.Filename); err == nil {
+			p.Filename = filepath.ToSlash(r)
+		}
+		return p.String()
+	}
+	var plan *Plan
+	for _, r := range pkgs {
+		if r.l.Pkg.Types == base.Pkg.Types {
+			plan = r.planValue(rel)
+		}
+	}
+	res := &Result{Plan: plan, FileVersion: fileVersion, ModuleDir: moduleDir, Notes: append(withoutGeneratedNotes(c.notes, all), generatedNotes(all)...), Input: inputOf(base), Facts: base.Package, Overlay: overlay, Internal: internal, Share: c.share}
 	for _, l := range loaded[1:] {
 		if strings.HasSuffix(l.Pkg.PkgPath, "_test") && l.Pkg.PkgPath != base.Pkg.PkgPath {
 			res.XFacts = l.Package
@@ -524,7 +538,9 @@ type pkgRewriter struct {
 	internal bool
 	// ifaces: the package's interfaces with async methods; ifaceCalled:
 	// the methods whose helper a call uses (ifaces.go).
-	ifaces      []*ifacePlan
+	ifaces []*ifacePlan
+	// planned are the functions planning decided on, in source order.
+	planned     []plannedFunc
 	ifaceCalled map[*ifaceMethod]bool
 	// replySites are the reply waits by their syntax, replyDone those
 	// handled, readerGo the reader goroutines' functions (replywait.go).

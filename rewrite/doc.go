@@ -22,6 +22,8 @@
 //     already in scope), and the names of the forms (FContext, or
 //     FWithContext when the package declares FContext for something else,
 //     noted).
+//   - planvalue.go: the Plan, what planning decided as one exported value
+//     (explain -json), and planAsync, which names each future form.
 //   - ifaces.go: the package's interfaces with async methods. An
 //     unexported one implemented only by the package's own types changes
 //     with its implementations (ctx first on the interface and on every

@@ -29,6 +29,9 @@ type fnPlan struct {
 	// ifaceM: the method of an interface that changes with its
 	// implementations (ifaces.go); fn is a stand-in with Name and Obj only.
 	ifaceM bool
+	// async names the future form of a function with a wrapper
+	// (planAsync); noAsyncWhy says why it has none.
+	async, noAsyncWhy string
 }
 
 // ctxSource is where the ctx of a function body comes from.
@@ -76,6 +79,7 @@ func (r *pkgRewriter) plan() {
 			}
 			p := &fnPlan{fn: fn}
 			r.c.plans[obj.FullName()] = p
+			r.planned = append(r.planned, plannedFunc{fd, p})
 			p.src = r.chooseSource(fd, fn, testFile, p)
 			if p.addParam {
 				decls = append(decls, fd)
@@ -84,6 +88,11 @@ func (r *pkgRewriter) plan() {
 	}
 	r.dropUnusedCtx(decls)
 	r.planCompanions()
+	for _, pf := range r.planned {
+		if pf.p.wrapper {
+			r.planAsync(pf.fd, pf.p)
+		}
+	}
 }
 
 // dropUnusedCtx keeps the signature of the functions that would not use a

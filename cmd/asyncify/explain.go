@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -13,7 +15,7 @@ import (
 	"github.com/asyncify-dev/asyncify/rewrite"
 )
 
-const explainSynopsis = "asyncify explain [-tests=true] [-config FILE] PACKAGE NAME"
+const explainSynopsis = "asyncify explain [-tests=true] [-config FILE] PACKAGE NAME\n       asyncify explain -json [-tests=true] [-config FILE] PACKAGE"
 
 // runExplain says why one function is async (its chain down to a socket
 // site), whether its operation is pipelined or exclusive and why, which
@@ -23,10 +25,16 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("explain", explainSynopsis, stdout, stderr)
 	tests := fs.Bool("tests", true, "analyse and convert the package with its _test.go files, as asyncify does by default")
 	configFile := fs.String("config", "", configFlagHelp)
+	asJSON := fs.Bool("json", false, "print the conversion's whole plan as JSON (docs/reference.md, \"The plan\") instead of explaining one function")
 	if status, done := parseFlags(fs, args, stdout); done {
 		return status
 	}
-	if fs.NArg() != 2 {
+	if *asJSON && fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "asyncify explain -json: want a package")
+		fs.Usage()
+		return exitError
+	}
+	if !*asJSON && fs.NArg() != 2 {
 		fmt.Fprintln(stderr, "asyncify explain: want a package and a function name, as detect names it: F, (*T).M, T.M")
 		fs.Usage()
 		return exitError
@@ -49,6 +57,9 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	reportUnmatched(ov, stderr)
+	if *asJSON {
+		return printPlan(res.Plan, stdout, stderr)
+	}
 	facts := res.Facts
 	fn, msg := findFunc(facts, fs.Arg(1))
 	if fn == nil && res.XFacts != nil {
@@ -126,6 +137,7 @@ func explain(b *strings.Builder, res *rewrite.Result, facts *iodetect.Package, f
 		b.WriteString("pipelined: its exchange is one round of writes, then reads, so it can share a connection with other operations.\n")
 	}
 	explainShare(b, res.Share, rel)
+	explainPlan(b, res.Plan, fn)
 
 	decl := enclosingDecl(facts, fn)
 	var rw *rewritten
@@ -411,5 +423,54 @@ func recvName(fd *ast.FuncDecl) string {
 		default:
 			return ""
 		}
+	}
+}
+
+// printPlan prints the plan as indented JSON; a package with nothing to
+// convert has an empty one.
+func printPlan(p *rewrite.Plan, stdout, stderr io.Writer) int {
+	if p == nil {
+		p = &rewrite.Plan{}
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "\t")
+	err := enc.Encode(p)
+	if err == nil {
+		_, err = stdout.Write(b.Bytes())
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "asyncify explain:", err)
+		return exitError
+	}
+	return exitOK
+}
+
+// explainPlan says what the plan (explain -json) decided for fn: its
+// signature, where its ctx comes from, the forms it gains.
+func explainPlan(b *strings.Builder, p *rewrite.Plan, fn *iodetect.Func) {
+	if p == nil {
+		return
+	}
+	for _, f := range p.Funcs {
+		if f.Name != fn.Name {
+			continue
+		}
+		fmt.Fprintf(b, "\nPlan: signature %s; its ctx: %s", f.Signature, f.Ctx)
+		if f.Why != "" {
+			fmt.Fprintf(b, " (%s)", f.Why)
+		}
+		if f.Context != "" {
+			fmt.Fprintf(b, "; Context form %s", f.Context)
+		}
+		switch {
+		case f.Async != "":
+			fmt.Fprintf(b, "; future form %s", f.Async)
+		case f.NoAsync != "":
+			fmt.Fprintf(b, "; no future form: %s", f.NoAsync)
+		}
+		b.WriteString(".\n")
+		return
 	}
 }

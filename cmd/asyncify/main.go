@@ -6,6 +6,7 @@
 //	asyncify [-d | -w | -o DIR [-check]] [-tests=true] PACKAGE
 //	asyncify detect [-json] [-tests=true] [-config FILE] PATTERN...
 //	asyncify explain [-tests=true] [-config FILE] PACKAGE NAME
+//	asyncify explain -json [-tests=true] [-config FILE] PACKAGE
 //	asyncify version
 //	go vet -vettool=$(which asyncify) PACKAGES
 //
@@ -63,6 +64,7 @@ Usage:
 	asyncify [-d | -w | -o DIR [-check]] [-tests=true] [-config FILE] [-color=auto] PACKAGE
 	asyncify detect [-json] [-tests=true] [-config FILE] PATTERN...
 	asyncify explain [-tests=true] [-config FILE] PACKAGE NAME
+	asyncify explain -json [-tests=true] [-config FILE] PACKAGE
 	asyncify version
 
 Without a command, asyncify converts PACKAGE into a context-aware one and
