@@ -645,20 +645,17 @@ func (a *analyzer) addReplyWait(fn *Func, node ast.Node, call *ast.CallExpr, cal
 
 // errorLast reports whether fn's last result is an error.
 func (a *analyzer) errorLast(fn *Func) bool {
-	var ft *ast.FuncType
+	var sig *types.Signature
 	switch {
-	case fn.Decl != nil:
-		ft = fn.Decl.Type
 	case fn.Lit != nil:
-		ft = fn.Lit.Type
-	default:
+		sig, _ = a.info.TypeOf(fn.Lit).(*types.Signature)
+	case fn.Obj != nil:
+		sig, _ = fn.Obj.Type().(*types.Signature)
+	}
+	if sig == nil || sig.Results().Len() == 0 {
 		return false
 	}
-	if ft.Results == nil || len(ft.Results.List) == 0 {
-		return false
-	}
-	last := ft.Results.List[len(ft.Results.List)-1]
-	return types.Identical(a.info.TypeOf(last.Type), types.Universe.Lookup("error").Type())
+	return types.Identical(sig.Results().At(sig.Results().Len()-1).Type(), types.Universe.Lookup("error").Type())
 }
 
 // recvChan is the channel a receive reads from: <-ch, or a range over ch.

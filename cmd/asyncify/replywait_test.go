@@ -280,19 +280,7 @@ import (
 
 // serveSlow greets, then answers GET k with "value-of-k" after a random
 // delay of up to a millisecond; GET silent is never answered.
-func serveSlow(nc net.Conn) {
-	if _, err := nc.Write([]byte("HELLO\n")); err != nil {
-		return
-	}
-	fakeserver.Lines(func(line string) string {
-		key, _ := strings.CutPrefix(line, "GET ")
-		if key == "silent" {
-			return ""
-		}
-		time.Sleep(time.Duration(rand.IntN(1000)) * time.Microsecond)
-		return "value-of-" + key + "\n"
-	})(nc)
-}
+var serveSlow = serveWith("HELLO\n", func() time.Duration { return time.Duration(rand.IntN(1000)) * time.Microsecond })
 
 func bounded(t *testing.T, what string, call func(ctx context.Context) error) {
 	t.Helper()
