@@ -22,10 +22,13 @@
 //     sequence (textproto.Pipeline) a conn-derived value, directly or by handing
 //     it to a function such as io.ReadFull, fmt.Fprintf or binary.Read; and the
 //     other blocking calls (time.Sleep, file I/O, os/exec, DNS lookups, cgo).
-//   - Reply waits (replywait.go): in a client whose reader goroutine
-//     routes replies to callers, a receive on a channel it fills or a
-//     sync.Cond wait on what it signals; they seed the async set like
-//     socket I/O. A reader's go statement is no call-graph edge.
+//   - Reply waits (replywait.go, readers.go, chansafety.go,
+//     callermem.go): in a client whose reader goroutine routes replies to
+//     callers, a receive on a channel it fills or a sync.Cond wait on what
+//     it signals; they seed the async set like socket I/O when the wait
+//     can end early (a reply left behind cannot block the reader, or the
+//     exchange can be cut off) where it is (a function with an error
+//     result). A reader's go statement is no call-graph edge.
 //   - Detached goroutines (detached.go): a go statement whose goroutine
 //     delivers nothing (no send, close, WaitGroup.Done, Cond signal)
 //     outlives the call that starts it: no call-graph edge, and the
@@ -52,7 +55,10 @@
 // The files, one concept each: facts.go (the types of the facts: Kind, Side,
 // Site, Root, ...), analyze.go (Analyze, the functions and literals it
 // walks), values.go (value flow), roots.go, sites.go (sites and the call
-// graph), replywait.go (reader goroutines and reply waits), detached.go
+// graph), readers.go (reader goroutines and forwarders), replywait.go
+// (what they deliver, and the waits for it), chansafety.go (whether a
+// reply left behind can block the reader; what a cut-off closes),
+// callermem.go (memory the reader writes for a caller), detached.go
 // (goroutines nobody waits for), asyncset.go (the
 // fixpoint), result.go (the Package value),
 // shape.go (whether an operation can share a connection: its mode),
