@@ -601,7 +601,7 @@ func TestConvertInternal(t *testing.T) {
 	}
 	for _, f := range []string{"internal/proto/asyncify_ctx.go"} {
 		if _, err := os.Stat(filepath.Join(out, filepath.FromSlash(f))); err == nil {
-			t.Errorf("%s written: proto calls no helper", f)
+			t.Errorf("%s written: proto calls nothing of the runtime", f)
 		}
 	}
 	goIn(t, dir, "vet", "./internal/...")

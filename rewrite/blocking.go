@@ -80,11 +80,11 @@ func (r *pkgRewriter) blocking(call *ast.CallExpr, site *iodetect.Site, src ctxS
 			return false
 		}
 		if c, ok := dcall.Args[0].(*dst.CallExpr); ok {
-			if id, ok := c.Fun.(*dst.Ident); ok && id.Name == helperDeadline {
+			if id, ok := c.Fun.(*dst.Ident); ok && id.Name == r.rtName("ctxDeadline") {
 				return false // converted already
 			}
 		}
-		dcall.Args[0] = &dst.CallExpr{Fun: dst.NewIdent(helperDeadline), Args: []dst.Expr{src.expr(), dcall.Args[0]}}
+		dcall.Args[0] = &dst.CallExpr{Fun: dst.NewIdent(r.rt("ctxDeadline")), Args: []dst.Expr{src.expr(), dcall.Args[0]}}
 		return true
 	case site.Kind == iodetect.KindExec && fn.FullName() == "os/exec.Command":
 		// the process is killed when ctx ends
@@ -107,7 +107,7 @@ func (r *pkgRewriter) blocking(call *ast.CallExpr, site *iodetect.Site, src ctxS
 		dcall.Args = append([]dst.Expr{src.expr()}, args...)
 		return true
 	case site.Kind == iodetect.KindSleep && fn.FullName() == "time.Sleep":
-		dcall.Fun = dst.NewIdent(helperSleep)
+		dcall.Fun = dst.NewIdent(r.rt("sleep"))
 		dcall.Args = append([]dst.Expr{src.expr()}, dcall.Args...)
 		return true
 	}

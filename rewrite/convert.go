@@ -389,38 +389,11 @@ func convertLoaded(cfg Config, pattern string, loaded, deps []*iodetect.Loaded, 
 		res.Nothing = nothingToDo(pkgs)
 	}
 	if changed {
-		helper, err := c.helperFile(base)
+		rt, err := c.target(base).files()
 		if err != nil {
 			return nil, err
 		}
-		present := false
-		for _, f := range perPkg[0] {
-			present = present || f.Path == helper.Path
-		}
-		if !present {
-			perPkg[0] = append(perPkg[0], helper)
-		}
-		if c.replyHelpers {
-			rf, err := c.replyFile(base)
-			if err != nil {
-				return nil, err
-			}
-			perPkg[0] = mergeFiles(perPkg[0], []File{rf})
-		}
-		if c.sequenced {
-			seq, err := c.seqFile(base)
-			if err != nil {
-				return nil, err
-			}
-			perPkg[0] = mergeFiles(perPkg[0], []File{seq})
-		}
-		if c.usesRuntime {
-			rt, err := c.runtimeFiles(base)
-			if err != nil {
-				return nil, err
-			}
-			perPkg[0] = mergeFiles(perPkg[0], rt)
-		}
+		perPkg[0] = mergeFiles(perPkg[0], rt)
 	}
 	if err := refuseHelperImportClash(base, perPkg[0]); err != nil {
 		return nil, err
@@ -465,21 +438,18 @@ type converter struct {
 	notes     []string
 	errs      []string
 
-	base        *iodetect.Loaded
-	usesRuntime bool // an XxxAsync was generated
+	base *iodetect.Loaded
+	// rts: the runtime of each package that calls it, by its
+	// *types.Package (runtime.go).
+	rts map[any]*rtTarget
 	// sequenced: the package sequences exchanges with textproto.Pipeline;
 	// seqReach: the functions that reach such a call (textpipeline.go).
 	sequenced bool
 	seqReach  map[string]bool
 	// overlay: files that are not on disk (a vendored package's tests)
-	overlay    map[string][]byte
-	runtime    map[string][]byte
-	rtNames    map[string]string
-	runtimeErr error
+	overlay map[string][]byte
 	// share is the package's sharing decision (share.go).
 	share *ShareDecision
-	// replyHelpers: a reply wait uses asyncify_reply.go's helpers.
-	replyHelpers bool
 	// internalConv: the import paths of the internal packages converted
 	// with the client (internal.go).
 	internalConv map[string]bool

@@ -51,17 +51,20 @@
 //   - wrappers.go: an exported async function F keeps its signature as a
 //     wrapper calling FContext(context.Background(), ...), and FContext,
 //     its renamed body, takes ctx. FContext's error result is mapped to
-//     ctx.Err() when ctx ended first and the error was caused by it.
+//     ctx.Err() when ctx ended first and the error was caused by it (the
+//     runtime's ctxErr, deferred).
 //   - async.go: FAsync(ctx, ...) *Future[T] starts FContext on a runtime
 //     goroutine (templates' startOp); the runtime is emitted with it. It is
 //     FFuture when the package declares FAsync already (noted).
 //   - blocking.go: dials become context dials, client deadlines are
-//     bounded by ctx's, time.Sleep becomes a sleep that ends with ctx,
+//     bounded by ctx's (ctxDeadline), time.Sleep becomes the runtime's
+//     sleep, which ends with ctx,
 //     exec.Command becomes exec.CommandContext, net.LookupXxx becomes
 //     net.DefaultResolver.LookupXxx(ctx, ...) (net.ResolveXxxAddr, with no
 //     context form, is reported).
 //   - watch.go: an exchange on a connection that the function holds runs
-//     under a watcher that interrupts it when ctx ends.
+//     under a watch (the runtime's watchConn) that interrupts it when ctx
+//     ends.
 //   - share.go: shared (pipelined) connections. When the package's dials
 //     return net.Conn, iodetect has no evidence against sharing
 //     (evidence.go; or a share rule overrides it; a noshare rule keeps a
@@ -72,7 +75,8 @@
 //     operation in the mode iodetect decided (templates/conn.go;
 //     docs/runtime.md, "Shared connections").
 //   - textpipeline.go: textproto.Pipeline's Next, StartRequest... go
-//     through helpers that record each id's progress; an exported operation
+//     through the runtime's seqNext, seqStartRequest..., which record each
+//     id's progress; an exported operation
 //     reaching them completes what its ids were left without when it
 //     returns (no stall), and runs detached when ctx can end, so its caller
 //     can leave while the exchange completes (connections without
@@ -80,8 +84,8 @@
 //   - replywait.go: waits for a reply that the client's own reader
 //     goroutine delivers (iodetect's reply waits) end with ctx: a receive
 //     becomes a select on ctx.Done() returning ctx.Err(), a Cond wait
-//     asyncifyCondWait; the reader gets a private destination for a
-//     caller's reply (asyncifyPrivate), is started with
+//     the runtime's condWait; the reader gets a private destination for a
+//     caller's reply (replyPrivate), is started with
 //     context.Background(), and no ctx deadline or watch touches the
 //     connection it reads.
 //   - internal.go: the internal packages of the client's module that it
@@ -99,9 +103,15 @@
 //
 // Helpers of the rules:
 //
+//   - runtime.go: the runtime (templates/) as the rules call it: rt gives
+//     the name a canonical runtime name has in the converted package and
+//     records its use; the package then gets the part of the runtime those
+//     names reach (templates.Emit), its exported API too when it uses
+//     futures or shared connections. A converted internal package gets its
+//     own.
 //   - typeexpr.go: types spelled for the package being rewritten.
 //   - tokens.go: short names for the go/token kinds the rules build.
-//   - header.go: the generated-code header and the helper file.
+//   - header.go: the generated-code header of a converted file.
 //
 // After the rewrite:
 //
@@ -113,7 +123,9 @@
 //     which -check reads.
 //
 // Files that an earlier run generated (asyncify_*.go with the header) are
-// never converted, and a converted package converts to itself.
+// never converted, and a converted package converts to itself. A rerun with
+// -w over a converted package that changes which runtime files it needs
+// leaves the files it no longer needs in place (-o removes them).
 //
 // Not done: reads and writes on a connection that no struct field holds
 // with its deadlines (a bufio wrapper, an io.ReadWriteCloser, locals and

@@ -245,7 +245,7 @@ const (
 
 // newNames are what a rename picks from: names the conversion declares or
 // imports, and ordinary ones.
-var newNames = []string{"ctx", "context", "err", "net", "c", "cancel", "asyncifyWatch", "Future", "startOp", "x2", "GetContext", "time"}
+var newNames = []string{"ctx", "context", "err", "net", "c", "cancel", "watchConn", "ctxErr", "Future", "startOp", "x2", "GetContext", "time"}
 
 // mutate applies the structured mutation op to the k-th candidate in src;
 // src is returned unchanged when it does not parse or has no candidate.

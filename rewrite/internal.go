@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/asyncify-dev/asyncify/iodetect"
-	"github.com/dave/dst"
 	"golang.org/x/tools/go/packages"
 )
 
@@ -264,8 +263,8 @@ func (r *pkgRewriter) planInPlace() {
 	}
 }
 
-// printInternal prints a converted internal package, with its helpers when
-// its code calls them, records its files in internal, and returns them;
+// printInternal prints a converted internal package, with the part of the
+// runtime its code calls, records its files in internal, and returns them;
 // nil when the conversion changed nothing.
 func (r *pkgRewriter) printInternal(internal []InternalPkg) ([]File, error) {
 	files, err := r.print()
@@ -279,13 +278,11 @@ func (r *pkgRewriter) printInternal(internal []InternalPkg) ([]File, error) {
 	if !changed {
 		return nil, nil
 	}
-	if r.usesHelpers() {
-		h, err := r.c.helperFile(r.l)
-		if err != nil {
-			return nil, err
-		}
-		files = mergeFiles(files, []File{h})
+	rt, err := r.c.target(r.l).files()
+	if err != nil {
+		return nil, err
 	}
+	files = mergeFiles(files, rt)
 	for i := range files {
 		if rel, err := filepath.Rel(r.c.moduleDir, files[i].Path); err == nil {
 			files[i].Rel = filepath.ToSlash(rel)
@@ -297,27 +294,6 @@ func (r *pkgRewriter) printInternal(internal []InternalPkg) ([]File, error) {
 		}
 	}
 	return files, nil
-}
-
-// usesHelpers reports whether the package's rewritten code (not the
-// files asyncify generated) calls one of asyncify_ctx.go's helpers.
-func (r *pkgRewriter) usesHelpers() bool {
-	found := false
-	for i, df := range r.files {
-		if r.generated[r.ast[i]] {
-			continue
-		}
-		dst.Inspect(df, func(n dst.Node) bool {
-			if id, ok := n.(*dst.Ident); ok && id.Path == "" {
-				switch id.Name {
-				case helperWatch, helperDeadline, helperSleep, helperCtxErr:
-					found = true
-				}
-			}
-			return !found
-		})
-	}
-	return found
 }
 
 // seesHelpers reports whether the package's code can call the helpers:

@@ -5,12 +5,10 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/asyncify-dev/asyncify/iodetect"
-	"github.com/asyncify-dev/asyncify/templates"
 	"github.com/dave/dst"
 	"github.com/dave/dst/dstutil"
 )
@@ -26,7 +24,7 @@ import (
 //     gains that case. What the function defers (the client's own cleanup,
 //     go-ldap's finishMessage) runs on that return as on any other.
 //   - a sync.Cond wait on what the reader produces returns ctx.Err() when
-//     ctx ends: asyncifyCondWait wakes it with context.AfterFunc and
+//     ctx ends: condWait wakes it with context.AfterFunc and
 //     Broadcast; the function must defer the Unlock of the Cond's lock (it
 //     returns with the lock held otherwise).
 //   - a wait whose reader's send selects only on a session's close
@@ -648,7 +646,7 @@ type privateState struct {
 // privateDst gives fd's reply waits a private destination when the reader
 // writes into one parameter of fd of an empty interface type: at the top,
 //
-//	reply, asyncifyKeep, asyncifyDone := asyncifyPrivate(ctx, reply)
+//	reply, asyncifyKeep, asyncifyDone := replyPrivate(ctx, reply)
 //
 // the waits then end on asyncifyDone (ctx.Done(), or nil when the value
 // cannot be made private: not a non-nil pointer), and the reply case calls
@@ -673,7 +671,7 @@ func (r *pkgRewriter) privateDst(df *dst.File, fd *ast.FuncDecl, src ctxSource) 
 	if len(fd.Body.List) > 0 {
 		if as, ok := fd.Body.List[0].(*ast.AssignStmt); ok && len(as.Rhs) == 1 {
 			if call, ok := as.Rhs[0].(*ast.CallExpr); ok {
-				if id, ok := call.Fun.(*ast.Ident); ok && id.Name == helperPrivate {
+				if id, ok := call.Fun.(*ast.Ident); ok && id.Name == r.rtName("replyPrivate") {
 					return nil // a run on converted code
 				}
 			}
@@ -686,7 +684,7 @@ func (r *pkgRewriter) privateDst(df *dst.File, fd *ast.FuncDecl, src ctxSource) 
 	def := &dst.AssignStmt{
 		Lhs: []dst.Expr{dst.NewIdent(mem.Name()), dst.NewIdent(ps.keep), dst.NewIdent(ps.done)},
 		Tok: token.DEFINE,
-		Rhs: []dst.Expr{&dst.CallExpr{Fun: dst.NewIdent(helperPrivate), Args: []dst.Expr{dst.NewIdent(src.name), dst.NewIdent(mem.Name())}}},
+		Rhs: []dst.Expr{&dst.CallExpr{Fun: dst.NewIdent(r.rt("replyPrivate")), Args: []dst.Expr{dst.NewIdent(src.name), dst.NewIdent(mem.Name())}}},
 	}
 	def.Decs.After = dst.NewLine
 	ps.def = def
@@ -702,7 +700,6 @@ func (r *pkgRewriter) addPrivate(df *dst.File, fd *ast.FuncDecl) {
 	dfd := r.dst(fd).(*dst.FuncDecl)
 	dfd.Body.List = append([]dst.Stmt{r.private.def}, dfd.Body.List...)
 	r.c.notes = append(r.c.notes, r.private.note)
-	r.c.replyHelpers = true
 	r.modified[df] = true
 }
 
@@ -806,7 +803,7 @@ func condWaitCall(stmt ast.Stmt) *ast.CallExpr {
 
 // condWait rewrites x.Wait() on a Cond the reader signals into
 //
-//	if asyncifyCondWait(ctx, x) { return ..., ctx.Err() }
+//	if condWait(ctx, x) { return ..., ctx.Err() }
 //
 // when the function defers the Unlock of x's lock (an early return then
 // releases it, as every other return does).
@@ -824,11 +821,10 @@ func (r *pkgRewriter) condWait(df *dst.File, b *ast.BlockStmt, stmt ast.Stmt, ca
 	}
 	r.replyDone[call] = true
 	sel := r.dst(call).(*dst.CallExpr).Fun.(*dst.SelectorExpr)
-	cond := &dst.CallExpr{Fun: dst.NewIdent(helperCondWait), Args: []dst.Expr{dst.NewIdent(src.name), sel.X}}
+	cond := &dst.CallExpr{Fun: dst.NewIdent(r.rt("condWait")), Args: []dst.Expr{dst.NewIdent(src.name), sel.X}}
 	ifs := &dst.IfStmt{Cond: cond, Body: &dst.BlockStmt{List: []dst.Stmt{ret}}}
 	ifs.Decs.NodeDecs = *r.dst(stmt).Decorations()
 	r.spliceStmt(b, stmt, []dst.Stmt{ifs})
-	r.c.replyHelpers = true
 	r.modified[df] = true
 }
 
@@ -846,74 +842,3 @@ func (r *pkgRewriter) defersUnlock(fd *ast.FuncDecl) bool {
 	}
 	return false
 }
-
-// The helpers of replywait.go, generated into replyFileName when used.
-const (
-	replyFileName  = "asyncify_reply.go"
-	helperCondWait = "asyncifyCondWait"
-	helperPrivate  = "asyncifyPrivate"
-)
-
-func (c *converter) replyFile(base *iodetect.Loaded) (File, error) {
-	dir := filepath.Dir(base.Pkg.GoFiles[0])
-	path := filepath.Join(dir, replyFileName)
-	for _, name := range []string{helperCondWait, helperPrivate} {
-		if obj := base.Pkg.Types.Scope().Lookup(name); obj != nil {
-			pos := base.Pkg.Fset.Position(obj.Pos())
-			if filepath.Base(pos.Filename) != replyFileName {
-				return File{}, &Error{Errs: []string{fmt.Sprintf("%s: %s is declared by the package; asyncify needs the name for a helper", pos, name)}}
-			}
-		}
-	}
-	return generatedFile(path, fmt.Sprintf(replySource, templates.Header, base.Pkg.Name))
-}
-
-const replySource = `%s
-
-package %s
-
-import (
-	"context"
-	"reflect"
-	"sync"
-)
-
-// asyncifyPrivate gives an operation whose reply a reader goroutine decodes
-// into dst, memory its caller passed, a private destination: when ctx can
-// end and dst holds a non-nil pointer, a new value holding a copy of *dst,
-// with keep copying it back into *dst once the reply has come (unchanged
-// when the reader wrote nothing) and done being ctx.Done(); otherwise dst
-// itself, a keep that does nothing and a nil done, so that the wait does
-// not end early. The copy is shallow: maps and slices inside *dst are
-// shared.
-func asyncifyPrivate(ctx context.Context, dst interface{}) (priv interface{}, keep func(), done <-chan struct{}) {
-	v := reflect.ValueOf(dst)
-	if ctx.Done() == nil || !v.IsValid() || v.Kind() != reflect.Ptr || v.IsNil() {
-		return dst, func() {}, nil
-	}
-	p := reflect.New(v.Type().Elem())
-	p.Elem().Set(v.Elem())
-	return p.Interface(), func() { v.Elem().Set(p.Elem()) }, ctx.Done()
-}
-
-// asyncifyCondWait waits on c, as c.Wait does (c.L held on entry and on
-// return), and reports whether ctx ended: then the caller returns
-// ctx.Err(). A wait that ctx can end is woken by a Broadcast when it does.
-func asyncifyCondWait(ctx context.Context, c *sync.Cond) bool {
-	if ctx.Done() == nil {
-		c.Wait()
-		return false
-	}
-	if ctx.Err() != nil {
-		return true
-	}
-	stop := context.AfterFunc(ctx, func() {
-		c.L.Lock()
-		c.Broadcast()
-		c.L.Unlock()
-	})
-	c.Wait()
-	stop()
-	return ctx.Err() != nil
-}
-`

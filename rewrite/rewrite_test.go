@@ -1,8 +1,6 @@
 package rewrite
 
 import (
-	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -61,7 +59,6 @@ func TestRules(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkHelpers(t, res)
 			got := diffOf(dir, res)
 			notes := strings.ReplaceAll(strings.Join(res.Notes, "\n"), dir+string(filepath.Separator), "")
 			if notes != "" {
@@ -103,65 +100,18 @@ func convertIn(dir string, ov *iodetect.Overrides) (*Result, error) {
 }
 
 // diffOf is the diff of a conversion, without the runtime's files (tested
-// in templates/). A helper file the rewrite writes (asyncify_ctx.go,
-// asyncify_reply.go, asyncify_sequence.go) is one line saying so: its
-// content is the same in every case but for the package name, and
-// checkHelpers compares it with testdata/helpers/ once per case.
+// in templates/).
 func diffOf(dir string, res *Result) string {
 	var b strings.Builder
 	for _, f := range res.Files {
-		base := filepath.Base(f.Path)
-		if slices.Contains(templates.RuntimeFiles, strings.TrimPrefix(base, "asyncify_")) {
+		if slices.Contains(templates.RuntimeFiles, strings.TrimPrefix(filepath.Base(f.Path), "asyncify_")) {
 			continue
 		}
 		rel, _ := filepath.Rel(dir, f.Path)
-		if slices.Contains(helperFiles, base) {
-			if f.Old == nil || !bytes.Equal(f.Old, f.New) {
-				fmt.Fprintf(&b, "=== %s: asyncify's helper file, as testdata/helpers/%s\n", filepath.ToSlash(rel), base)
-			}
-			continue
-		}
 		b.WriteString(UnifiedDiff(filepath.ToSlash(rel), f.Old, f.New))
 	}
 	return b.String()
 }
-
-// helperFiles are the files the rewrite itself writes into a converted
-// package, beside upstream's.
-var helperFiles = []string{helperFileName, replyFileName, seqFileName}
-
-// checkHelpers compares the helper files a conversion writes with
-// testdata/helpers/NAME (written for package p); UPDATE_GOLDEN=1 writes
-// them.
-func checkHelpers(t *testing.T, res *Result) {
-	t.Helper()
-	for _, f := range res.Files {
-		base := filepath.Base(f.Path)
-		if !slices.Contains(helperFiles, base) {
-			continue
-		}
-		got := packageClause.ReplaceAll(f.New, []byte("package p"))
-		golden := filepath.Join("testdata", "helpers", base)
-		if os.Getenv("UPDATE_GOLDEN") == "1" {
-			if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(golden, got, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(golden)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s differs from %s:\n%s", base, golden, UnifiedDiff(golden, want, got))
-		}
-	}
-}
-
-var packageClause = regexp.MustCompile(`(?m)^package \w+$`)
 
 func checkErrors(t *testing.T, dir string, err error, want string) {
 	t.Helper()

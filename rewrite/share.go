@@ -269,11 +269,10 @@ func (r *pkgRewriter) shareDial(call *ast.CallExpr, src ctxSource) bool {
 	if len(strs) < 2 {
 		return false
 	}
-	names := r.c.runtimeNames()
-	if names == nil {
+	rt := r.runtime(true)
+	if rt == nil {
 		return false
 	}
-	r.c.usesRuntime = true
 	dcall := r.dst(call).(*dst.CallExpr)
 	ctxArg, param := src.expr(), "_"
 	if len(dcall.Args) > 0 {
@@ -298,7 +297,7 @@ func (r *pkgRewriter) shareDial(call *ast.CallExpr, src ctxSource) bool {
 		Body: &dst.BlockStmt{List: []dst.Stmt{&dst.ReturnStmt{Results: []dst.Expr{dcall}}}},
 	}
 	r.replace[dcall] = &dst.CallExpr{
-		Fun:  dst.NewIdent(names["shareConn"]),
+		Fun:  dst.NewIdent(rt("shareConn")),
 		Args: []dst.Expr{ctxArg, owner, strs[0], strs[1], lit},
 	}
 	return true
@@ -324,13 +323,12 @@ func (r *pkgRewriter) shareReaderCall(call *ast.CallExpr) bool {
 	if !types.Implements(r.info.TypeOf(call.Args[0]), r.netConn().Underlying().(*types.Interface)) || r.servesIn(r.curFunc) {
 		return false
 	}
-	names := r.c.runtimeNames()
-	if names == nil {
+	rt := r.runtime(true)
+	if rt == nil {
 		return false
 	}
-	r.c.usesRuntime = true
 	dcall := r.dst(call).(*dst.CallExpr)
-	dcall.Fun = dst.NewIdent(names["shareReader"])
+	dcall.Fun = dst.NewIdent(rt("shareReader"))
 	dcall.Args = []dst.Expr{dcall.Args[0], size}
 	return true
 }
@@ -356,11 +354,10 @@ func (r *pkgRewriter) servesIn(fd *ast.FuncDecl) bool {
 // handed the connection (receiver, parameter) is a part of an exchange:
 // nil.
 func (r *pkgRewriter) bindStmt(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan, conn dst.Expr, local bool) dst.Stmt {
-	names := r.c.runtimeNames()
-	if names == nil {
+	rt := r.runtime(true)
+	if rt == nil {
 		return nil
 	}
-	r.c.usesRuntime = true
 	var errp dst.Expr = dst.NewIdent("nil")
 	if local {
 		if name := r.errResult(dfd, fd); name != "" {
@@ -368,7 +365,7 @@ func (r *pkgRewriter) bindStmt(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan, c
 		}
 	}
 	return &dst.DeferStmt{Call: &dst.CallExpr{Fun: &dst.CallExpr{
-		Fun:  dst.NewIdent(names["bindConn"]),
+		Fun:  dst.NewIdent(rt("bindConn")),
 		Args: []dst.Expr{p.src.expr(), conn, errp},
 	}}}
 }
@@ -418,12 +415,11 @@ func (r *pkgRewriter) makeRunOp(wrapper, dfd *dst.FuncDecl, fd *ast.FuncDecl, p 
 	if n == 0 || n > 2 || !types.Identical(res.At(n-1).Type(), types.Universe.Lookup("error").Type()) {
 		return nil
 	}
-	names := r.c.runtimeNames()
-	if names == nil {
+	rt := r.runtime(true)
+	if rt == nil {
 		return nil
 	}
 	bodyName := r.bodyName(fd)
-	r.c.usesRuntime = true
 
 	mode, modeDoc := "opDetachable", "It shares its connection with other operations (pipelined: one round of writes, then reads); when ctx ends first it returns ctx.Err() and the request still completes."
 	if p.fn.Mode == iodetect.Exclusive {
@@ -486,12 +482,12 @@ func (r *pkgRewriter) makeRunOp(wrapper, dfd *dst.FuncDecl, fd *ast.FuncDecl, p 
 		Body: &dst.BlockStmt{List: []dst.Stmt{ret}},
 	}
 	run := &dst.CallExpr{
-		Fun:  dst.NewIdent(names["runOp"]),
-		Args: []dst.Expr{dst.NewIdent(ctxName), &dst.BasicLit{Kind: stringLit, Value: strconv.Quote(p.fn.Name)}, dst.NewIdent(names[mode]), lit},
+		Fun:  dst.NewIdent(rt("runOp")),
+		Args: []dst.Expr{dst.NewIdent(ctxName), &dst.BasicLit{Kind: stringLit, Value: strconv.Quote(p.fn.Name)}, dst.NewIdent(rt(mode)), lit},
 	}
 	if recv := r.holderRecv(fd); recv != "" {
 		// The receiver holds a connection: its operations never overlap.
-		run.Fun = dst.NewIdent(names["runOpOn"])
+		run.Fun = dst.NewIdent(rt("runOpOn"))
 		run.Args = append([]dst.Expr{run.Args[0], dst.NewIdent(recv)}, run.Args[1:]...)
 	}
 	var stmts []dst.Stmt

@@ -5,11 +5,8 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
-	"path/filepath"
 	"strings"
 
-	"github.com/asyncify-dev/asyncify/iodetect"
-	"github.com/asyncify-dev/asyncify/templates"
 	"github.com/dave/dst"
 )
 
@@ -23,8 +20,8 @@ import (
 //
 // The rewrite, in code that has a ctx:
 //
-//	id := c.c.Next()            ->  id := asyncifyNext(ctx, c.c)
-//	c.c.StartRequest(id)        ->  asyncifyStartRequest(ctx, c.c, id)
+//	id := c.c.Next()            ->  id := seqNext(ctx, c.c)
+//	c.c.StartRequest(id)        ->  seqStartRequest(ctx, c.c, id)
 //	... EndRequest, StartResponse, EndResponse likewise
 //
 // records every id an operation obtains and how far it got, and each exported
@@ -32,13 +29,13 @@ import (
 //
 //	if ctx.Done() != nil {
 //		// detached: runs on its own goroutine; the caller leaves when ctx ends
-//		r, err := asyncifyDetach(ctx, func(ctx context.Context) (r struct{...}, err error) {
+//		r, err := detach(ctx, func(ctx context.Context) (r struct{...}, err error) {
 //			r.V0, err = t.FContext(ctx, args...)
 //			return
 //		})
 //		return r.V0, err
 //	}
-//	ctx, asyncifyEnd := asyncifySequenced(ctx)
+//	ctx, asyncifyEnd := sequenced(ctx)
 //	defer asyncifyEnd(&err)
 //
 // asyncifyEnd completes, in order, the calls an id left undone when the
@@ -50,28 +47,18 @@ import (
 // parameters it may share with the caller after returning (pointers, maps,
 // funcs; []byte arguments are copied) stays attached, and is reported.
 
-// The helpers of textpipeline.go, generated into seqFileName.
-const (
-	seqFileName       = "asyncify_sequence.go"
-	helperNext        = "asyncifyNext"
-	helperSequenced   = "asyncifySequenced"
-	helperDetach      = "asyncifyDetach"
-	helperSeqEndLocal = "asyncifyEnd"
-)
+// helperSeqEndLocal is the local that holds sequenced's end function.
+const helperSeqEndLocal = "asyncifyEnd"
 
-// pipelineMethods maps textproto.Pipeline's methods to their helpers.
+// pipelineMethods maps textproto.Pipeline's methods to the runtime's
+// functions that record them (templates/sequence.go).
 var pipelineMethods = map[string]string{
-	"Next":          helperNext,
-	"StartRequest":  "asyncifyStartRequest",
-	"EndRequest":    "asyncifyEndRequest",
-	"StartResponse": "asyncifyStartResponse",
-	"EndResponse":   "asyncifyEndResponse",
+	"Next":          "seqNext",
+	"StartRequest":  "seqStartRequest",
+	"EndRequest":    "seqEndRequest",
+	"StartResponse": "seqStartResponse",
+	"EndResponse":   "seqEndResponse",
 }
-
-// seqHelperNames are the names the sequence helper file declares.
-var seqHelperNames = []string{helperNext, "asyncifyStartRequest", "asyncifyEndRequest", "asyncifyStartResponse",
-	"asyncifyEndResponse", helperSequenced, helperDetach, "asyncifySequencer", "asyncifySeqOp", "asyncifySeqID",
-	"asyncifySeqKey", "asyncifySeqMark"}
 
 // isPipelineMethod reports whether fn is one of textproto.Pipeline's methods.
 func isPipelineMethod(fn *types.Func) bool {
@@ -175,7 +162,7 @@ func (r *pkgRewriter) pipelineCall(call *ast.CallExpr, src ctxSource) bool {
 	if _, isPtr := r.info.TypeOf(sel.X).Underlying().(*types.Pointer); !isPtr {
 		on = &dst.UnaryExpr{Op: token.AND, X: on}
 	}
-	dcall.Fun = dst.NewIdent(pipelineMethods[fn.Name()])
+	dcall.Fun = dst.NewIdent(r.rt(pipelineMethods[fn.Name()]))
 	dcall.Args = append([]dst.Expr{src.expr(), on}, dcall.Args...)
 	return true
 }
@@ -194,7 +181,7 @@ func (r *pkgRewriter) sequence(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) {
 	} else {
 		r.c.note(r.fset.Position(fd.Pos()), "%s runs attached to its caller (%s): when ctx ends, its exchange on a connection without deadlines is not interrupted", p.newName, why)
 	}
-	// ctx, asyncifyEnd := asyncifySequenced(ctx); defer asyncifyEnd(&err)
+	// ctx, asyncifyEnd := sequenced(ctx); defer asyncifyEnd(&err)
 	var endArg dst.Expr = dst.NewIdent("nil")
 	if res := dfd.Type.Results; res != nil && len(res.List) > 0 {
 		last := res.List[len(res.List)-1]
@@ -206,7 +193,7 @@ func (r *pkgRewriter) sequence(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) {
 		&dst.AssignStmt{
 			Lhs: []dst.Expr{dst.NewIdent(ctxName), dst.NewIdent(helperSeqEndLocal)},
 			Tok: token.DEFINE,
-			Rhs: []dst.Expr{&dst.CallExpr{Fun: dst.NewIdent(helperSequenced), Args: []dst.Expr{dst.NewIdent(ctxName)}}},
+			Rhs: []dst.Expr{&dst.CallExpr{Fun: dst.NewIdent(r.rt("sequenced")), Args: []dst.Expr{dst.NewIdent(ctxName)}}},
 		},
 		&dst.DeferStmt{Call: &dst.CallExpr{Fun: dst.NewIdent(helperSeqEndLocal), Args: []dst.Expr{endArg}}},
 	)
@@ -217,7 +204,7 @@ func (r *pkgRewriter) sequence(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) {
 	at := 0
 	if len(dfd.Body.List) > 0 {
 		if d, ok := dfd.Body.List[0].(*dst.DeferStmt); ok {
-			if id, ok := d.Call.Fun.(*dst.Ident); ok && id.Name == helperCtxErr {
+			if id, ok := d.Call.Fun.(*dst.Ident); ok && id.Name == r.rtName("ctxErr") {
 				at = 1
 			}
 		}
@@ -327,7 +314,7 @@ func (r *pkgRewriter) detachable(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan)
 	call := &dst.AssignStmt{
 		Lhs: []dst.Expr{first, dst.NewIdent(eName)},
 		Tok: token.DEFINE,
-		Rhs: []dst.Expr{&dst.CallExpr{Fun: dst.NewIdent(helperDetach), Args: []dst.Expr{dst.NewIdent(ctxName), lit}}},
+		Rhs: []dst.Expr{&dst.CallExpr{Fun: dst.NewIdent(r.rt("detach")), Args: []dst.Expr{dst.NewIdent(ctxName), lit}}},
 	}
 	block := append(clones, call, &dst.ReturnStmt{Results: outer})
 	for _, s := range block {
@@ -394,209 +381,3 @@ func (r *pkgRewriter) writesInto(fd *ast.FuncDecl, v *types.Var) bool {
 	})
 	return found
 }
-
-// seqFile returns the file of the sequence helpers for the converted package.
-func (c *converter) seqFile(base *iodetect.Loaded) (File, error) {
-	dir := filepath.Dir(base.Pkg.GoFiles[0])
-	path := filepath.Join(dir, seqFileName)
-	scope := base.Pkg.Types.Scope()
-	var errs []string
-	for _, name := range seqHelperNames {
-		if obj := scope.Lookup(name); obj != nil {
-			pos := base.Pkg.Fset.Position(obj.Pos())
-			if filepath.Base(pos.Filename) != seqFileName {
-				errs = append(errs, fmt.Sprintf("%s: %s is declared by the package; asyncify needs the name for a helper", pos, name))
-			}
-		}
-	}
-	if len(errs) > 0 {
-		return File{}, &Error{Errs: errs}
-	}
-	return generatedFile(path, fmt.Sprintf(seqSource, templates.Header, base.Pkg.Name))
-}
-
-const seqSource = `%s
-
-package %s
-
-import (
-	"context"
-	"sync"
-)
-
-// asyncifySequencer is what a textproto.Pipeline, or a textproto.Conn, offers.
-type asyncifySequencer interface {
-	Next() uint
-	StartRequest(id uint)
-	EndRequest(id uint)
-	StartResponse(id uint)
-	EndResponse(id uint)
-}
-
-type asyncifySeqKey struct{}
-
-// asyncifySeqOp records the ids an operation obtained and how far each got.
-type asyncifySeqOp struct {
-	mu  sync.Mutex
-	ids []asyncifySeqID
-}
-
-type asyncifySeqID struct {
-	p     asyncifySequencer
-	id    uint
-	phase int // the last call made: 1 StartRequest, 2 EndRequest, 3 StartResponse, 4 EndResponse
-}
-
-// asyncifySequenced starts recording the ids the operation under ctx obtains.
-// The operation defers end with its error result (nil when it has none):
-// when the operation failed (or panics, or has no error result), end
-// completes, in order, the calls each id was left without, so that an
-// operation that failed half-way never stalls the connection. An operation
-// that succeeds may hand an id on (to be answered by a later call), and its
-// ids are left as they are.
-func asyncifySequenced(ctx context.Context) (_ context.Context, end func(err *error)) {
-	op := &asyncifySeqOp{}
-	return context.WithValue(ctx, asyncifySeqKey{}, op), func(err *error) {
-		if p := recover(); p != nil {
-			op.complete()
-			panic(p)
-		}
-		if err == nil || *err != nil {
-			op.complete()
-		}
-	}
-}
-
-func (op *asyncifySeqOp) complete() {
-	op.mu.Lock()
-	ids := op.ids
-	op.ids = nil
-	op.mu.Unlock()
-	for _, s := range ids {
-		switch {
-		case s.phase >= 4:
-			continue
-		case s.phase == 3:
-			s.p.EndResponse(s.id)
-			continue
-		case s.phase < 1:
-			s.p.StartRequest(s.id)
-			fallthrough
-		case s.phase < 2:
-			s.p.EndRequest(s.id)
-		}
-		// No reply was read for this id: nothing was sent for it, or its
-		// connection failed. Its turn to read waits for the replies before
-		// it, so it is taken on a goroutine and the operation returns now.
-		go func(s asyncifySeqID) {
-			s.p.StartResponse(s.id)
-			s.p.EndResponse(s.id)
-		}(s)
-	}
-}
-
-func asyncifySeqMark(ctx context.Context, p asyncifySequencer, id uint, phase int) {
-	op, _ := ctx.Value(asyncifySeqKey{}).(*asyncifySeqOp)
-	if op == nil {
-		return
-	}
-	op.mu.Lock()
-	for i := range op.ids {
-		if op.ids[i].p == p && op.ids[i].id == id && op.ids[i].phase < phase {
-			op.ids[i].phase = phase
-		}
-	}
-	op.mu.Unlock()
-}
-
-// asyncifyNext is p.Next(), recorded in the operation under ctx.
-func asyncifyNext(ctx context.Context, p asyncifySequencer) uint {
-	id := p.Next()
-	if op, _ := ctx.Value(asyncifySeqKey{}).(*asyncifySeqOp); op != nil {
-		op.mu.Lock()
-		op.ids = append(op.ids, asyncifySeqID{p: p, id: id})
-		op.mu.Unlock()
-	}
-	return id
-}
-
-// asyncifyStartRequest is p.StartRequest(id), recorded.
-func asyncifyStartRequest(ctx context.Context, p asyncifySequencer, id uint) {
-	p.StartRequest(id)
-	asyncifySeqMark(ctx, p, id, 1)
-}
-
-// asyncifyEndRequest is p.EndRequest(id), recorded.
-func asyncifyEndRequest(ctx context.Context, p asyncifySequencer, id uint) {
-	p.EndRequest(id)
-	asyncifySeqMark(ctx, p, id, 2)
-}
-
-// asyncifyStartResponse is p.StartResponse(id), recorded.
-func asyncifyStartResponse(ctx context.Context, p asyncifySequencer, id uint) {
-	p.StartResponse(id)
-	asyncifySeqMark(ctx, p, id, 3)
-}
-
-// asyncifyEndResponse is p.EndResponse(id), recorded.
-func asyncifyEndResponse(ctx context.Context, p asyncifySequencer, id uint) {
-	p.EndResponse(id)
-	asyncifySeqMark(ctx, p, id, 4)
-}
-
-// asyncifyDetach runs body on its own goroutine, with ctx's values but not its
-// cancellation, and returns its result, or ctx.Err() as soon as ctx ends: the
-// body then completes without the caller, so that the exchange it began on a
-// shared connection is read to its end and the next one finds the connection
-// in order. Nothing is started when ctx has already ended. A panic in body
-// is raised again in the caller if it is still waiting.
-func asyncifyDetach[T any](ctx context.Context, body func(context.Context) (T, error)) (T, error) {
-	var zero T
-	if err := ctx.Err(); err != nil {
-		return zero, err
-	}
-	type result struct {
-		v     T
-		err   error
-		panic any
-		ok    bool
-	}
-	done := make(chan result, 1)
-	var mu sync.Mutex
-	left := false
-	go func() {
-		var r result
-		defer func() {
-			if !r.ok {
-				r.panic = recover()
-				mu.Lock()
-				gone := left
-				mu.Unlock()
-				if gone {
-					panic(r.panic) // nobody is waiting to receive it
-				}
-			}
-			done <- r
-		}()
-		r.v, r.err = body(context.WithoutCancel(ctx))
-		r.ok = true
-	}()
-	var r result
-	select {
-	case r = <-done:
-	case <-ctx.Done():
-		mu.Lock()
-		left = true
-		mu.Unlock()
-		select {
-		case r = <-done:
-		default:
-			return zero, ctx.Err()
-		}
-	}
-	if !r.ok {
-		panic(r.panic)
-	}
-	return r.v, r.err
-}
-`

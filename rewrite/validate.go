@@ -123,7 +123,7 @@ func nothingToDo(pkgs []*pkgRewriter) string {
 	}
 	switch {
 	case generated:
-		return "already converted by asyncify (its helper files carry asyncify's header): nothing changes"
+		return "already converted by asyncify (its runtime files carry asyncify's header): nothing changes"
 	case sites == 0 && async == 0:
 		return "no socket I/O found (no client reads, writes or dials on a connection): nothing to convert"
 	case client != nil && unused:

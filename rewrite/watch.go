@@ -18,7 +18,7 @@ import (
 // function or through a function value; never the client's own
 // SetDeadline, which must come first),
 //
-//	defer asyncifyWatch(ctx, v.field)()
+//	defer watchConn(ctx, v.field)()
 //
 // arms a context.AfterFunc that moves the connection's deadline to now when
 // ctx ends, interrupting the blocked read or write; leaving the function
@@ -56,7 +56,7 @@ func (r *pkgRewriter) watch(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) {
 		}
 		if stmt == nil {
 			stmt = &dst.DeferStmt{Call: &dst.CallExpr{Fun: &dst.CallExpr{
-				Fun:  dst.NewIdent(helperWatch),
+				Fun:  dst.NewIdent(r.rt("watchConn")),
 				Args: []dst.Expr{p.src.expr(), conn},
 			}}}
 		}

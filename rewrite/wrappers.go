@@ -109,7 +109,7 @@ func (r *pkgRewriter) mapErrors(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) 
 		last.Names = []*dst.Ident{dst.NewIdent(errName)}
 	}
 	def := &dst.DeferStmt{Call: &dst.CallExpr{
-		Fun:  dst.NewIdent(helperCtxErr),
+		Fun:  dst.NewIdent(r.rt("ctxErr")),
 		Args: []dst.Expr{p.src.expr(), &dst.UnaryExpr{Op: and, X: dst.NewIdent(errName)}},
 	}}
 	dfd.Body.List = append([]dst.Stmt{def}, dfd.Body.List...)

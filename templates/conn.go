@@ -785,12 +785,6 @@ func shareReader(r io.Reader, size int) *bufio.Reader {
 	return br
 }
 
-// connWithDeadline is what bindConn needs of a plain connection.
-type connWithDeadline interface {
-	SetDeadline(t time.Time) error
-	Close() error
-}
-
 // bindConn is called, deferred, where a function of the client begins using
 // a connection c under ctx:
 //
@@ -853,23 +847,6 @@ func bindConn(ctx context.Context, c connWithDeadline, errp *error) (end func())
 			h.end(false)
 		} else if h.s == nil {
 			h.sendUnread()
-		}
-	}
-}
-
-func watchConn(ctx context.Context, c connWithDeadline) (end func()) {
-	if c == nil || ctx.Done() == nil {
-		return func() {}
-	}
-	fired := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		c.SetDeadline(time.Unix(1, 0))
-		close(fired)
-	})
-	return func() {
-		if !stop() {
-			<-fired
-			c.Close()
 		}
 	}
 }

@@ -1,14 +1,37 @@
-// Package templates is the runtime that asyncify writes into every converted
-// package: futures, a context-aware buffered stream per exchange, and the
-// pipelined connection that many goroutines share. It is ordinary Go,
-// compiled and tested here, standard library only. Emit returns its files
-// for a target package (package clause changed, generated-code header first,
-// names that clash with the target's renamed); this file, emit.go and the
-// tests are not emitted.
+// Package templates is the runtime that asyncify writes into converted
+// packages: the ties of a client's own I/O to ctx, futures, a context-aware
+// buffered stream per exchange, and the pipelined connection that many
+// goroutines share. It is ordinary Go, compiled and tested here, standard
+// library only. Emit returns its files for a target package (package clause
+// changed, generated-code header first, names that clash with the target's
+// renamed), keeping only what the names the package uses reach; this file,
+// emit.go and the tests are not emitted.
 //
 // The runtime's names below are canonical: call them by names[canonical],
-// the map Emit returns. Only Future and ErrMaybeExecuted are exported; the
+// the map Emit (or Names) returns, and pass the names used to Emit as keep.
+// Only Future, ErrMaybeExecuted and AsyncifyPipelining are exported; the
 // rest stays out of the converted package's API.
+//
+// The files, by idea:
+//
+//   - ctx.go: a client's own I/O tied to ctx, in every converted package
+//     that needs it: watchConn (ctx's end interrupts an exchange on a
+//     connection), ctxEnded and ctxErr, its deferred form (the error an
+//     operation returns when ctx ended), ctxDeadline (a client's deadline
+//     bounded by ctx's), sleep (time.Sleep that ends with ctx).
+//   - reply.go: waits for a reply a client's own reader goroutine delivers:
+//     condWait (a sync.Cond wait that ctx ends), replyPrivate (a private
+//     destination for a reply the caller may stop waiting for).
+//   - sequence.go: textproto.Pipeline's calls recorded per operation
+//     (seqNext, seqStartRequest...; sequenced completes what a failed
+//     operation left), and detach (a body that finishes without its
+//     caller).
+//   - future.go, op.go, debug.go: operations as futures (Future, runOp,
+//     startOp, runOpOn) and the slow-operation log.
+//   - conn.go, pipeline.go, pool.go, stream.go, errors.go: shared
+//     connections (shareConn, shareReader, bindConn), the pipelined
+//     connection, its pool, the stream of one exchange, and the errors of
+//     a lost request (ErrMaybeExecuted).
 //
 // # Operations
 //
@@ -30,7 +53,9 @@
 // the caller left. opAttached: the body writes into caller memory (a buffer,
 // a callback the caller passed) or holds its connection exclusively; it is
 // never abandoned, and ending ctx mid-exchange closes its connection. Several
-// results: use a result struct as T. sleep(ctx, d) replaces time.Sleep.
+// results: use a result struct as T. sleep(ctx, d) replaces time.Sleep;
+// ctxErr(ctx, &err), deferred, maps the error of a function that runs
+// outside runOp (a package that does not share its connections).
 //
 // # Connections
 //

@@ -1,11 +1,9 @@
 package templates
 
 import (
-	"context"
 	"errors"
 	"net"
 	"os"
-	"time"
 )
 
 // ErrMaybeExecuted is matched (errors.Is) by the error of every request that
@@ -98,83 +96,3 @@ func (stuckError) Error() string        { return "asyncify: connection stuck: no
 func (stuckError) Timeout() bool        { return true }
 func (stuckError) Temporary() bool      { return true }
 func (stuckError) Is(target error) bool { return target == os.ErrDeadlineExceeded }
-
-// ended reports whether ctx has ended or its deadline has passed (a
-// deadline that came from ctx may fire on a connection slightly before
-// ctx's own timer).
-func ended(ctx context.Context) bool {
-	if ctx.Err() != nil {
-		return true
-	}
-	d, ok := ctx.Deadline()
-	return ok && !time.Now().Before(d)
-}
-
-// ctxError is ctx's error, or DeadlineExceeded when a deadline that came
-// from ctx fired on the connection slightly before ctx's own timer.
-func ctxError(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return context.DeadlineExceeded
-}
-
-// ctxEnded is the error an operation's caller gets (XxxContext, Await):
-// err itself, except when err is non-nil, ctx has ended (or its deadline
-// has passed), err does not match ctx's error, and ending ctx plausibly
-// caused err: the runtime cut the operation off because ctx ended (cut:
-// a wait, a dial, a read or a write ended by ctx, whatever the client
-// then made of that error), or err is what ending ctx causes on a
-// connection (endedByCtx). Then:
-//   - an error of the standard library itself (a *net.OpError,
-//     *os.SyscallError, *os.PathError, os.ErrDeadlineExceeded or
-//     net.ErrClosed) becomes ctx's error, as the caller would have got had
-//     it stopped waiting a moment earlier;
-//   - any other (a client's own type built from the timeout, such as
-//     gomemcache's *ConnectTimeoutError, or ErrMaybeExecuted) keeps its
-//     message and stays visible to errors.Is and errors.As, and the error
-//     also matches ctx's error (see ctxEndedError).
-//
-// An error the server produced (a cache miss whose reply arrived as ctx
-// ended) is neither: it comes back as it is, err == ErrCacheMiss.
-func ctxEnded(ctx context.Context, err error, cut bool) error {
-	if err == nil || !ended(ctx) {
-		return err
-	}
-	cerr := ctxError(ctx)
-	if errors.Is(err, cerr) || !(cut || endedByCtx(err)) {
-		return err
-	}
-	switch err.(type) {
-	case *net.OpError, *os.SyscallError, *os.PathError:
-		return cerr
-	}
-	if err == os.ErrDeadlineExceeded || err == net.ErrClosed {
-		return cerr
-	}
-	return &ctxEndedError{err: err, ctx: cerr}
-}
-
-// endedByCtx reports whether err is what ending an operation's ctx causes
-// on its connection: a timeout (the deadline ctx's end moved to now, or a
-// dial ctx's deadline ended: os.ErrDeadlineExceeded, or any error in the
-// chain whose Timeout method says true) or a connection closed under the
-// operation (net.ErrClosed). io.EOF and io.ErrUnexpectedEOF are not: a
-// connection closed on this side reads net.ErrClosed, and an end of stream
-// comes from the peer, whatever ctx did.
-func endedByCtx(err error) bool {
-	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, net.ErrClosed) {
-		return true
-	}
-	var t interface{ Timeout() bool }
-	return errors.As(err, &t) && t.Timeout()
-}
-
-// ctxEndedError is an error the client made out of one that ending the
-// caller's ctx caused (gomemcache's *ConnectTimeoutError when ctx's deadline
-// ended a dial): it says what err says, errors.Is and errors.As find err's
-// chain, and errors.Is(e, ctx.Err()) holds.
-type ctxEndedError struct{ err, ctx error }
-
-func (e *ctxEndedError) Error() string   { return e.err.Error() }
-func (e *ctxEndedError) Unwrap() []error { return []error{e.err, e.ctx} }

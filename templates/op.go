@@ -270,18 +270,3 @@ func growStack(i int) byte {
 	var frame [4 << 10]byte
 	return frame[i]
 }
-
-// sleep is time.Sleep that returns ctx.Err() early when ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}

@@ -323,7 +323,7 @@ func TestBadInputNothingToDo(t *testing.T) {
 		{[]string{"./noio"}, "asyncify: ./noio: no socket I/O found (no client reads, writes or dials on a connection): nothing to convert; nothing written\n"},
 		{[]string{"-o", "./out", "./noio"}, "asyncify: ./noio: no socket I/O found"},
 		{[]string{"-w", "./noio"}, "asyncify: ./noio: no socket I/O found"},
-		{[]string{"./conv"}, "asyncify: ./conv: already converted by asyncify (its helper files carry asyncify's header): nothing changes; nothing written\n"},
+		{[]string{"./conv"}, "asyncify: ./conv: already converted by asyncify (its runtime files carry asyncify's header): nothing changes; nothing written\n"},
 		{[]string{"-w", "./conv"}, "asyncify: ./conv: already converted by asyncify"},
 		{[]string{"-o", "./out", "./conv"}, "asyncify: ./conv: already converted by asyncify"},
 	} {

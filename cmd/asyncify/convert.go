@@ -170,8 +170,9 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 			out.WriteString(diff)
 		} else if differs && len(runtime) > 0 {
 			// the first run: the review diff is upstream's package against
-			// the converted one; the runtime is the same for every package
-			fmt.Fprintf(stderr, "asyncify: the runtime (%s) is written but not shown in the diff: it comes unchanged from asyncify's templates/ (docs/runtime.md)\n", strings.Join(runtime, ", "))
+			// the converted one; the runtime is templates/ code, the same
+			// in every package that uses it
+			fmt.Fprintf(stderr, "asyncify: the runtime (%s) is written but not shown in the diff: it is the part of asyncify's templates/ that the package uses, unedited (docs/runtime.md)\n", strings.Join(runtime, ", "))
 		}
 		if !differs {
 			out.Reset()

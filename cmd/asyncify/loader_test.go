@@ -658,7 +658,7 @@ func TestUnix(t *testing.T) {
 		}
 	}
 	if src, _ := os.ReadFile(filepath.Join(dir, "x", "asyncify_ctx.go")); bytes.Contains(src, []byte("go:build")) {
-		t.Errorf("asyncify's own helper file got a version line: it is written for the user's module")
+		t.Errorf("the runtime's file got a version line: it is written for the user's module")
 	}
 	goCmdEnv(t, dir, nil, "vet", "./x")
 	goCmdEnv(t, dir, nil, "test", "-count=1", "./x")
