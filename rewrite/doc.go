@@ -51,8 +51,9 @@
 //   - wrappers.go: an exported async function F keeps its signature as a
 //     wrapper calling FContext(context.Background(), ...), and FContext,
 //     its renamed body, takes ctx. FContext's error result is mapped to
-//     ctx.Err() when ctx ended first and the error was caused by it (the
-//     runtime's ctxErr, deferred).
+//     ctx.Err() when ctx ended first and the error was caused by it: by
+//     runOp when the operation runs under it (share.go), else by the
+//     runtime's ctxErr, deferred (its results are named for that).
 //   - async.go: FAsync(ctx, ...) *Future[T] starts FContext on a runtime
 //     goroutine (templates' startOp); the runtime is emitted with it. It is
 //     FFuture when the package declares FAsync already (noted).

@@ -85,7 +85,11 @@ func (r *pkgRewriter) rewriteFunc(df *dst.File, fd *ast.FuncDecl) {
 		r.modified[df] = true
 	}
 	if wrapper != nil {
-		r.mapErrors(dfd, fd, p)
+		if len(r.shareSites) == 0 || !runOpShape(p) {
+			// an operation runOp runs gets its error mapped there, once:
+			// its body's results keep their names
+			r.mapErrors(dfd, fd, p)
+		}
 		r.sequence(dfd, fd, p)
 		dfd.Name.Name = p.newName
 		added := []dst.Decl{wrapper, dfd}

@@ -409,12 +409,12 @@ func (r *pkgRewriter) errResult(dfd *dst.FuncDecl, fd *ast.FuncDecl) string {
 // connection, a client): never abandoned; else opDetachable. Not for
 // functions with more than one result besides the error, or no error.
 func (r *pkgRewriter) makeRunOp(wrapper, dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) *dst.FuncDecl {
+	if !runOpShape(p) {
+		return nil
+	}
 	sig := p.fn.Obj.Type().(*types.Signature)
 	res := sig.Results()
 	n := res.Len()
-	if n == 0 || n > 2 || !types.Identical(res.At(n-1).Type(), types.Universe.Lookup("error").Type()) {
-		return nil
-	}
 	rt := r.runtime(true)
 	if rt == nil {
 		return nil
@@ -513,6 +513,14 @@ func (r *pkgRewriter) makeRunOp(wrapper, dfd *dst.FuncDecl, fd *ast.FuncDecl, p 
 	dfd.Name.Name = bodyName
 	dfd.Decs.Start = dst.Decorations{fmt.Sprintf("// %s is the body of %s.", bodyName, p.newName)}
 	return f
+}
+
+// runOpShape reports whether p's function has the results makeRunOp
+// handles: an error, after at most one other.
+func runOpShape(p *fnPlan) bool {
+	res := p.fn.Obj.Type().(*types.Signature).Results()
+	n := res.Len()
+	return n > 0 && n <= 2 && types.Identical(res.At(n-1).Type(), types.Universe.Lookup("error").Type())
 }
 
 // holderRecv is the name of fd's receiver when its type holds a

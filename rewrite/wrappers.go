@@ -83,9 +83,10 @@ func (r *pkgRewriter) makeWrapper(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan
 }
 
 // mapErrors makes FContext's error satisfy errors.Is(err, ctx.Err()) when
-// ctx ended first and caused it (an interrupted read or write): a deferred
-// helper rewrites the error result, which is named for that when it has
-// no name. Nothing else is wrapped or replaced.
+// ctx ended first and caused it (an interrupted read or write): the
+// runtime's ctxErr, deferred, rewrites the error result, which is named
+// for that when it has no name. Nothing else is wrapped or replaced. Not
+// for an operation runOp runs (share.go), which maps its error itself.
 func (r *pkgRewriter) mapErrors(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) {
 	res := p.fn.Obj.Type().(*types.Signature).Results()
 	n := res.Len()

@@ -56,8 +56,17 @@ func watchConn(ctx context.Context, c connWithDeadline) (end func()) {
 // ctx caused it. An entry lasts a minute.
 var cuts sync.Map
 
-// markCut records that ending ctx cut an exchange under it off.
+// cutKey is the key under which ctx holds what records a cut for the
+// operation it runs (op, in op.go): the operation's caller gets ctx's error
+// then (ctxEnded), whatever error its body made of the cut.
+type cutKey struct{}
+
+// markCut records that ending ctx cut an exchange under it off: for the
+// operation ctx runs, if any, and for ctxErr.
 func markCut(ctx context.Context) {
+	if o, ok := ctx.Value(cutKey{}).(interface{ setCut() }); ok {
+		o.setCut()
+	}
 	done := ctx.Done()
 	if _, loaded := cuts.LoadOrStore(done, struct{}{}); !loaded {
 		time.AfterFunc(time.Minute, func() { cuts.Delete(done) })

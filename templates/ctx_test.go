@@ -158,3 +158,37 @@ func TestSleep(t *testing.T) {
 		t.Errorf("sleep(<0): %v", err)
 	}
 }
+
+// An operation runOp runs maps its error once, there: a watch under its ctx
+// that ctx's end cut records the cut on the operation, so that a client's
+// own error made of the timeout (one that wraps nothing) matches ctx's
+// error, with its message; an exchange that failed on its own, ctx live,
+// comes back as it is.
+func TestRunOpSeesWatchCut(t *testing.T) {
+	retries := errors.New("request timeout (after 0 retries): max retries exceeded")
+	body := func(c net.Conn) func(ctx context.Context) (int, error) {
+		return func(ctx context.Context) (int, error) {
+			defer watchConn(ctx, c)()
+			if _, err := c.Read(make([]byte, 1)); err != nil {
+				return 0, retries
+			}
+			return 1, nil
+		}
+	}
+	c1, c2 := net.Pipe()
+	defer c2.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err := runOp(ctx, "Get", opAttached, body(c1))
+	if !errors.Is(err, context.DeadlineExceeded) || err.Error() != retries.Error() || !errors.Is(err, retries) {
+		t.Errorf("cut exchange: got %v (%T), want it matching context.DeadlineExceeded with its message", err, err)
+	}
+
+	c3, c4 := net.Pipe()
+	c4.Close()
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	if _, err := runOp(ctx2, "Get", opAttached, body(c3)); err != retries {
+		t.Errorf("no cut (the peer closed, ctx live): got %v, want the client's error as it is", err)
+	}
+}

@@ -61,6 +61,10 @@ func cancelled(ctx context.Context, err error) error {
 
 type opKey struct{}
 
+// setCut records that a watch under the operation's ctx was cut by its end
+// (watchConn on a plain connection, see markCut).
+func (o *op) setCut() { o.cut.Store(true) }
+
 func (o *op) Deadline() (time.Time, bool) {
 	if o.detached {
 		return time.Time{}, false
@@ -83,7 +87,7 @@ func (o *op) Err() error {
 }
 
 func (o *op) Value(key any) any {
-	if key == (opKey{}) {
+	if key == (opKey{}) || key == (cutKey{}) {
 		return o
 	}
 	return o.caller.Value(key)
