@@ -298,8 +298,8 @@ func (rt *runtimeSrc) reach(keep []string) *reached {
 			switch d := d.(type) {
 			case *ast.FuncDecl:
 				u := &unit{node: d}
-				if d.Recv != nil && len(d.Recv.List) == 1 {
-					u.recv, u.name = recvName(d.Recv.List[0].Type), d.Name.Name
+				if d.Recv != nil {
+					u.recv, u.name = rt.recvName(d), d.Name.Name
 				} else {
 					u.defs = []string{d.Name.Name}
 					if d.Name.Name == "init" {
@@ -447,23 +447,20 @@ func (rt *runtimeSrc) uses(f *ast.File, n ast.Node, u *unit) {
 	})
 }
 
-func recvName(t ast.Expr) string {
-	for {
-		switch x := t.(type) {
-		case *ast.StarExpr:
-			t = x.X
-		case *ast.IndexExpr:
-			t = x.X
-		case *ast.IndexListExpr:
-			t = x.X
-		case *ast.ParenExpr:
-			t = x.X
-		case *ast.Ident:
-			return x.Name
-		default:
-			return ""
-		}
+// recvName is the name of the method fd's receiver type.
+func (rt *runtimeSrc) recvName(fd *ast.FuncDecl) string {
+	fn, _ := rt.info.Defs[fd.Name].(*types.Func)
+	if fn == nil {
+		return ""
 	}
+	t := fn.Type().(*types.Signature).Recv().Type()
+	if p, ok := t.(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	if n, ok := t.(*types.Named); ok {
+		return n.Obj().Name()
+	}
+	return ""
 }
 
 // prune drops from f the declarations that r does not keep, with their

@@ -109,6 +109,11 @@ func seqNext(ctx context.Context, p sequencer) uint {
 	return id
 }
 
+// seqStartRequest, seqEndRequest, seqStartResponse and seqEndResponse have
+// one shape on purpose: each stands for the textproto.Pipeline method of its
+// name at the call it replaces (c.StartRequest(id) -> seqStartRequest(ctx,
+// c, id)), so that the converted code reads as upstream's did.
+
 // seqStartRequest is p.StartRequest(id), recorded.
 func seqStartRequest(ctx context.Context, p sequencer, id uint) {
 	p.StartRequest(id)
