@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"go/token"
 	"os"
 	"strings"
 
@@ -36,7 +37,7 @@ const ConfigFile = iodetect.ConfigFile
 // how positions name the file ("asyncify.conf:3").
 func ReadConfig(name string, src []byte) (*iodetect.Overrides, error) {
 	ov := &iodetect.Overrides{}
-	var errs []string
+	var errs []Diag
 	sc := bufio.NewScanner(bytes.NewReader(src))
 	for n := 1; sc.Scan(); n++ {
 		line, _, _ := strings.Cut(sc.Text(), "#")
@@ -46,7 +47,7 @@ func ReadConfig(name string, src []byte) (*iodetect.Overrides, error) {
 		}
 		pos := fmt.Sprintf("%s:%d", name, n)
 		bad := func(format string, args ...any) {
-			errs = append(errs, pos+": "+fmt.Sprintf(format, args...))
+			errs = append(errs, diagf(token.Position{Filename: name, Line: n}, format, args...))
 		}
 		r := &iodetect.Rule{Pos: pos, Verb: f[0]}
 		want := 2

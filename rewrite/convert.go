@@ -58,9 +58,9 @@ type Result struct {
 	// each of upstream's files with a //go:build line: upstream's own
 	// (at least go1.21), older than the module the copy goes into.
 	FileVersion string
-	// Notes are "file:line:col: message" lines about what could not be
-	// made cancellable.
-	Notes []string
+	// Notes say what could not be made cancellable, and what the
+	// conversion chose where the user may want to know, sorted by position.
+	Notes []Diag
 	// Input names what was converted, for the record (RecordFile).
 	Input Input
 	// Ignored are the package's files that the current build does not
@@ -103,12 +103,13 @@ type Input struct {
 	Module string
 }
 
-// Error is a conversion that failed; Errs are "file:line:col: message".
+// Error is a conversion that failed, with what refused it, sorted by
+// position.
 type Error struct {
-	Errs []string
+	Errs []Diag
 }
 
-func (e *Error) Error() string { return strings.Join(e.Errs, "\n") }
+func (e *Error) Error() string { return diagLines(e.Errs) }
 
 // minGoVersion is the oldest Go language version the converted code
 // compiles with: context.AfterFunc.
@@ -133,7 +134,8 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 	// A vendored package's tests, which go mod vendor drops, come from the
 	// module cache copy (vendoredTests), found from the package's metadata
 	// so that the package is type-checked once, with them.
-	var vendorNote, dataDir string
+	var vendorNote Diag
+	var dataDir string
 	var overlay map[string][]byte
 	var vendored *packages.Package
 	if cfg.Tests {
@@ -167,7 +169,7 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 		if !cfg.InPlace {
 			return convertCacheCopy(cfg, userEnv, vendored, dataDir, le.Errs)
 		}
-		vendorNote = fmt.Sprintf("%s: warning: converted without tests: go mod vendor drops them, and the module cache copy's do not load in vendor mode (%s); asyncify -o converts the module cache copy with them", filepath.Dir(vendored.GoFiles[0]), strings.Join(le.Errs, "; "))
+		vendorNote = fileDiag(filepath.Dir(vendored.GoFiles[0]), "warning: converted without tests: go mod vendor drops them, and the module cache copy's do not load in vendor mode (%s); asyncify -o converts the module cache copy with them", strings.Join(le.Errs, "; "))
 		overlay, dataDir, lcfg.Prepare, lcfg.Overlay = nil, "", nil, nil
 		loaded, deps, err = iodetect.LoadDeps(lcfg, pattern)
 	}
@@ -176,7 +178,7 @@ func Convert(cfg Config, pattern string) (*Result, error) {
 			if many := morePackages(cfg, pattern); many != nil {
 				return nil, many
 			}
-			return nil, &Error{Errs: le.Errs}
+			return nil, &Error{Errs: parseDiags(le.Errs)}
 		}
 		return nil, err
 	}
@@ -207,7 +209,7 @@ func withData(cfg Config, res *Result, dataDir string) (*Result, error) {
 // those of deps (the packages of its module that it imports) that are
 // internal packages doing socket I/O; the fuzz target calls it with
 // packages it type-checked itself.
-func convertLoaded(cfg Config, pattern string, loaded, deps []*iodetect.Loaded, vendorNote string, overlay map[string][]byte) (*Result, error) {
+func convertLoaded(cfg Config, pattern string, loaded, deps []*iodetect.Loaded, vendorNote Diag, overlay map[string][]byte) (*Result, error) {
 	base := loaded[0]
 	var paths []string
 	for _, l := range loaded {
@@ -254,7 +256,7 @@ func convertLoaded(cfg Config, pattern string, loaded, deps []*iodetect.Loaded, 
 		}
 	}
 	if version.Compare(goVersion, minGoVersion) < 0 {
-		where := pattern
+		where := token.Position{Filename: pattern}
 		if m := base.Pkg.Module; cfg.GoVersion == "" && m != nil {
 			// the module's own go.mod (GoMod is the module cache's copy for a dependency)
 			if gomod := filepath.Join(m.Dir, "go.mod"); m.Dir != "" && fileExists(gomod) {
@@ -263,7 +265,7 @@ func convertLoaded(cfg Config, pattern string, loaded, deps []*iodetect.Loaded, 
 				where = goDirectivePos(m.GoMod)
 			}
 		}
-		return nil, &Error{Errs: []string{fmt.Sprintf("%s: the module's Go version is %s; the converted code needs %s (context.AfterFunc): convert into a module of your own with -o", where, goVersion, minGoVersion)}}
+		return nil, &Error{Errs: []Diag{diagf(where, "the module's Go version is %s; the converted code needs %s (context.AfterFunc): convert into a module of your own with -o", goVersion, minGoVersion)}}
 	}
 
 	c := &converter{
@@ -273,7 +275,7 @@ func convertLoaded(cfg Config, pattern string, loaded, deps []*iodetect.Loaded, 
 		base:      base,
 		overlay:   overlay,
 	}
-	if vendorNote != "" {
+	if vendorNote.Msg != "" {
 		c.notes = append(c.notes, vendorNote)
 	}
 	if len(base.Tags) > 0 {
@@ -283,7 +285,7 @@ func convertLoaded(cfg Config, pattern string, loaded, deps []*iodetect.Loaded, 
 		for _, f := range base.TagFiles {
 			names = append(names, filepath.Base(f))
 		}
-		c.notes = append(c.notes, fmt.Sprintf("%s:1:1: loaded with -tags=%s, which bring in %s: converted with the rest (build and test the output with these tags)", base.TagFiles[0], strings.Join(base.Tags, ","), strings.Join(names, ", ")))
+		c.notes = append(c.notes, diagf(token.Position{Filename: base.TagFiles[0], Line: 1, Column: 1}, "loaded with -tags=%s, which bring in %s: converted with the rest (build and test the output with these tags)", strings.Join(base.Tags, ","), strings.Join(names, ", ")))
 	}
 	if cfg.Progress != nil {
 		cfg.Progress("rewriting " + base.Pkg.PkgPath)
@@ -330,13 +332,13 @@ func convertLoaded(cfg Config, pattern string, loaded, deps []*iodetect.Loaded, 
 	if fileVersion != "" {
 		// upstream's go line: its go.mod, or the go command's copy of it
 		// (a vendored module has none of its own)
-		where := moduleDir
+		where := token.Position{Filename: moduleDir}
 		if gomod := filepath.Join(moduleDir, "go.mod"); fileExists(gomod) {
 			where = goDirectivePos(gomod)
 		} else if m := base.Pkg.Module; m != nil && m.GoMod != "" && fileExists(m.GoMod) {
 			where = goDirectivePos(m.GoMod)
 		}
-		c.notes = append(c.notes, fmt.Sprintf("%s: the copy keeps upstream's language version: its Go files get //go:build %s (the module written to is %s; loop variables and vet's checks stay as upstream has them)", where, fileVersion, cfg.GoVersion))
+		c.notes = append(c.notes, diagf(where, "the copy keeps upstream's language version: its Go files get //go:build %s (the module written to is %s; loop variables and vet's checks stay as upstream has them)", fileVersion, cfg.GoVersion))
 	}
 	rel := func(p token.Position) string {
 		if r, err := filepath.Rel(moduleDir, p.Filename); err == nil {
@@ -435,8 +437,8 @@ type converter struct {
 	goVersion string
 	moduleDir string
 	plans     map[string]*fnPlan // by types.Func.FullName
-	notes     []string
-	errs      []string
+	notes     []Diag
+	errs      []Diag
 
 	base *iodetect.Loaded
 	// rts: the runtime of each package that calls it, by its
@@ -465,7 +467,7 @@ type converter struct {
 }
 
 func (c *converter) note(pos token.Position, format string, args ...any) {
-	c.notes = append(c.notes, fmt.Sprintf("%s: %s", pos, fmt.Sprintf(format, args...)))
+	c.notes = append(c.notes, diagf(pos, format, args...))
 }
 
 // pkgRewriter rewrites one package.
@@ -650,19 +652,19 @@ func mergeFiles(files, generated []File) []File {
 	return files
 }
 
-// goDirectivePos is the position of the go directive in a go.mod file, as
-// "file:line:col", or the file alone when it has none or cannot be read.
-func goDirectivePos(gomod string) string {
+// goDirectivePos is the position of the go directive in a go.mod file, or
+// the file alone when it has none or cannot be read.
+func goDirectivePos(gomod string) token.Position {
 	data, err := os.ReadFile(gomod)
 	if err != nil {
-		return gomod
+		return token.Position{Filename: gomod}
 	}
 	for i, line := range strings.Split(string(data), "\n") {
 		if f := strings.Fields(line); len(f) > 0 && f[0] == "go" {
-			return fmt.Sprintf("%s:%d:%d", gomod, i+1, strings.Index(line, "go")+1)
+			return token.Position{Filename: gomod, Line: i + 1, Column: strings.Index(line, "go") + 1}
 		}
 	}
-	return gomod
+	return token.Position{Filename: gomod}
 }
 
 func fileExists(name string) bool {

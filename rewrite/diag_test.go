@@ -2,11 +2,12 @@ package rewrite
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
 func TestSortDiags(t *testing.T) {
-	got := []string{
+	in := []string{
 		"p.go:134:2: later",
 		"no position here",
 		"p.go:36:9: earlier",
@@ -22,8 +23,9 @@ func TestSortDiags(t *testing.T) {
 		"p.go:134:2: later",
 		"no position here",
 	}
+	got := parseDiags(in)
 	sortDiags(got)
-	if !slices.Equal(got, want) {
-		t.Errorf("sortDiags:\ngot  %q\nwant %q", got, want)
+	if strs := strings.Split(diagLines(got), "\n"); !slices.Equal(strs, want) {
+		t.Errorf("sortDiags:\ngot  %q\nwant %q", strs, want)
 	}
 }

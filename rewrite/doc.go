@@ -11,6 +11,9 @@
 //
 //   - convert.go: Convert and its orchestration: load (through iodetect),
 //     check, plan, rewrite every package, verify, return the files.
+//   - diag.go: Diag, a diagnostic as a value (a position and a message),
+//     for notes (Result.Notes) and refusals (Error.Errs), sorted by file,
+//     line and column.
 //   - validate.go: checks of the input that refuse it (cgo, a Go version
 //     too old) or say what is left alone, before anything is rewritten.
 //   - config.go: asyncify.conf, the user's sync/async/share rules.

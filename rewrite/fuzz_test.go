@@ -58,7 +58,7 @@ func FuzzConvert(f *testing.F) {
 		}
 		done := make(chan outcome, 1)
 		go func() {
-			res, err := convertLoaded(Config{Dir: dir, GoVersion: "go1.24"}, ".", []*iodetect.Loaded{l}, nil, "", nil)
+			res, err := convertLoaded(Config{Dir: dir, GoVersion: "go1.24"}, ".", []*iodetect.Loaded{l}, nil, Diag{}, nil)
 			done <- outcome{res, err}
 		}()
 		var out outcome
@@ -90,7 +90,7 @@ func checkRefusal(t *testing.T, err error, src string) {
 		t.Fatalf("Convert refused with no message, on:\n%s", src)
 	}
 	for _, m := range e.Errs {
-		if !positioned.MatchString(m) {
+		if !positioned.MatchString(m.String()) {
 			t.Fatalf("refusal without a file:line:col position: %q, on:\n%s", m, src)
 		}
 	}

@@ -12,10 +12,10 @@ func TestGoDirectivePos(t *testing.T) {
 	if err := os.WriteFile(gomod, []byte("module example.com/old\n\n  go 1.18\n\nrequire example.com/x v1.0.0\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := goDirectivePos(gomod), gomod+":3:3"; got != want {
+	if got, want := goDirectivePos(gomod).String(), gomod+":3:3"; got != want {
 		t.Errorf("goDirectivePos = %q, want %q", got, want)
 	}
-	if got := goDirectivePos(filepath.Join(dir, "missing.mod")); got != filepath.Join(dir, "missing.mod") {
+	if got := goDirectivePos(filepath.Join(dir, "missing.mod")).String(); got != filepath.Join(dir, "missing.mod") {
 		t.Errorf("goDirectivePos(missing) = %q, want the file name", got)
 	}
 }

@@ -2,8 +2,8 @@ package rewrite
 
 import (
 	"bytes"
-	"fmt"
 	"go/ast"
+	"go/token"
 	"go/types"
 	"os"
 	"path/filepath"
@@ -90,7 +90,7 @@ func internalPackages(cfg Config, loaded []*iodetect.Loaded, moduleDir string) (
 		todo = nil
 		for _, p := range pkgs {
 			if len(p.Errors) > 0 {
-				return nil, &Error{Errs: []string{fmt.Sprintf("%s: loading the internal package the client imports: %v", p.PkgPath, p.Errors[0])}}
+				return nil, &Error{Errs: []Diag{fileDiag(p.PkgPath, "loading the internal package the client imports: %v", p.Errors[0])}}
 			}
 			ip := InternalPkg{ImportPath: p.PkgPath, Rel: internalRel(mod, pkgPath, p.PkgPath)}
 			for imp := range p.Imports {
@@ -116,7 +116,7 @@ func internalPackages(cfg Config, loaded []*iodetect.Loaded, moduleDir string) (
 	at := make(map[string]string)
 	for _, ip := range out {
 		if other, ok := at[ip.Rel]; ok {
-			return nil, &Error{Errs: []string{fmt.Sprintf("%s: the internal packages %s and %s would both be copied to %s under the output directory: not supported", ip.Files[0].Path, other, ip.ImportPath, ip.Rel)}}
+			return nil, &Error{Errs: []Diag{fileDiag(ip.Files[0].Path, "the internal packages %s and %s would both be copied to %s under the output directory: not supported", other, ip.ImportPath, ip.Rel)}}
 		}
 		at[ip.Rel] = ip.ImportPath
 	}
@@ -170,7 +170,7 @@ func (c *converter) internalToConvert(cfg Config, base *iodetect.Loaded, interna
 		var keep []*iodetect.Loaded
 		for _, l := range cands {
 			if w := why[l.Pkg.PkgPath]; w != "" {
-				c.notes = append(c.notes, fmt.Sprintf("%s:1:1: %s is left as it is (%s, which converting it in place would break): the calls into it are not cancellable; asyncify -o converts it with the copy", l.Pkg.GoFiles[0], l.Pkg.PkgPath, w))
+				c.notes = append(c.notes, diagf(token.Position{Filename: l.Pkg.GoFiles[0], Line: 1, Column: 1}, "%s is left as it is (%s, which converting it in place would break): the calls into it are not cancellable; asyncify -o converts it with the copy", l.Pkg.PkgPath, w))
 				continue
 			}
 			keep = append(keep, l)

@@ -176,7 +176,7 @@ func ReadReply(r *bufio.Reader) (string, error) { return r.ReadString('\n') }
 					clientNew = f.New
 				}
 			}
-			notes := strings.Join(res.Notes, "\n")
+			notes := diagLines(res.Notes)
 			if c.why == "" {
 				if !strings.Contains(string(protoNew), "func ReadReply(ctx context.Context, r *bufio.Reader)") {
 					t.Errorf("proto not converted:\n%s", protoNew)
@@ -202,7 +202,7 @@ func ReadReply(r *bufio.Reader) (string, error) { return r.ReadString('\n') }
 				if len(again.Files) != 0 {
 					t.Errorf("converting the output changes %s", again.Files[0].Rel)
 				}
-				if n := strings.Join(again.Notes, "\n"); strings.Contains(n, "not cancellable") {
+				if n := diagLines(again.Notes); strings.Contains(n, "not cancellable") {
 					t.Errorf("converting the output: notes:\n%s", n)
 				}
 				return

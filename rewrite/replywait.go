@@ -1,7 +1,6 @@
 package rewrite
 
 import (
-	"fmt"
 	"go/ast"
 	"go/token"
 	"go/types"
@@ -639,7 +638,7 @@ func (r *pkgRewriter) keepStmts() []dst.Stmt {
 type privateState struct {
 	keep, done string
 	def        dst.Stmt // the statement making it, added once used
-	note       string
+	note       Diag
 	used       bool
 }
 
@@ -688,7 +687,7 @@ func (r *pkgRewriter) privateDst(df *dst.File, fd *ast.FuncDecl, src ctxSource) 
 	}
 	def.Decs.After = dst.NewLine
 	ps.def = def
-	ps.note = fmt.Sprintf("%s: %s: the reader goroutine writes the reply into %s, memory the caller passed: it writes into a private value instead, copied to %s once the reply has come (a caller whose ctx ended never sees it)", r.fset.Position(fd.Pos()), fd.Name.Name, mem.Name(), mem.Name())
+	ps.note = diagf(r.fset.Position(fd.Pos()), "%s: the reader goroutine writes the reply into %s, memory the caller passed: it writes into a private value instead, copied to %s once the reply has come (a caller whose ctx ended never sees it)", fd.Name.Name, mem.Name(), mem.Name())
 	return ps
 }
 

@@ -60,7 +60,7 @@ func TestRules(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := diffOf(dir, res)
-			notes := strings.ReplaceAll(strings.Join(res.Notes, "\n"), dir+string(filepath.Separator), "")
+			notes := strings.ReplaceAll(diagLines(res.Notes), dir+string(filepath.Separator), "")
 			if notes != "" {
 				notes += "\n"
 			}
@@ -121,7 +121,7 @@ func checkErrors(t *testing.T, dir string, err error, want string) {
 	}
 	var got []string
 	for _, s := range e.Errs {
-		got = append(got, strings.ReplaceAll(s, dir+string(filepath.Separator), ""))
+		got = append(got, strings.ReplaceAll(s.String(), dir+string(filepath.Separator), ""))
 	}
 	wantLines := strings.Split(strings.TrimSpace(want), "\n")
 	if len(got) != len(wantLines) {

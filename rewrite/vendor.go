@@ -24,22 +24,22 @@ import (
 // where they come from, or no overlay and a warning saying why there are
 // none. A package that is not vendored, or has tests, gets neither.
 // srcDir is the directory the tests come from, whose test data -o copies.
-func vendoredTests(cfg Config, p *packages.Package) (overlay map[string][]byte, note, srcDir string) {
+func vendoredTests(cfg Config, p *packages.Package) (overlay map[string][]byte, note Diag, srcDir string) {
 	if len(p.GoFiles) == 0 {
-		return nil, "", ""
+		return nil, Diag{}, ""
 	}
 	dir := filepath.Dir(p.GoFiles[0])
 	if !strings.HasSuffix(filepath.ToSlash(dir), "/vendor/"+p.PkgPath) {
-		return nil, "", ""
+		return nil, Diag{}, ""
 	}
 	for _, f := range p.GoFiles {
 		if strings.HasSuffix(f, "_test.go") {
-			return nil, "", "" // it has tests already
+			return nil, Diag{}, "" // it has tests already
 		}
 	}
 	m := p.Module
 	if m == nil || m.Path == "" {
-		return nil, fmt.Sprintf("%s: warning: a vendored package of no known module: converted without tests (go mod vendor drops them)", dir), ""
+		return nil, fileDiag(dir, "warning: a vendored package of no known module: converted without tests (go mod vendor drops them)"), ""
 	}
 	rel := strings.TrimPrefix(strings.TrimPrefix(p.PkgPath, m.Path), "/")
 	var src, from string
@@ -57,11 +57,11 @@ func vendoredTests(cfg Config, p *packages.Package) (overlay map[string][]byte, 
 			path, version = r.Path, r.Version
 		}
 		if version == "" {
-			return nil, fmt.Sprintf("%s: warning: the vendored module %s has no version: converted without tests (go mod vendor drops them)", dir, path), ""
+			return nil, fileDiag(dir, "warning: the vendored module %s has no version: converted without tests (go mod vendor drops them)", path), ""
 		}
 		d, err := moduleCacheDir(cfg, path, version)
 		if err != nil {
-			return nil, fmt.Sprintf("%s: warning: converted without tests: go mod vendor drops them, and the module cache copy of %s@%s is not available: %v", dir, path, version, err), ""
+			return nil, fileDiag(dir, "warning: converted without tests: go mod vendor drops them, and the module cache copy of %s@%s is not available: %v", path, version, err), ""
 		}
 		src = d
 		from = fmt.Sprintf("the module cache copy of %s@%s", path, version)
@@ -69,23 +69,23 @@ func vendoredTests(cfg Config, p *packages.Package) (overlay map[string][]byte, 
 	src = filepath.Join(src, filepath.FromSlash(rel))
 	names, err := filepath.Glob(filepath.Join(src, "*_test.go"))
 	if err != nil || len(names) == 0 {
-		return nil, "", ""
+		return nil, Diag{}, ""
 	}
 	sort.Strings(names)
 	overlay = make(map[string][]byte)
 	for _, n := range names {
 		data, err := os.ReadFile(n)
 		if err != nil {
-			return nil, fmt.Sprintf("%s: warning: converted without tests: %v", dir, err), ""
+			return nil, fileDiag(dir, "warning: converted without tests: %v", err), ""
 		}
 		overlay[filepath.Join(dir, filepath.Base(n))] = data
 	}
-	note = fmt.Sprintf("%s: go mod vendor dropped the package's tests: %d test files taken from %s (%s)", dir, len(names), from, src)
+	note = fileDiag(dir, "go mod vendor dropped the package's tests: %d test files taken from %s (%s)", len(names), from, src)
 	if fi, err := os.Stat(filepath.Join(src, "testdata")); err == nil && fi.IsDir() {
 		if cfg.InPlace {
-			note += "; its testdata directory is not copied"
+			note.Msg += "; its testdata directory is not copied"
 		} else {
-			note += "; -o copies its testdata directory from there"
+			note.Msg += "; -o copies its testdata directory from there"
 		}
 	}
 	return overlay, note, src
@@ -139,7 +139,7 @@ func convertCacheCopy(cfg Config, userEnv []string, p *packages.Package, srcDir 
 		}
 		c, err := os.ReadFile(filepath.Join(srcDir, filepath.Base(name)))
 		if err != nil || !bytes.Equal(v, c) {
-			return nil, &Error{Errs: append(errs, fmt.Sprintf("%s: the package's tests do not load in vendor mode, and %s differs from the module cache copy's (%s), which could be converted with them: convert with -tests=false", vdir, name, srcDir))}
+			return nil, &Error{Errs: append(parseDiags(errs), fileDiag(vdir, "the package's tests do not load in vendor mode, and %s differs from the module cache copy's (%s), which could be converted with them: convert with -tests=false", name, srcDir))}
 		}
 	}
 	env, cleanup, err := iodetect.ModuleEnvNoVendor(cfg.Dir, userEnv)
@@ -152,11 +152,11 @@ func convertCacheCopy(cfg Config, userEnv []string, p *packages.Package, srcDir 
 	if err != nil {
 		var le *iodetect.LoadError
 		if errors.As(err, &le) {
-			return nil, &Error{Errs: le.Errs}
+			return nil, &Error{Errs: parseDiags(le.Errs)}
 		}
 		return nil, err
 	}
-	note := fmt.Sprintf("%s: go mod vendor dropped the package's tests, and they do not load in vendor mode (%s): converted the module cache copy (%s), whose files are the vendored ones, with its tests", vdir, strings.Join(errs, "; "), srcDir)
+	note := fileDiag(vdir, "go mod vendor dropped the package's tests, and they do not load in vendor mode (%s): converted the module cache copy (%s), whose files are the vendored ones, with its tests", strings.Join(errs, "; "), srcDir)
 	res, err := convertLoaded(cfg, p.PkgPath, loaded, deps, note, nil)
 	if err != nil {
 		return nil, err

@@ -87,14 +87,14 @@ func verify(cfg Config, goVersion string, internal []*iodetect.Loaded, internalF
 			}
 		}
 	}
-	var errs []string
+	var errs []Diag
 	parsed := make([][]*ast.File, len(loaded))
 	var imports []string
 	for i := range loaded {
 		for _, f := range perPkg[i] {
 			af, err := parser.ParseFile(fset, f.Path, f.New, parser.SkipObjectResolution)
 			if err != nil {
-				errs = append(errs, fmt.Sprintf("%s: the rewritten file does not parse: %v", f.Path, err))
+				errs = append(errs, fileDiag(f.Path, "the rewritten file does not parse: %v", err))
 				continue
 			}
 			parsed[i] = append(parsed[i], af)
@@ -133,7 +133,7 @@ func verify(cfg Config, goVersion string, internal []*iodetect.Loaded, internalF
 			Error: func(err error) {
 				// "\tother declaration of x" continues the error before it
 				if te, ok := err.(types.Error); ok && strings.HasPrefix(te.Msg, "\t") && len(errs) > 0 {
-					errs[len(errs)-1] += fmt.Sprintf("; %s: %s", te.Fset.Position(te.Pos), strings.TrimSpace(te.Msg))
+					errs[len(errs)-1].Msg += fmt.Sprintf("; %s: %s", te.Fset.Position(te.Pos), strings.TrimSpace(te.Msg))
 					return
 				}
 				msg := err.Error()
@@ -143,7 +143,8 @@ func verify(cfg Config, goVersion string, internal []*iodetect.Loaded, internalF
 				if hint != "" && crossingRE.MatchString(msg) {
 					msg += hint
 				}
-				errs = append(errs, msg)
+				// the type checker's error, or inputError's, as text
+				errs = append(errs, parseDiag(msg))
 			},
 		}
 		pkg, _ := conf.Check(paths[i], fset, parsed[i], nil)

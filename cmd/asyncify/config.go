@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -28,14 +27,7 @@ func loadConfig(flagValue, defaultDir, cwd string, stderr io.Writer) (ov *iodete
 	}
 	ov, src, err := rewrite.LoadConfig(path, display, required)
 	if err != nil {
-		var re *rewrite.Error
-		if errors.As(err, &re) {
-			for _, e := range re.Errs {
-				fmt.Fprintln(stderr, e)
-			}
-		} else {
-			fmt.Fprintln(stderr, "asyncify:", err)
-		}
+		reportError(stderr, "", "asyncify", err)
 		return nil, "", false
 	}
 	if src != nil {

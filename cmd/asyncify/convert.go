@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -115,9 +114,7 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	}
 	if res.Nothing != "" {
 		fmt.Fprintf(stderr, "asyncify: %s: %s; nothing written\n", fs.Arg(0), res.Nothing)
-		for _, n := range res.Notes {
-			fmt.Fprintln(stderr, relativeError(dir, n))
-		}
+		printDiags(stderr, dir, res.Notes)
 		return exitOK
 	}
 	for _, f := range res.Ignored {
@@ -155,14 +152,7 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 		}
 		diff, differs, findings, err := writeOutput(res, *outDir, dir, opts, *check)
 		if err != nil {
-			var re *rewrite.Error
-			if errors.As(err, &re) {
-				for _, e := range re.Errs {
-					fmt.Fprintln(stderr, relativeError(dir, e))
-				}
-			} else {
-				fmt.Fprintln(stderr, "asyncify:", err)
-			}
+			reportError(stderr, dir, "asyncify", err)
 			return exitError
 		}
 		if diff != "" {
@@ -207,9 +197,7 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	}
 	reportUnmatched(ov, stderr)
 	if !*check { // -check compares; the notes were shown when the output was written
-		for _, n := range res.Notes {
-			fmt.Fprintln(stderr, relativeError(dir, n))
-		}
+		printDiags(stderr, dir, res.Notes)
 	}
 	return status
 }
@@ -306,14 +294,7 @@ func convertReporting(cfg rewrite.Config, pattern, cmdName, dir string, stderr i
 	res, err := rewrite.Convert(cfg, pattern)
 	prog.end()
 	if err != nil {
-		var re *rewrite.Error
-		if errors.As(err, &re) {
-			for _, e := range re.Errs {
-				fmt.Fprintln(stderr, relativeError(dir, e))
-			}
-		} else {
-			fmt.Fprintln(stderr, cmdName+":", err)
-		}
+		reportError(stderr, dir, cmdName, err)
 		return nil, false
 	}
 	return res, true

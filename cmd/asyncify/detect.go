@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -39,14 +38,7 @@ func runDetect(args []string, stdout, stderr io.Writer) int {
 	loaded, err := iodetect.Load(lcfg, fs.Args()...)
 	prog.end()
 	if err != nil {
-		var le *iodetect.LoadError
-		if errors.As(err, &le) {
-			for _, e := range le.Errs {
-				fmt.Fprintln(stderr, relativeError(dir, e))
-			}
-		} else {
-			fmt.Fprintln(stderr, "asyncify detect:", err)
-		}
+		reportError(stderr, dir, "asyncify detect", err)
 		return exitError
 	}
 	pkgs := make([]*iodetect.Package, len(loaded))

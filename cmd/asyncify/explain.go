@@ -229,15 +229,11 @@ func explainNotes(b *strings.Builder, res *rewrite.Result, fset *token.FileSet, 
 	from, to := fset.Position(decl.Pos()), fset.Position(decl.End())
 	var notes []string
 	for _, n := range res.Notes {
-		parts := strings.SplitN(n, ":", 4)
-		if len(parts) < 4 || parts[0] != from.Filename {
+		if n.Pos.Filename != from.Filename {
 			continue
 		}
-		line, col := 0, 0
-		fmt.Sscan(parts[1], &line)
-		fmt.Sscan(parts[2], &col)
-		if from.Line <= line && line <= to.Line {
-			notes = append(notes, rel(token.Position{Filename: parts[0], Line: line, Column: col})+":"+parts[3])
+		if from.Line <= n.Pos.Line && n.Pos.Line <= to.Line {
+			notes = append(notes, rel(n.Pos)+": "+n.Msg)
 		}
 	}
 	if len(notes) > 0 {

@@ -29,7 +29,7 @@ func vet() {
 		ov, _, err := rewrite.LoadConfig(path, path, required)
 		var re *rewrite.Error
 		if errors.As(err, &re) {
-			return nil, errors.New(strings.Join(re.Errs, "\n"))
+			return nil, errors.New(re.Error())
 		}
 		return ov, err
 	}))
