@@ -34,6 +34,11 @@ type Plan struct {
 	Slots []SlotPlan `json:"slots,omitempty"`
 	// Share says whether the package shares the connections it dials.
 	Share *SharePlan `json:"share,omitempty"`
+	// Runtime are the runtime's functions and types (templates/, by their
+	// names there) that the converted package calls: what it receives of
+	// the runtime is what these reach. Recorded as the rules apply the
+	// plan.
+	Runtime []string `json:"runtime,omitempty"`
 }
 
 // FuncPlan is what happens to one function.
@@ -211,6 +216,12 @@ func (r *pkgRewriter) planValue(rel func(token.Position) string) *Plan {
 			pl.Slots = append(pl.Slots, SlotPlan{Name: strings.Join(names, ", "), GainsCtx: g.active, Why: g.why})
 		}
 		slices.SortFunc(pl.Slots, func(a, b SlotPlan) int { return cmp.Compare(a.Name, b.Name) })
+	}
+	if t := r.c.rts[r.l.Pkg.Types]; t != nil {
+		for name := range t.used {
+			pl.Runtime = append(pl.Runtime, name)
+		}
+		slices.Sort(pl.Runtime)
 	}
 	if d := r.c.share; d != nil {
 		pl.Share = &SharePlan{Shared: d.Shared, Why: d.Why}
