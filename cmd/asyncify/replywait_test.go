@@ -12,8 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -130,19 +128,7 @@ func TestReplyWaitCtx(t *testing.T) {
 			}
 		}
 	})
-	// no goroutine of the client is left once its connections are closed
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		buf := make([]byte, 1<<20)
-		stacks := string(buf[:runtime.Stack(buf, true)])
-		if !strings.Contains(stacks, "replyconn.(*Client)") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("goroutines of the client are left:\n%s", stacks)
-		}
-		<-time.After(10 * time.Millisecond)
-	}
+	// no goroutine is left: the package's TestMain runs goleak
 }
 `
 
@@ -157,8 +143,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -241,18 +225,7 @@ func TestCallCtx(t *testing.T) {
 			}
 		}
 	})
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		buf := make([]byte, 1<<20)
-		stacks := string(buf[:runtime.Stack(buf, true)])
-		if !strings.Contains(stacks, "replymem.(*Client)") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("goroutines of the client are left:\n%s", stacks)
-		}
-		<-time.After(10 * time.Millisecond)
-	}
+	// no goroutine is left: the package's TestMain runs goleak
 }
 `
 
@@ -270,8 +243,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -383,18 +354,6 @@ func TestCutOff(t *testing.T) {
 			t.Errorf("%d cancelled, %d completed, %d on a connection cut off: the test misses a case", cancelled, completed, closed)
 		}
 	})
-	// no goroutine of the client is left once its connections are closed
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		buf := make([]byte, 1<<20)
-		stacks := string(buf[:runtime.Stack(buf, true)])
-		if !strings.Contains(stacks, "replyguard.(*Client)") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("goroutines of the client are left:\n%s", stacks)
-		}
-		<-time.After(10 * time.Millisecond)
-	}
+	// no goroutine is left: the package's TestMain runs goleak
 }
 `
