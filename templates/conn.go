@@ -130,6 +130,7 @@ func shareConn(ctx context.Context, owner any, network, addr string, dial func(c
 		}
 		shareDials.Add(1)
 		h := &pipeConn{g: g, ctx: context.Background(), raw: nc, pc: nc}
+		h.self = h
 		g.solo = h
 		if g.handles > 1 {
 			g.share() // joined while dialing
@@ -156,6 +157,7 @@ func shareConn(ctx context.Context, owner any, network, addr string, dial func(c
 		return nil, err
 	}
 	h := &pipeConn{g: g, ctx: context.Background()}
+	h.self = h
 	h.pc, _ = pl.rwc.(net.Conn)
 	return h, nil
 }
@@ -243,7 +245,8 @@ func (g *shareGroup) drop(h *pipeConn) {
 // the connection it stands for; mu orders it with the end of the operation
 // that last used it.
 type pipeConn struct {
-	g *shareGroup
+	g    *shareGroup
+	self *pipeConn // the handle itself (see binding.end)
 
 	mu sync.Mutex
 	pc net.Conn // the physical connection last used, for LocalAddr and RemoteAddr
@@ -803,50 +806,85 @@ func shareReader(r io.Reader, size int) *bufio.Reader {
 // a blocked read or write; the connection, out of sync, is then closed when
 // the function returns.
 func bindConn(ctx context.Context, c connWithDeadline, errp *error) (end func()) {
-	h, ok := c.(*pipeConn)
-	if !ok {
-		return watchConn(ctx, c)
+	// Small enough to be inlined where it is deferred, so that the function
+	// it returns is built on the caller's stack: a body binds its handle
+	// several times per operation (each function of the client that uses
+	// the connection), and a closure each on the heap cost as many
+	// allocations.
+	b := bindStart(ctx, c, errp)
+	return b.end
+}
+
+// binding is what a bindConn ends: a handle's bind, or a plain
+// connection's watch.
+type binding struct {
+	h     *pipeConn
+	errp  *error
+	watch func()
+}
+
+func bindStart(ctx context.Context, c connWithDeadline, errp *error) binding {
+	if h, ok := c.(*pipeConn); ok {
+		h.bind(ctx)
+		return binding{h: h, errp: errp}
 	}
+	return binding{watch: watchConn(ctx, c)}
+}
+
+func (b binding) end() {
+	if b.h != nil {
+		// Through h.self, a load, so that b (and errp with it, the
+		// address of the client's err) does not escape with the handle.
+		b.h.self.unbind(b.errp)
+		return
+	}
+	b.watch()
+}
+
+// bind is the start of a bindConn on a handle.
+func (h *pipeConn) bind(ctx context.Context) {
 	h.mu.Lock()
 	h.depth++
 	if h.depth == 1 {
 		h.ctx, h.clean = ctx, false
 	}
 	h.mu.Unlock()
-	return func() {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		if h.depth--; h.depth > 0 {
-			return
-		}
-		if h.raw != nil {
-			// Pass-through: the exchange ends where it would on a shared
-			// connection.
-			switch {
-			case errp != nil && *errp == nil:
-				h.clean = true
-				if h.sx {
-					h.soloEnd(false)
-				}
-			case errp == nil && h.sx && h.sxOp == nil && h.sxRead:
+}
+
+// unbind is the end of a bindConn on a handle: see bindConn.
+func (h *pipeConn) unbind(errp *error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.depth--; h.depth > 0 {
+		return
+	}
+	if h.raw != nil {
+		// Pass-through: the exchange ends where it would on a shared
+		// connection.
+		switch {
+		case errp != nil && *errp == nil:
+			h.clean = true
+			if h.sx {
 				h.soloEnd(false)
 			}
-			return
+		case errp == nil && h.sx && h.sxOp == nil && h.sxRead:
+			h.soloEnd(false)
 		}
-		if errp == nil && h.s != nil && h.o == nil && h.s.reading && len(h.wbuf) == 0 {
-			// No operation will end this exchange: the outermost function
-			// that used the connection has read its reply.
-			h.end(false)
-			return
-		}
-		if errp == nil || *errp != nil {
-			return
-		}
-		h.clean = true
-		if h.s != nil && h.s.reading && len(h.wbuf) == 0 {
-			h.end(false)
-		} else if h.s == nil {
-			h.sendUnread()
-		}
+		return
+	}
+	if errp == nil && h.s != nil && h.o == nil && h.s.reading && len(h.wbuf) == 0 {
+		// No operation will end this exchange: the outermost function
+		// that used the connection has read its reply.
+		h.end(false)
+		return
+	}
+	if errp == nil || *errp != nil {
+		return
+	}
+	h.clean = true
+	if h.s != nil && h.s.reading && len(h.wbuf) == 0 {
+		h.end(false)
+	} else if h.s == nil {
+		h.sendUnread()
 	}
 }

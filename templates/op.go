@@ -41,8 +41,9 @@ type op struct {
 	streams   []*stream  // nil once ended
 	inline    [2]*stream // backs streams: most operations begin one or two
 
-	mu      sync.Mutex  // guards handles: a body may run goroutines
-	handles []*pipeConn // whose exchange the op began; ended with it
+	mu            sync.Mutex   // guards handles: a body may run goroutines
+	handles       []*pipeConn  // whose exchange the op began; ended with it
+	handlesInline [1]*pipeConn // backs handles: most operations use one
 
 	// cut: the runtime handed the body an error because the caller's ctx
 	// ended (a wait, a read or a write cut off). Whatever the body then
@@ -158,7 +159,11 @@ func run[T any](o *op, body func(ctx context.Context) (T, error)) (v T, err erro
 // operation (an XxxAsync calling XxxContext), the body runs inline and
 // keeps the outer operation's caller and detachment.
 func runOp[T any](ctx context.Context, name string, mode opMode, body func(ctx context.Context) (T, error)) (T, error) {
-	outer := opFrom(ctx)
+	return runOpIn(ctx, opFrom(ctx), name, mode, body)
+}
+
+// runOpIn is runOp with outer, the operation ctx belongs to (opFrom(ctx)).
+func runOpIn[T any](ctx context.Context, outer *op, name string, mode opMode, body func(ctx context.Context) (T, error)) (T, error) {
 	if ctx.Done() == nil || mode != opDetachable || outer != nil {
 		o := &op{caller: ctx, exclusive: mode == opExclusive}
 		if outer != nil {
@@ -166,6 +171,7 @@ func runOp[T any](ctx context.Context, name string, mode opMode, body func(ctx c
 			o.exclusive = o.exclusive || outer.exclusive
 		}
 		o.streams = o.inline[:0]
+		o.handles = o.handlesInline[:0]
 		var start time.Time
 		if slowThreshold > 0 {
 			start = time.Now()
@@ -187,12 +193,19 @@ func runOp[T any](ctx context.Context, name string, mode opMode, body func(ctx c
 // closed when the body of its last operation, which its caller left, ends.
 var lanes sync.Map // owner -> chan struct{}
 
+// lanesHeld counts the entries of lanes, so that an operation finds none
+// without looking (most never do: a lane is held only while a body whose
+// caller left goes on). An entry is counted before runOpOn returns to the
+// caller who goes on to call the next operation on its owner.
+var lanesHeld atomic.Int32
+
 // runOpOn is runOp for an operation on owner, a value not safe for
 // concurrent use (it holds a connection): when a caller leaves an operation
 // whose body goes on, the next operation on owner waits for that body to
 // end (or for its own ctx) instead of running beside it.
 func runOpOn[T any](ctx context.Context, owner any, name string, mode opMode, body func(ctx context.Context) (T, error)) (T, error) {
-	if opFrom(ctx) == nil {
+	outer := opFrom(ctx)
+	if outer == nil && lanesHeld.Load() > 0 {
 		for {
 			v, ok := lanes.Load(owner)
 			if !ok {
@@ -206,8 +219,8 @@ func runOpOn[T any](ctx context.Context, owner any, name string, mode opMode, bo
 			}
 		}
 	}
-	if ctx.Done() == nil || mode != opDetachable || opFrom(ctx) != nil {
-		return runOp(ctx, name, mode, body)
+	if ctx.Done() == nil || mode != opDetachable || outer != nil {
+		return runOpIn(ctx, outer, name, mode, body)
 	}
 	f := startOp(ctx, name, body)
 	v, err := f.Await(ctx)
@@ -216,10 +229,14 @@ func runOpOn[T any](ctx context.Context, owner any, name string, mode opMode, bo
 	default:
 		// The caller left; the body goes on: hold the lane until it ends.
 		ch := make(chan struct{})
-		lanes.Store(owner, ch)
+		if _, held := lanes.Swap(owner, ch); !held {
+			lanesHeld.Add(1)
+		}
 		go func() {
 			<-f.done
-			lanes.CompareAndDelete(owner, ch)
+			if lanes.CompareAndDelete(owner, ch) {
+				lanesHeld.Add(-1)
+			}
 			close(ch)
 		}()
 	}
@@ -236,6 +253,7 @@ func startOp[T any](ctx context.Context, name string, body func(ctx context.Cont
 		f: Future[T]{done: make(chan struct{})},
 	}
 	r.o.streams = r.o.inline[:0]
+	r.o.handles = r.o.handlesInline[:0]
 	go r.run(name, body)
 	return &r.f
 }

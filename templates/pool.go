@@ -65,10 +65,11 @@ func (p *pool) pick(ctx, dialCtx context.Context, netAddr net.Addr, exclusive bo
 	addr := netAddr.String()
 	for {
 		p.mu.Lock()
-		live := p.conns[addr][:0]
+		conns := p.conns[addr]
+		live := conns[:0]
 		var best *pipeline
 		bestLoad := 0
-		for _, pl := range p.conns[addr] {
+		for _, pl := range conns {
 			if pl.failure() != nil {
 				continue
 			}
@@ -84,7 +85,9 @@ func (p *pool) pick(ctx, dialCtx context.Context, netAddr net.Addr, exclusive bo
 				best, bestLoad = pl, load
 			}
 		}
-		p.conns[addr] = live
+		if len(live) != len(conns) {
+			p.conns[addr] = live // forget the failed ones
+		}
 		if best != nil && (exclusive || bestLoad < p.cfg.Pipeline.maxInFlight() || len(live) >= p.cfg.ConnsPerAddr) {
 			p.mu.Unlock()
 			return best, nil
