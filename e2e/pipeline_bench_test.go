@@ -474,3 +474,110 @@ func BenchmarkPeers(b *testing.B) {
 	})
 }
 `
+
+// BenchmarkSingleCaller measures what one goroutine's Get costs the converted RESP fixture (rule
+// share Dial) over the original, with the network taken out: every Conn runs over an in-memory
+// connection that answers each request at once (docs/performance.md, "A single caller"). Its
+// sub-benchmarks are ordinary ones (ns/op, allocations): the original, the converted client on a
+// shared connection (64 handles) with context.Background() and with a ctx that can be cancelled,
+// and in pass-through (a handle alone in its group). No server needed.
+//
+//	ASYNCIFY_BENCHTIME=200000x ASYNCIFY_BENCHCOUNT=3 go test -run '^$' -bench BenchmarkSingleCaller -benchtime=1x ./e2e
+func BenchmarkSingleCaller(b *testing.B) {
+	if os.Getenv("ASYNCIFY_BENCHTIME") == "" {
+		b.Setenv("ASYNCIFY_BENCHTIME", "10000x") // 1x would measure nothing
+	}
+	runInnerBench(b, respModule(b, "share Dial\n"), "internal/resp", "resp", respSingleBench, "BenchmarkSingleCaller", "E2E_UNUSED", "")
+}
+
+const respSingleBench = `
+	orig "github.com/asyncify-dev/asyncify/fixtures/resp"
+)
+
+// memConn answers every RESP array it is written with the same bulk reply, in memory.
+type memConn struct {
+	mu    sync.Mutex
+	cond  *sync.Cond
+	reply []byte
+}
+
+func newMemConn() *memConn { c := &memConn{}; c.cond = sync.NewCond(&c.mu); return c }
+
+const memReply = "$16\r\n0123456789abcdef\r\n"
+
+func (c *memConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	for _, b := range p {
+		if b == '*' {
+			c.reply = append(c.reply, memReply...)
+		}
+	}
+	c.cond.Broadcast()
+	c.mu.Unlock()
+	return len(p), nil
+}
+
+func (c *memConn) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	for len(c.reply) == 0 {
+		c.cond.Wait()
+	}
+	n := copy(p, c.reply)
+	c.reply = c.reply[:copy(c.reply, c.reply[n:])]
+	c.mu.Unlock()
+	return n, nil
+}
+
+func (c *memConn) Close() error                     { return nil }
+func (c *memConn) LocalAddr() net.Addr              { return nil }
+func (c *memConn) RemoteAddr() net.Addr             { return nil }
+func (c *memConn) SetDeadline(time.Time) error      { return nil }
+func (c *memConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *memConn) SetWriteDeadline(time.Time) error { return nil }
+
+// memConns dials n Conns of owner's share group over one memConn, as Dial would.
+func memConns(b *testing.B, n int, owner string) []*Conn {
+	var cs []*Conn
+	for i := 0; i < n; i++ {
+		h, err := shareConn(context.Background(), owner, "tcp", "mem", func(context.Context) (net.Conn, error) { return newMemConn(), nil })
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := NewConn(h)
+		b.Cleanup(func() { c.Close() })
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+func getLoop(b *testing.B, get func() (string, error)) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if v, err := get(); err != nil || v != "0123456789abcdef" {
+			b.Fatalf("Get = %q, %v", v, err)
+		}
+	}
+}
+
+func BenchmarkSingleCaller(b *testing.B) {
+	b.Run("original", func(b *testing.B) {
+		c := orig.NewConn(newMemConn())
+		getLoop(b, func() (string, error) { return c.Get("k") })
+	})
+	b.Run("shared", func(b *testing.B) {
+		c := memConns(b, 64, "shared")[0]
+		getLoop(b, func() (string, error) { return c.Get("k") })
+	})
+	b.Run("shared-cancellable-ctx", func(b *testing.B) {
+		c := memConns(b, 64, "sharedctx")[0]
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		getLoop(b, func() (string, error) { return c.GetContext(ctx, "k") })
+	})
+	b.Run("passthrough", func(b *testing.B) {
+		c := memConns(b, 1, "passthrough")[0]
+		getLoop(b, func() (string, error) { return c.Get("k") })
+	})
+}
+`
