@@ -56,7 +56,10 @@
 //     its renamed body, takes ctx. FContext's error result is mapped to
 //     ctx.Err() when ctx ended first and the error was caused by it: by
 //     runOp when the operation runs under it (share.go), else by the
-//     runtime's ctxErr, deferred (its results are named for that).
+//     runtime's ctxErr, deferred; when that needs names for results
+//     upstream left unnamed, the body becomes fContext and FContext, with
+//     upstream's results, calls it (makeBodyCall): the API shows
+//     upstream's signature with ctx first.
 //   - async.go: FAsync(ctx, ...) *Future[T] starts FContext on a runtime
 //     goroutine (templates' startOp); the runtime is emitted with it. It is
 //     FFuture when the package declares FAsync already (noted).

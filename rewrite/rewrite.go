@@ -85,18 +85,26 @@ func (r *pkgRewriter) rewriteFunc(df *dst.File, fd *ast.FuncDecl) {
 		r.modified[df] = true
 	}
 	if wrapper != nil {
+		named := false
 		if len(r.shareSites) == 0 || !runOpShape(p) {
 			// an operation runOp runs gets its error mapped there, once:
 			// its body's results keep their names
-			r.mapErrors(dfd, fd, p)
+			named = r.mapErrors(dfd, fd, p)
 		}
 		r.sequence(dfd, fd, p)
 		dfd.Name.Name = p.newName
 		added := []dst.Decl{wrapper, dfd}
+		var f *dst.FuncDecl
 		if len(r.shareSites) > 0 {
-			if f := r.makeRunOp(wrapper, dfd, fd, p); f != nil {
-				added = []dst.Decl{wrapper, f, dfd}
-			}
+			f = r.makeRunOp(wrapper, dfd, fd, p)
+		}
+		if f == nil && named {
+			// the deferred ctxErr named the results: FContext keeps
+			// upstream's, and calls the body
+			f = r.makeBodyCall(wrapper, dfd, fd, p)
+		}
+		if f != nil {
+			added = []dst.Decl{wrapper, f, dfd}
 		}
 		added = append(added, r.makeAsync(wrapper, fd, p)...)
 		for i, d := range df.Decls {

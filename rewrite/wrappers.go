@@ -87,11 +87,14 @@ func (r *pkgRewriter) makeWrapper(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan
 // runtime's ctxErr, deferred, rewrites the error result, which is named
 // for that when it has no name. Nothing else is wrapped or replaced. Not
 // for an operation runOp runs (share.go), which maps its error itself.
-func (r *pkgRewriter) mapErrors(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) {
+// named reports that the results got names upstream did not give them:
+// FContext then becomes the body of a function that keeps upstream's
+// results (makeBodyCall).
+func (r *pkgRewriter) mapErrors(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) (named bool) {
 	res := p.fn.Obj.Type().(*types.Signature).Results()
 	n := res.Len()
 	if n == 0 || !types.Identical(res.At(n-1).Type(), types.Universe.Lookup("error").Type()) {
-		return
+		return false
 	}
 	list := dfd.Type.Results.List
 	last := list[len(list)-1]
@@ -108,10 +111,55 @@ func (r *pkgRewriter) mapErrors(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) 
 		}
 		errName = r.freshName(fd, "err")
 		last.Names = []*dst.Ident{dst.NewIdent(errName)}
+		named = true
 	}
 	def := &dst.DeferStmt{Call: &dst.CallExpr{
 		Fun:  dst.NewIdent(r.rt("ctxErr")),
 		Args: []dst.Expr{p.src.expr(), &dst.UnaryExpr{Op: and, X: dst.NewIdent(errName)}},
 	}}
 	dfd.Body.List = append([]dst.Stmt{def}, dfd.Body.List...)
+	return named
+}
+
+// makeBodyCall returns FContext for an operation whose body (dfd, renamed
+// fContext) maps its error with a deferred ctxErr, for which its results
+// got names: FContext keeps upstream's results, unnamed, and calls the
+// body, as the wrapper F calls FContext, so that its signature in the API
+// is upstream's with ctx first.
+func (r *pkgRewriter) makeBodyCall(wrapper, dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) *dst.FuncDecl {
+	res := p.fn.Obj.Type().(*types.Signature).Results()
+	bodyName := r.bodyName(fd)
+	ctxName := p.src.name
+	f := &dst.FuncDecl{Name: dst.NewIdent(p.newName), Type: dst.Clone(wrapper.Type).(*dst.FuncType)}
+	if wrapper.Recv != nil {
+		f.Recv = dst.Clone(wrapper.Recv).(*dst.FieldList)
+	}
+	f.Type.Params.List = append([]*dst.Field{{Names: []*dst.Ident{dst.NewIdent(ctxName)}, Type: contextType()}}, f.Type.Params.List...)
+	f.Type.Results = &dst.FieldList{}
+	for i := 0; i < res.Len(); i++ {
+		f.Type.Results.List = append(f.Type.Results.List, &dst.Field{Type: r.typeExpr(res.At(i).Type())})
+	}
+	ret, ok := dst.Clone(wrapper.Body.List[0]).(*dst.ReturnStmt)
+	if !ok || len(ret.Results) != 1 {
+		return nil
+	}
+	call, ok := ret.Results[0].(*dst.CallExpr)
+	if !ok {
+		return nil
+	}
+	call.Args[0] = dst.NewIdent(ctxName)
+	fun := call.Fun
+	if il, ok := fun.(*dst.IndexListExpr); ok {
+		fun = il.X
+	} else if ix, ok := fun.(*dst.IndexExpr); ok {
+		fun = ix.X
+	}
+	rename(fun, bodyName)
+	ret.Decs.Before, ret.Decs.After = dst.NewLine, dst.NewLine
+	f.Body = &dst.BlockStmt{List: []dst.Stmt{ret}}
+	f.Decs.Before, f.Decs.After = dst.EmptyLine, dst.EmptyLine
+	f.Decs.Start = dfd.Decs.Start
+	dfd.Name.Name = bodyName
+	dfd.Decs.Start = dst.Decorations{fmt.Sprintf("// %s is the body of %s.", bodyName, p.newName)}
+	return f
 }
