@@ -56,7 +56,11 @@ func (r *pkgRewriter) call(df *dst.File, call *ast.CallExpr, src ctxSource) {
 		args = append(args, src.expr())
 		dcall.Args = append(args, dcall.Args[at:]...)
 		if p.wrapper {
-			rename(r.dst(fun), p.newName)
+			name := p.newName
+			if r.flatCall(call, r.curFunc, p) {
+				name = p.body
+			}
+			rename(r.dst(fun), name)
 		}
 		r.modified[df] = true
 	}

@@ -32,6 +32,9 @@ type fnPlan struct {
 	// async names the future form of a function with a wrapper
 	// (planAsync); noAsyncWhy says why it has none.
 	async, noAsyncWhy string
+	// body names the body of an operation runOp runs (makeRunOp): the
+	// operations it calls directly call it there (flatCall).
+	body string
 }
 
 // ctxSource is where the ctx of a function body comes from.
@@ -91,6 +94,9 @@ func (r *pkgRewriter) plan() {
 	for _, pf := range r.planned {
 		if pf.p.wrapper {
 			r.planAsync(pf.fd, pf.p)
+			if len(r.shareSites) > 0 && runOpShape(pf.p) {
+				pf.p.body = r.bodyName(pf.fd)
+			}
 		}
 	}
 }

@@ -419,7 +419,10 @@ func (r *pkgRewriter) makeRunOp(wrapper, dfd *dst.FuncDecl, fd *ast.FuncDecl, p 
 	if rt == nil {
 		return nil
 	}
-	bodyName := r.bodyName(fd)
+	bodyName := p.body
+	if bodyName == "" {
+		bodyName = r.bodyName(fd)
+	}
 
 	mode, modeDoc := "opDetachable", "It shares its connection with other operations (pipelined: one round of writes, then reads); when ctx ends first it returns ctx.Err() and the request still completes."
 	if p.fn.Mode == iodetect.Exclusive {
@@ -513,6 +516,58 @@ func (r *pkgRewriter) makeRunOp(wrapper, dfd *dst.FuncDecl, fd *ast.FuncDecl, p 
 	dfd.Name.Name = bodyName
 	dfd.Decs.Start = dst.Decorations{fmt.Sprintf("// %s is the body of %s.", bodyName, p.newName)}
 	return f
+}
+
+// opMode is the runtime mode makeRunOp runs p's operation in.
+func (r *pkgRewriter) opMode(p *fnPlan) string {
+	switch {
+	case p.fn.Mode == iodetect.Exclusive:
+		return "opExclusive"
+	case r.attached(p.fn.Obj.Type().(*types.Signature)):
+		return "opAttached"
+	}
+	return "opDetachable"
+}
+
+// flatCall reports whether call, in the body of the operation caller runs
+// under runOp, may call the body of callee's operation (p.body) rather
+// than its Context form: the operation is running already, so a nested
+// runOp would only add an op, a goroutine's worth of bookkeeping and its
+// allocations (issue 16). Both must run under runOp in the same mode,
+// callee must be this package's, the call must be in caller's own body
+// (not a literal, which may run later or elsewhere), and a callee whose
+// receiver holds a connection (runOpOn orders its operations) must be
+// called on caller's own receiver, whose operation holds that order
+// already.
+func (r *pkgRewriter) flatCall(call *ast.CallExpr, caller *ast.FuncDecl, p *fnPlan) bool {
+	if caller == nil || p.body == "" || p.fn.Obj.Pkg() != r.l.Pkg.Types || p.fn.Decl == nil {
+		return false
+	}
+	obj, _ := r.info.Defs[caller.Name].(*types.Func)
+	pc := r.c.plans[obj.FullName()]
+	if pc == nil || pc.body == "" || r.opMode(pc) != r.opMode(p) {
+		return false
+	}
+	inLit := false
+	ast.Inspect(caller.Body, func(n ast.Node) bool {
+		if lit, ok := n.(*ast.FuncLit); ok && lit.Pos() <= call.Pos() && call.End() <= lit.End() {
+			inLit = true
+		}
+		return !inLit
+	})
+	if inLit {
+		return false
+	}
+	if r.holderRecv(p.fn.Decl) == "" {
+		return true
+	}
+	recv := r.holderRecv(caller)
+	sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr)
+	if !ok || recv == "" {
+		return false
+	}
+	id, ok := ast.Unparen(sel.X).(*ast.Ident)
+	return ok && id.Name == recv && r.info.Uses[id] == r.info.Defs[caller.Recv.List[0].Names[0]]
 }
 
 // runOpShape reports whether p's function has the results makeRunOp
