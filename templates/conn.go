@@ -720,55 +720,46 @@ func (h *pipeConn) RemoteAddr() net.Addr {
 // an exclusive exchange, the connection's deadlines (the earlier of the
 // client's and ctx's); on a pipelined one, its stuck-connection limit; they
 // never set a deadline on the shared connection.
-func (h *pipeConn) SetDeadline(t time.Time) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.rdl, h.wdl = t, t
-	if h.raw != nil {
-		h.dlSet = true
-		return h.raw.SetDeadline(t)
-	}
-	if h.closed {
-		return h.closedErr("set")
-	}
-	if h.s != nil {
-		return h.s.setDeadline(t)
-	}
-	return nil
-}
+func (h *pipeConn) SetDeadline(t time.Time) error { return h.setDeadline(t, true, true) }
 
-func (h *pipeConn) SetReadDeadline(t time.Time) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.rdl = t
-	if h.raw != nil {
-		h.dlSet = true
-		return h.raw.SetReadDeadline(t)
-	}
-	if h.closed {
-		return h.closedErr("set")
-	}
-	if h.s != nil {
-		return h.s.setReadDeadline(t)
-	}
-	return nil
-}
+func (h *pipeConn) SetReadDeadline(t time.Time) error { return h.setDeadline(t, true, false) }
 
-func (h *pipeConn) SetWriteDeadline(t time.Time) error {
+func (h *pipeConn) SetWriteDeadline(t time.Time) error { return h.setDeadline(t, false, true) }
+
+// setDeadline is the three setters: the read side's deadline, the write
+// side's, or both.
+func (h *pipeConn) setDeadline(t time.Time, read, write bool) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.wdl = t
+	if read {
+		h.rdl = t
+	}
+	if write {
+		h.wdl = t
+	}
 	if h.raw != nil {
 		h.dlSet = true
+		switch {
+		case read && write:
+			return h.raw.SetDeadline(t)
+		case read:
+			return h.raw.SetReadDeadline(t)
+		}
 		return h.raw.SetWriteDeadline(t)
 	}
 	if h.closed {
 		return h.closedErr("set")
 	}
-	if h.s != nil {
-		return h.s.setWriteDeadline(t)
+	if h.s == nil {
+		return nil
 	}
-	return nil
+	switch {
+	case read && write:
+		return h.s.setDeadline(t)
+	case read:
+		return h.s.setReadDeadline(t)
+	}
+	return h.s.setWriteDeadline(t)
 }
 
 // shareReader is what bufio.NewReader(r) and bufio.NewReaderSize(r, size)
