@@ -46,12 +46,7 @@ func compareWithVet(b *testing.B, name string, args ...string) {
 // them) against `go vet` on the same vendored package, set up as BenchmarkDetectVsVet: an edit
 // of the vendored source before each command. The target is ≤ 2 (issue 15).
 func BenchmarkConvertOutVendoredVsVet(b *testing.B) {
-	dir := writeModule(b, "benchvendored", map[string]string{
-		"go.mod":  "module example.com/benchvendored\n\ngo 1.26\n\nrequire " + gomemcacheModule + " " + gomemcacheVersion + "\n",
-		"main.go": "package main\n\nimport \"" + gomemcachePkg + "\"\n\nfunc main() { _ = memcache.New(\"127.0.0.1:11211\") }\n",
-	})
-	goIn(b, dir, "mod", "tidy")
-	goIn(b, dir, "mod", "vendor")
+	dir := vendoredGomemcache(b, "benchvendored")
 	pkg := "./vendor/" + gomemcachePkg
 	compareWithVetIn(b, dir, pkg, []string{"GOFLAGS=-mod=vendor"}, "convert-o", "-o", "./out", pkg)
 }

@@ -17,12 +17,7 @@ import (
 // the go command resolves them in that module, and the facts are those of the
 // module-cache copy, less the tests that go mod vendor drops.
 func TestDetectVendored(t *testing.T) {
-	dir := writeModule(t, "vendored", map[string]string{
-		"go.mod":  "module example.com/vendored\n\ngo 1.26\n\nrequire " + gomemcacheModule + " " + gomemcacheVersion + "\n",
-		"main.go": "package main\n\nimport \"" + gomemcachePkg + "\"\n\nfunc main() { _ = memcache.New(\"127.0.0.1:11211\") }\n",
-	})
-	goIn(t, dir, "mod", "tidy")
-	goIn(t, dir, "mod", "vendor")
+	dir := vendoredGomemcache(t, "vendored")
 
 	for _, pattern := range []string{gomemcachePkg, "./vendor/" + gomemcachePkg} {
 		t.Run(pattern, func(t *testing.T) {
@@ -78,12 +73,7 @@ func TestDetectVendored(t *testing.T) {
 func TestConvertVendored(t *testing.T) {
 	t.Parallel()
 	t.Run("real", func(t *testing.T) {
-		dir := writeModule(t, "vendored", map[string]string{
-			"go.mod":  "module example.com/vendored\n\ngo 1.26\n\nrequire " + gomemcacheModule + " " + gomemcacheVersion + "\n",
-			"main.go": "package main\n\nimport \"" + gomemcachePkg + "\"\n\nfunc main() { _ = memcache.New(\"127.0.0.1:11211\") }\n",
-		})
-		goIn(t, dir, "mod", "tidy")
-		goIn(t, dir, "mod", "vendor")
+		dir := vendoredGomemcache(t, "vendored")
 		vendored := "./vendor/" + gomemcachePkg
 		vendorMode := []string{"GOFLAGS=-mod=vendor"}
 
@@ -249,4 +239,17 @@ func fileProxy(tb testing.TB, module, version string, editMod func([]byte) []byt
 		}
 	}
 	return proxy
+}
+
+// vendoredGomemcache writes a module named name that imports gomemcache and vendors it (go mod
+// tidy, go mod vendor); it returns the module's directory.
+func vendoredGomemcache(tb testing.TB, name string) string {
+	tb.Helper()
+	dir := writeModule(tb, name, map[string]string{
+		"go.mod":  "module example.com/" + name + "\n\ngo 1.26\n\nrequire " + gomemcacheModule + " " + gomemcacheVersion + "\n",
+		"main.go": "package main\n\nimport \"" + gomemcachePkg + "\"\n\nfunc main() { _ = memcache.New(\"127.0.0.1:11211\") }\n",
+	})
+	goIn(tb, dir, "mod", "tidy")
+	goIn(tb, dir, "mod", "vendor")
+	return dir
 }

@@ -123,6 +123,15 @@ type connSend struct {
 
 // RecvOf is the channel a select case's receive reads from, nil for a send.
 func RecvOf(comm ast.Stmt) ast.Expr {
+	if u := RecvExpr(comm); u != nil {
+		return u.X
+	}
+	return nil
+}
+
+// RecvExpr is a select case's receive (<-ch, in v := <-ch or v, ok =
+// <-ch too), nil for a send or a default.
+func RecvExpr(comm ast.Stmt) *ast.UnaryExpr {
 	var x ast.Expr
 	switch comm := comm.(type) {
 	case *ast.ExprStmt:
@@ -133,7 +142,7 @@ func RecvOf(comm ast.Stmt) ast.Expr {
 		}
 	}
 	if u, ok := ast.Unparen(x).(*ast.UnaryExpr); ok && u.Op == token.ARROW {
-		return u.X
+		return u
 	}
 	return nil
 }

@@ -310,17 +310,8 @@ func (a *analyzer) findWaits(d *deliveries) {
 		inspectOwn(fn, func(n ast.Node) bool {
 			if sel, ok := n.(*ast.SelectStmt); ok {
 				for _, c := range sel.Body.List {
-					if x := RecvOf(c.(*ast.CommClause).Comm); x != nil {
-						var u *ast.UnaryExpr
-						switch comm := c.(*ast.CommClause).Comm.(type) {
-						case *ast.ExprStmt:
-							u, _ = ast.Unparen(comm.X).(*ast.UnaryExpr)
-						case *ast.AssignStmt:
-							u, _ = ast.Unparen(comm.Rhs[0]).(*ast.UnaryExpr)
-						}
-						if u != nil {
-							selects[u] = sel
-						}
+					if u := RecvExpr(c.(*ast.CommClause).Comm); u != nil {
+						selects[u] = sel
 					}
 				}
 			}

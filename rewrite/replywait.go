@@ -204,22 +204,12 @@ func (r *pkgRewriter) noteLitWaits(lit *ast.FuncLit) {
 
 // replyStmt rewrites stmt when it is a reply wait.
 func (r *pkgRewriter) replyStmt(df *dst.File, b *ast.BlockStmt, stmt ast.Stmt, sig *types.Signature, src ctxSource) {
-	var recv *ast.UnaryExpr
-	var sel *ast.SelectStmt
-	switch s := stmt.(type) {
-	case *ast.ExprStmt:
-		recv, _ = ast.Unparen(s.X).(*ast.UnaryExpr)
-	case *ast.AssignStmt:
-		if len(s.Rhs) == 1 {
-			recv, _ = ast.Unparen(s.Rhs[0]).(*ast.UnaryExpr)
-		}
-	case *ast.SelectStmt:
-		sel = s
-	}
-	if sel != nil {
+	if sel, ok := stmt.(*ast.SelectStmt); ok {
 		r.replySelect(df, sel, sig, src)
 		return
 	}
+	// a receive as a statement of its own: <-ch, v := <-ch, v, ok = <-ch
+	recv := iodetect.RecvExpr(stmt)
 	if call := condWaitCall(stmt); call != nil {
 		if s := r.replySites[call]; s != nil && s.Seeds() && s.Reply != nil && s.Reply.Cond {
 			r.condWait(df, b, stmt, call, s, sig, src)
@@ -390,16 +380,7 @@ func (r *pkgRewriter) replySelect(df *dst.File, sel *ast.SelectStmt, sig *types.
 		if cc.Comm == nil {
 			return // a select with a default does not wait
 		}
-		var x ast.Expr
-		switch comm := cc.Comm.(type) {
-		case *ast.ExprStmt:
-			x = comm.X
-		case *ast.AssignStmt:
-			if len(comm.Rhs) == 1 {
-				x = comm.Rhs[0]
-			}
-		}
-		if u, ok := ast.Unparen(x).(*ast.UnaryExpr); ok && r.replySites[u] != nil && r.replySites[u].Seeds() {
+		if u := iodetect.RecvExpr(cc.Comm); u != nil && r.replySites[u] != nil && r.replySites[u].Seeds() {
 			if r.replyDone[u] {
 				return // a cut-off's wait (skipCutOff)
 			}
@@ -563,17 +544,8 @@ func (r *pkgRewriter) skipCutOff(sel *ast.SelectStmt) {
 
 // replyComm reports whether a select case receives a reply.
 func replyComm(cc *ast.CommClause, sites map[ast.Node]*iodetect.Site) bool {
-	var x ast.Expr
-	switch comm := cc.Comm.(type) {
-	case *ast.ExprStmt:
-		x = comm.X
-	case *ast.AssignStmt:
-		if len(comm.Rhs) == 1 {
-			x = comm.Rhs[0]
-		}
-	}
-	u, ok := ast.Unparen(x).(*ast.UnaryExpr)
-	return ok && sites[u] != nil
+	u := iodetect.RecvExpr(cc.Comm)
+	return u != nil && sites[u] != nil
 }
 
 // ctxReturn is the statement that leaves the function with ctx.Err(), or

@@ -9,30 +9,6 @@ import (
 	"go.uber.org/goleak"
 )
 
-// bound is a function of a client that uses its connection under ctx, as
-// the rewrite emits it.
-func bound(ctx context.Context, c connWithDeadline) (err error) {
-	defer bindConn(ctx, c, &err)()
-	return nil
-}
-
-// TestBindConnNoAlloc: bindConn is inlined where it is deferred, so a bind
-// of a handle costs no allocation (a body binds its handle once per function
-// of the client that uses the connection: five times per RESP Get).
-func TestBindConnNoAlloc(t *testing.T) {
-	if raceEnabled {
-		t.Skip("allocation counts differ under -race")
-	}
-	srv := newFakeServer(t)
-	h := dialOwner(t, srv, nil)
-	defer h.Close()
-	ctx := context.Background()
-	if n := testing.AllocsPerRun(100, func() { bound(ctx, h) }); n != 0 {
-		t.Errorf("bindConn on a handle: %v allocations, want 0", n)
-	}
-	srv.close()
-}
-
 // TestRunOpOnLane: when the caller of an operation on an owner leaves and
 // its body goes on, the next operation on that owner waits for the body to
 // end; another owner's does not; once the body ended no lane is left, so
