@@ -128,13 +128,22 @@ func (r *pkgRewriter) makeAsync(wrapper *dst.FuncDecl, fd *ast.FuncDecl, p *fnPl
 		},
 		Body: &dst.BlockStmt{List: stmts},
 	}
+	// An operation on a shared connection (runOp runs its body, p.body)
+	// commits its request before FAsync returns: its body runs on the
+	// caller up to its first read, then parks until its reply's turn
+	// (templates' startSplit).
+	starter, doc := "startOp", []string{fmt.Sprintf("// %s starts %s on its own goroutine and returns its future.", name, p.newName)}
+	if p.body != "" {
+		starter = "startSplit"
+		doc = commentLines(fmt.Sprintf("%s starts %s and returns its future once the request is committed to the connection (or the call had to wait): the reply is read when its turn comes.", name, p.newName))
+	}
 	start := &dst.ReturnStmt{Results: []dst.Expr{&dst.CallExpr{
-		Fun:  dst.NewIdent(rt("startOp")),
+		Fun:  dst.NewIdent(rt(starter)),
 		Args: []dst.Expr{dst.NewIdent(ctxName), &dst.BasicLit{Kind: stringLit, Value: strconv.Quote(p.fn.Name)}, body},
 	}}}
 	a.Body = &dst.BlockStmt{List: []dst.Stmt{start}}
 	a.Decs.Before = dst.EmptyLine
-	a.Decs.Start = dst.Decorations{fmt.Sprintf("// %s starts %s on its own goroutine and returns its future.", name, p.newName)}
+	a.Decs.Start = doc
 	a.Decs.After = dst.EmptyLine
 	if resultType != nil {
 		return []dst.Decl{a, resultType}

@@ -167,7 +167,7 @@ type stdImporter struct {
 }
 
 var fuzzStd = []string{"bufio", "bytes", "context", "crypto/tls", "encoding/binary", "errors", "fmt",
-	"io", "log", "math/rand", "net", "net/http", "net/textproto", "os", "os/exec", "reflect", "runtime",
+	"io", "iter", "log", "math/rand", "net", "net/http", "net/textproto", "os", "os/exec", "reflect", "runtime",
 	"slices", "sort", "strconv", "strings", "sync", "sync/atomic", "testing", "time", "unicode/utf8"}
 
 func newStdImporter(f *testing.F) *stdImporter {

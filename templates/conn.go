@@ -74,6 +74,7 @@ func (g *shareGroup) addr() net.Addr { return (*shareAddr)(&g.key) }
 // ctx has ended it fails with ctx.Err(), as a context dial would, even
 // while a connection of the group to addr is open.
 func shareConn(ctx context.Context, owner any, network, addr string, dial func(ctx context.Context) (net.Conn, error)) (net.Conn, error) {
+	escapeCaller(ctx)
 	if !AsyncifyPipelining {
 		return dial(ctx)
 	}
@@ -360,8 +361,11 @@ func (h *pipeConn) soloWrite(p []byte) (int, error) { return h.soloIO(p, true) }
 // ctx cuts it through that side's deadline.
 func (h *pipeConn) soloIO(p []byte, write bool) (int, error) {
 	ctx := h.soloBegin(write)
-	raw := h.raw
+	raw, bound := h.raw, h.ctx
 	h.mu.Unlock()
+	if !write {
+		escapeCaller(bound)
+	}
 	var stop func() bool
 	if ctx != nil {
 		stop = context.AfterFunc(ctx, func() {

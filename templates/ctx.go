@@ -32,6 +32,7 @@ type connWithDeadline interface {
 // during the exchange, c is out of sync and is closed, never reused, and the
 // exchange is recorded as cut by ctx (see ctxErr).
 func watchConn(ctx context.Context, c connWithDeadline) (end func()) {
+	escapeCaller(ctx)
 	if c == nil || ctx.Done() == nil {
 		return func() {}
 	}
@@ -103,11 +104,25 @@ func ctxDeadline(ctx context.Context, t time.Time) time.Time {
 	return t
 }
 
+// escapeKey is the key under which an operation's ctx holds what lets a
+// split operation's body leave its caller (*opCoro, split.go).
+type escapeKey struct{}
+
+// escapeCaller is called before a wait that may block: a split
+// operation's body that runs on its caller goes on on a goroutine of its
+// own instead (split.go). It does nothing anywhere else.
+func escapeCaller(ctx context.Context) {
+	if e, ok := ctx.Value(escapeKey{}).(interface{ escape() }); ok {
+		e.escape()
+	}
+}
+
 // sleep is time.Sleep that returns ctx.Err() early when ctx ends.
 func sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
+	escapeCaller(ctx)
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

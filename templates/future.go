@@ -10,7 +10,8 @@ type Future[T any] struct {
 	done chan struct{}
 	val  T
 	err  error
-	cut  bool // the runtime cut the operation off because its caller's ctx ended
+	cut  bool    // the runtime cut the operation off because its caller's ctx ended
+	co   *opCoro // a split operation's (split.go)
 }
 
 func newFuture[T any]() *Future[T] {
@@ -18,7 +19,16 @@ func newFuture[T any]() *Future[T] {
 }
 
 // Done is closed once the result is available.
-func (f *Future[T]) Done() <-chan struct{} { return f.done }
+func (f *Future[T]) Done() <-chan struct{} {
+	if f.co != nil && f.co.pl != nil {
+		select {
+		case <-f.done:
+		default:
+			f.co.pl.needDriver()
+		}
+	}
+	return f.done
+}
 
 // Await returns the operation's result, or ctx.Err() if ctx ends first.
 // When ctx has ended, a failure that ending it causes matches ctx.Err()
@@ -28,6 +38,9 @@ func (f *Future[T]) Await(ctx context.Context) (T, error) {
 	case <-f.done:
 		return f.val, ctxEnded(ctx, f.err, f.cut)
 	default:
+	}
+	if f.co != nil && f.co.pl != nil {
+		f.co.pl.waitFor(f.done, ctx.Done(), ctx.Done() == nil)
 	}
 	select {
 	case <-f.done:

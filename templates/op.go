@@ -45,6 +45,9 @@ type op struct {
 	handles       []*pipeConn  // whose exchange the op began; ended with it
 	handlesInline [1]*pipeConn // backs handles: most operations use one
 
+	// co: the body runs as a split operation's coroutine (split.go).
+	co *opCoro
+
 	// cut: the runtime handed the body an error because the caller's ctx
 	// ended (a wait, a read or a write cut off). Whatever the body then
 	// returns is taken as caused by ctx (ctxEnded).
@@ -90,6 +93,12 @@ func (o *op) Err() error {
 func (o *op) Value(key any) any {
 	if key == (opKey{}) || key == (cutKey{}) {
 		return o
+	}
+	if key == (escapeKey{}) {
+		if o.co == nil {
+			return nil
+		}
+		return o.co
 	}
 	return o.caller.Value(key)
 }
@@ -167,7 +176,7 @@ func runOpIn[T any](ctx context.Context, outer *op, name string, mode opMode, bo
 	if ctx.Done() == nil || mode != opDetachable || outer != nil {
 		o := &op{caller: ctx, exclusive: mode == opExclusive}
 		if outer != nil {
-			o.caller, o.detached = outer.caller, outer.detached
+			o.caller, o.detached, o.co = outer.caller, outer.detached, outer.co
 			o.exclusive = o.exclusive || outer.exclusive
 		}
 		o.streams = o.inline[:0]

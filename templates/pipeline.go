@@ -76,6 +76,13 @@ type pipeline struct {
 	watch          *time.Timer
 	watching       bool
 	writer         sync.WaitGroup
+	// runq: the split operations whose turn came; drivers: goroutines
+	// resuming them; blocked: goroutines waiting without driving; eager: a
+	// driver runs whenever one is ready (split.go).
+	runq    []*opCoro
+	drivers int
+	blocked int
+	eager   bool
 }
 
 // newPipeline shares rwc among exchanges. rwc may lack deadlines (any
@@ -188,6 +195,7 @@ func (pl *pipeline) fail(cause error) error {
 	}
 	pl.err = cause
 	close(pl.failed)
+	pl.readyAll()
 	if pl.watch != nil {
 		pl.watch.Stop()
 	}
@@ -228,6 +236,7 @@ func (pl *pipeline) popHead() (removed *stream) {
 	}
 	pl.headSince = time.Now()
 	pl.head.turn <- struct{}{}
+	pl.ready(pl.head)
 	pl.armWatch()
 	return removed
 }
@@ -260,6 +269,12 @@ func (pl *pipeline) checkStuck() {
 	if lim <= 0 {
 		pl.mu.Unlock()
 		return
+	}
+	if len(pl.runq) > 0 {
+		// The head's reply may be there: it waits for somebody to read it,
+		// not for the server.
+		pl.startDriver(false)
+		pl.headSince = time.Now()
 	}
 	if waited := time.Since(pl.headSince); waited < lim {
 		pl.watching = true
@@ -340,7 +355,7 @@ func (pl *pipeline) commit(ctx context.Context, s *stream) error {
 // exits when a yield brings nothing new: an idle connection has no goroutine.
 func (pl *pipeline) writeLoop() {
 	defer pl.writer.Done()
-	yielded := false
+	yielded, seen := false, -1
 	for {
 		pl.mu.Lock()
 		if pl.err != nil || (len(pl.pending) == 0 && yielded) {
@@ -348,15 +363,18 @@ func (pl *pipeline) writeLoop() {
 			pl.mu.Unlock()
 			return
 		}
-		if !yielded {
+		if !yielded || len(pl.pending) != seen && len(pl.pending) < maxBatch {
 			// Let the exchanges that are about to commit do so before
-			// writing: one yield, no timer.
+			// writing: yield, again while commits keep coming (one
+			// goroutine issuing split operations commits one after the
+			// other), no timer.
+			seen = len(pl.pending)
 			pl.mu.Unlock()
 			yielded = true
 			runtime.Gosched()
 			continue
 		}
-		yielded = false
+		yielded, seen = false, -1
 		batch := pl.pending
 		pl.pending, pl.spare = pl.spare, nil
 		pl.mu.Unlock()
@@ -369,6 +387,9 @@ func (pl *pipeline) writeLoop() {
 		}
 	}
 }
+
+// maxBatch is what the writer waits for at most before writing.
+const maxBatch = 64 << 10
 
 func writeAll(w io.Writer, b []byte) error {
 	for len(b) > 0 {

@@ -96,6 +96,7 @@ func (p *pool) pick(ctx, dialCtx context.Context, netAddr net.Addr, exclusive bo
 		// instead of opening a connection each.
 		if wait, ok := p.dialing[addr]; ok {
 			p.mu.Unlock()
+			escapeCaller(ctx)
 			caller := callerContext(ctx)
 			select {
 			case <-wait:
@@ -107,6 +108,7 @@ func (p *pool) pick(ctx, dialCtx context.Context, netAddr net.Addr, exclusive bo
 		done := make(chan struct{})
 		p.dialing[addr] = done
 		p.mu.Unlock()
+		escapeCaller(ctx)
 
 		rwc, err := p.cfg.Dial(dialCtx, netAddr)
 

@@ -33,6 +33,9 @@ type stream struct {
 	wbuf []byte
 	turn chan struct{} // receives the turn
 	next *stream       // in the reply queue
+	// parked: the split operation that waits for this exchange's turn
+	// (split.go)
+	parked *opCoro
 
 	base, wait time.Duration // stuck limit: base (0: none) plus server-side wait
 	rdl, wdl   time.Time     // the client's deadlines
@@ -79,6 +82,7 @@ func (s *stream) acquire(ctx context.Context) error {
 		select {
 		case pl.slots <- struct{}{}:
 		default:
+			escapeCaller(ctx)
 			select {
 			case pl.slots <- struct{}{}:
 			case <-caller.Done():
@@ -92,6 +96,7 @@ func (s *stream) acquire(ctx context.Context) error {
 	select {
 	case pl.wside <- struct{}{}:
 	default:
+		escapeCaller(ctx)
 		select {
 		case pl.wside <- struct{}{}:
 		case <-caller.Done():
@@ -214,18 +219,34 @@ func (s *stream) beginRead(ctx context.Context) error {
 	}
 	if !s.reading {
 		pl := s.pl
+		// A split operation's body parks here, committed, when it runs on
+		// its caller (split.go).
+		leaveCaller(ctx, s)
 		select {
 		case <-s.turn:
 		default:
+			// Split operations ahead may wait for somebody to drive them;
+			// this body may be one being driven.
+			pl.mu.Lock()
+			pl.blocked++
+			pl.startDriver(true)
+			pl.mu.Unlock()
+			var err error
 			select {
 			case <-s.turn:
 			case <-pl.failed:
 				s.broken = true
-				return pl.lost(pl.err)
+				err = pl.lost(pl.err)
 			case <-ctx.Done():
 				s.broken = true
 				pl.fail(errCutOff)
-				return cancelled(ctx, ctx.Err())
+				err = cancelled(ctx, ctx.Err())
+			}
+			pl.mu.Lock()
+			pl.blocked--
+			pl.mu.Unlock()
+			if err != nil {
+				return err
 			}
 		}
 		s.reading = true

@@ -1,0 +1,237 @@
+package templates
+
+import (
+	"context"
+	"iter"
+)
+
+// A split operation (startSplit) is an XxxAsync on a shared connection
+// whose request is committed before XxxAsync returns and whose reply is
+// parsed when it reaches the head of the reply queue, by the connection's
+// driver, not by a goroutine of its own waiting for its turn.
+//
+// Go cannot set a running body aside and go on with it elsewhere except as
+// a coroutine (iter.Pull). So the body runs as one: first on the caller's
+// goroutine (in the caller, the coroutine's steps run while the caller
+// waits), through its write phase, up to its first read, where it parks:
+// XxxAsync then returns. When its exchange's turn comes, it is resumed: it
+// reads its reply from the shared reader, ends its exchange, which hands
+// the turn to the next one, and resolves its future. Who resumes it:
+//
+//   - a goroutine awaiting a split future of the connection with a ctx that
+//     cannot end (Await), on its own goroutine, every body whose turn comes
+//     until its own future resolves: one goroutine issuing 64 futures, then
+//     awaiting them, runs everything on its own thread, with one read of
+//     the connection per batch of replies and no goroutine scheduled;
+//   - otherwise the connection's driver, a goroutine that runs while
+//     somebody waits without driving (a turn, a future awaited under a ctx
+//     that can end, a future's Done channel asked for) or the connection
+//     failed, and exits when none is left.
+//
+// A future nobody awaits resolves when somebody next waits on its
+// connection, or when it closes or fails.
+//
+// A body that would block anywhere else in the caller (a dial, a
+// pass-through read, a plain connection's I/O, a full queue, another
+// exchange's write phase, a sleep) escapes instead: it goes on on a
+// goroutine of its own, as startOp's body would. Code of the client's own
+// that blocks before the first read (a mutex another goroutine holds
+// across I/O) blocks the caller of XxxAsync: the rewrite uses startSplit
+// only for operations on shared connections, whose I/O goes through the
+// handle.
+
+// opCoro is the coroutine a split operation's body runs as.
+type opCoro struct {
+	next  func() (struct{}, bool)
+	yield func(struct{}) bool
+	pl    *pipeline // parked on it: its driver's
+	// inCaller: the body runs on XxxAsync's caller; state says how it left
+	// (set by the body before it yields, read by the caller after).
+	inCaller bool
+	state    coState
+	s        *stream // parked: the exchange whose turn it waits for
+}
+
+type coState uint8
+
+const (
+	coRunning coState = iota
+	coParked          // committed; waits for its exchange's turn
+	coEscaped         // would block: goes on on a goroutine of its own
+)
+
+// startSplit is startOp for an operation on a shared connection (see
+// above): its request is committed, or it has escaped to a goroutine of its
+// own, when it returns.
+func startSplit[T any](ctx context.Context, name string, body func(ctx context.Context) (T, error)) *Future[T] {
+	r := &opRun[T]{
+		o: op{caller: callerContext(ctx), detached: true},
+		f: Future[T]{done: make(chan struct{})},
+	}
+	r.o.streams = r.o.inline[:0]
+	r.o.handles = r.o.handlesInline[:0]
+	co := &opCoro{inCaller: true}
+	r.o.co = co
+	r.f.co = co
+	co.next, _ = iter.Pull(func(yield func(struct{}) bool) {
+		co.yield = yield
+		r.run(name, body)
+	})
+	co.next()
+	co.inCaller = false
+	switch co.state {
+	case coParked:
+		co.s.pl.parked(co)
+	case coEscaped:
+		go co.next()
+	}
+	return &r.f
+}
+
+// leaveCaller parks a split operation's body on s, committed, when it runs
+// on its caller. It returns at once otherwise.
+func leaveCaller(ctx context.Context, s *stream) {
+	o := opFrom(ctx)
+	if o == nil || o.co == nil || !o.co.inCaller {
+		return
+	}
+	co := o.co
+	co.inCaller, co.state, co.s, co.pl = false, coParked, s, s.pl
+	co.yield(struct{}{})
+}
+
+// escape is leaveCaller before a wait that may block (see escapeCaller).
+func (co *opCoro) escape() {
+	if co.inCaller {
+		co.inCaller, co.state = false, coEscaped
+		co.yield(struct{}{})
+	}
+}
+
+// parked records that co waits for its exchange's turn; the driver resumes
+// it when the turn comes (or the connection fails).
+func (pl *pipeline) parked(co *opCoro) {
+	pl.mu.Lock()
+	co.s.parked = co
+	if pl.head == co.s || pl.err != nil {
+		pl.ready(co.s)
+	}
+	if pl.err != nil {
+		pl.startDriver(false)
+	}
+	pl.mu.Unlock()
+}
+
+// ready hands s's parked body, whose turn came, to whoever drives: a
+// driver goroutine is started when somebody waits without driving.
+// Called with mu held.
+func (pl *pipeline) ready(s *stream) {
+	co := s.parked
+	if co == nil {
+		return
+	}
+	s.parked = nil
+	pl.runq = append(pl.runq, co)
+	if pl.blocked > 0 || pl.eager {
+		pl.startDriver(false)
+	}
+}
+
+// startDriver starts a driver goroutine when bodies are ready and nobody
+// drives them, or, with force, whoever drives: a body being driven that
+// waits on the connection itself needs another. Called with mu held.
+func (pl *pipeline) startDriver(force bool) {
+	if len(pl.runq) > 0 && (pl.drivers == 0 || force) {
+		pl.drivers++
+		go pl.drive()
+	}
+}
+
+// popReady takes the first ready body to resume it, or nil when none is
+// ready; a body taken counts its caller as a driver until doneDriving.
+// Called with mu held.
+func (pl *pipeline) popReady() *opCoro {
+	if len(pl.runq) == 0 {
+		return nil
+	}
+	co := pl.runq[0]
+	pl.runq[0] = nil
+	pl.runq = pl.runq[1:]
+	pl.drivers++
+	return co
+}
+
+// drive resumes the ready bodies, in order, and exits when none is left.
+func (pl *pipeline) drive() {
+	pl.mu.Lock()
+	pl.drivers-- // counted by startDriver; popReady counts each body
+	for {
+		co := pl.popReady()
+		if co == nil {
+			pl.mu.Unlock()
+			return
+		}
+		pl.mu.Unlock()
+		co.next()
+		pl.mu.Lock()
+		pl.drivers--
+	}
+}
+
+// waitFor waits until done is closed, for a split future parked on pl:
+// with a ctx that cannot end (canDrive), it resumes the bodies whose turn
+// comes on its own goroutine; otherwise, or while none is ready, it
+// blocks, counted, so that a driver runs. It returns early when ctxDone is
+// closed.
+func (pl *pipeline) waitFor(done, ctxDone <-chan struct{}, canDrive bool) {
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		pl.mu.Lock()
+		if canDrive {
+			if co := pl.popReady(); co != nil {
+				pl.mu.Unlock()
+				co.next()
+				pl.mu.Lock()
+				pl.drivers--
+				pl.mu.Unlock()
+				continue
+			}
+		}
+		pl.blocked++
+		pl.startDriver(false)
+		pl.mu.Unlock()
+		select {
+		case <-done:
+		case <-ctxDone:
+		}
+		pl.mu.Lock()
+		pl.blocked--
+		pl.mu.Unlock()
+		if !canDrive {
+			return
+		}
+	}
+}
+
+// needDriver says that somebody will wait on the futures of pl without
+// driving them (a Done channel asked for): from then on a driver runs
+// whenever a body is ready.
+func (pl *pipeline) needDriver() {
+	pl.mu.Lock()
+	pl.eager = true
+	pl.startDriver(false)
+	pl.mu.Unlock()
+}
+
+// readyAll hands every parked body to the driver: the connection failed,
+// and their turn will not come. Called with mu held.
+func (pl *pipeline) readyAll() {
+	for s := pl.head; s != nil; s = s.next {
+		pl.ready(s)
+	}
+	pl.startDriver(false)
+}

@@ -1,0 +1,256 @@
+package templates
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// splitGet is a get on pl as an XxxAsync on a shared connection starts it.
+func splitGet(ctx context.Context, pl *pipeline, tok string) *Future[string] {
+	return startSplit(ctx, "get", func(ctx context.Context) (string, error) {
+		return getBody(ctx, pl.begin(ctx), tok, 1)
+	})
+}
+
+// TestSplitCommitsBeforeReturn: 64 split gets from one goroutine each hold
+// their place on the connection when startSplit returns (committed, in
+// order), and each gets its own reply.
+func TestSplitCommitsBeforeReturn(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	srv := newFakeServer(t)
+	srv.stall.Store(true) // no reply until every request is issued
+	pl := newPipeline(dialRWC(t, srv.addr(), false), pipelineConfig{})
+	futures := make([]*Future[string], 64)
+	for i := range futures {
+		futures[i] = splitGet(context.Background(), pl, fmt.Sprint("c", i))
+		if n := len(pl.slots); n != i+1 {
+			t.Fatalf("after %d split gets, %d exchanges hold a place", i+1, n)
+		}
+	}
+	pl.mu.Lock()
+	queued := 0
+	for s := pl.head; s != nil; s = s.next {
+		queued++
+	}
+	pl.mu.Unlock()
+	if queued != 64 {
+		t.Errorf("%d exchanges committed, want 64", queued)
+	}
+	srv.close() // the stalled server lets go: every get fails, none hangs
+	for i, f := range futures {
+		within(t, 2*time.Second, "a get on a closed server", func() {
+			if _, err := f.Await(context.Background()); err == nil {
+				t.Errorf("get %d: no error from a closed server", i)
+			}
+		})
+	}
+	pl.close()
+
+	srv = newFakeServer(t)
+	pl = newPipeline(dialRWC(t, srv.addr(), false), pipelineConfig{})
+	for round := 0; round < 3; round++ {
+		for i := range futures {
+			futures[i] = splitGet(context.Background(), pl, fmt.Sprint("r", round, "-", i))
+		}
+		// awaited last first: the driver reads them in order regardless
+		for i := len(futures) - 1; i >= 0; i-- {
+			v, err := futures[i].Await(context.Background())
+			if want := fmt.Sprint("r", round, "-", i); err != nil || v != want {
+				t.Fatalf("get %s: %q, %v", want, v, err)
+			}
+		}
+	}
+	pl.close()
+	srv.close()
+}
+
+// TestSplitNeverAwaited: futures nobody awaits still complete (the driver
+// reads their replies), the connection stays in sync, and no goroutine is
+// left once they have.
+func TestSplitNeverAwaited(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	srv := newFakeServer(t)
+	pl := newPipeline(dialRWC(t, srv.addr(), false), pipelineConfig{})
+	var futures []*Future[string]
+	for i := 0; i < 200; i++ {
+		futures = append(futures, splitGet(context.Background(), pl, fmt.Sprint("n", i)))
+	}
+	within(t, 5*time.Second, "futures nobody awaits", func() {
+		for _, f := range futures {
+			<-f.Done()
+		}
+	})
+	if v, err := get(context.Background(), pl, "after", 1); err != nil || v != "after" {
+		t.Fatalf("get after: %q, %v", v, err)
+	}
+	pl.close()
+	srv.close()
+}
+
+// TestSplitEscapes: a split operation that would block before its request
+// is committed, or on a connection it does not share (pass-through), goes
+// on on a goroutine of its own: startSplit returns at once.
+func TestSplitEscapes(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	srv := newFakeServer(t)
+	srv.replyDelay.Store(int64(300 * time.Millisecond))
+	h := dialOwner(t, srv, t) // alone in its group: pass-through
+	r := shareReader(h, 0)
+	var f *Future[struct{}]
+	within(t, 150*time.Millisecond, "startSplit on a pass-through handle", func() {
+		f = startSplit(context.Background(), "get", func(ctx context.Context) (struct{}, error) {
+			return struct{}{}, roundTrip(ctx, h, r, "solo")
+		})
+	})
+	if _, err := f.Await(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h.Close()
+
+	// the write side held by another exchange's write phase
+	srv.replyDelay.Store(0)
+	pl := newPipeline(dialRWC(t, srv.addr(), false), pipelineConfig{})
+	holder := pl.begin(context.Background())
+	if err := holder.beginWrite(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var g *Future[string]
+	within(t, 150*time.Millisecond, "startSplit while the write side is held", func() {
+		g = splitGet(context.Background(), pl, "waits")
+	})
+	holder.dropWrite()
+	holder.release()
+	if v, err := g.Await(context.Background()); err != nil || v != "waits" {
+		t.Fatalf("get: %q, %v", v, err)
+	}
+	pl.close()
+	srv.close()
+}
+
+// TestSplitRandomCancel: 10,000 split operations on handles sharing one
+// connection, from 8 goroutines, a third of them with a ctx that ends at a
+// random moment (before the call, while it waits, never): each caller gets
+// its own reply or its ctx's error, never another's reply; the connection
+// stays usable; no goroutine is left.
+func TestSplitRandomCancel(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	srv := newFakeServer(t)
+	owner := new(int)
+	const workers, perWorker = 8, 1250
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var got, cancelled, failed int
+	for w := 0; w < workers; w++ {
+		// one handle per operation in flight: a client's connection is
+		// used by one operation at a time
+		var hs [16]net.Conn
+		var rs [16]*bufio.Reader
+		for k := range hs {
+			hs[k] = dialOwner(t, srv, owner)
+			rs[k] = shareReader(hs[k], 0)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				for _, h := range hs {
+					h.Close()
+				}
+			}()
+			for i := 0; i < perWorker; i += 16 {
+				var futures [16]*Future[string]
+				var ctxs [16]context.Context
+				var cancels [16]context.CancelFunc
+				for k := range futures {
+					ctx := context.Background()
+					var cancel context.CancelFunc = func() {}
+					switch rand.IntN(6) {
+					case 0:
+						ctx, cancel = context.WithCancel(ctx)
+						cancel()
+					case 1:
+						ctx, cancel = context.WithTimeout(ctx, time.Duration(rand.IntN(200))*time.Microsecond)
+					}
+					ctxs[k], cancels[k] = ctx, cancel
+					tok := fmt.Sprint("w", w, "-", i+k)
+					h, r := hs[k], rs[k]
+					futures[k] = startSplit(ctx, "get", func(ctx context.Context) (string, error) {
+						return tok, roundTrip(ctx, h, r, tok)
+					})
+				}
+				for k, f := range futures {
+					v, err := f.Await(ctxs[k])
+					cancels[k]()
+					// a body whose caller left goes on: the handle is free
+					// once it ends (runOpOn's lanes, in converted code)
+					<-f.Done()
+					mu.Lock()
+					switch {
+					case err == nil:
+						if want := fmt.Sprint("w", w, "-", i+k); v != want {
+							t.Errorf("got %q for %s", v, want)
+						}
+						got++
+					case errors.Is(err, errMismatch):
+						t.Errorf("another caller's reply: %v", err)
+					case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+						cancelled++
+					default:
+						if failed < 3 {
+							t.Logf("failed: %v", err)
+						}
+						failed++
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("%d replies, %d cancelled, %d failed otherwise", got, cancelled, failed)
+	if got < workers*perWorker/2 {
+		t.Errorf("only %d of %d operations completed", got, workers*perWorker)
+	}
+	srv.close()
+}
+
+// TestSplitTwoExchanges: a split operation whose body, resumed by an
+// awaiting goroutine, goes on to a second exchange on the same connection
+// behind other split operations still parked: a driver takes those over,
+// and every operation completes with its own replies.
+func TestSplitTwoExchanges(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	srv := newFakeServer(t)
+	pl := newPipeline(dialRWC(t, srv.addr(), false), pipelineConfig{})
+	futures := make([]*Future[string], 32)
+	for i := range futures {
+		tok := fmt.Sprint("t", i)
+		futures[i] = startSplit(context.Background(), "get2", func(ctx context.Context) (string, error) {
+			a, err := getBody(ctx, pl.begin(ctx), tok+"a", 1)
+			if err != nil {
+				return "", err
+			}
+			b, err := getBody(ctx, pl.begin(ctx), tok+"b", 1)
+			return a + b, err
+		})
+	}
+	within(t, 5*time.Second, "two exchanges per operation", func() {
+		for i := len(futures) - 1; i >= 0; i-- {
+			v, err := futures[i].Await(context.Background())
+			if want := fmt.Sprintf("t%da"+"t%db", i, i); err != nil || v != want {
+				t.Errorf("get2 %d: %q, %v", i, v, err)
+			}
+		}
+	})
+	pl.close()
+	srv.close()
+}
