@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"go/ast"
 	"go/types"
+	"go/version"
 	"strconv"
 	"strings"
 
@@ -131,9 +132,9 @@ func (r *pkgRewriter) makeAsync(wrapper *dst.FuncDecl, fd *ast.FuncDecl, p *fnPl
 	// An operation on a shared connection (runOp runs its body, p.body)
 	// commits its request before FAsync returns: its body runs on the
 	// caller up to its first read, then parks until its reply's turn
-	// (templates' startSplit).
+	// (templates' startSplit, a coroutine: iter.Pull needs go1.23).
 	starter, doc := "startOp", []string{fmt.Sprintf("// %s starts %s on its own goroutine and returns its future.", name, p.newName)}
-	if p.body != "" {
+	if p.body != "" && version.Compare(r.c.goVersion, splitGoVersion) >= 0 {
 		starter = "startSplit"
 		doc = commentLines(fmt.Sprintf("%s starts %s and returns its future once the request is committed to the connection (or the call had to wait): the reply is read when its turn comes.", name, p.newName))
 	}
@@ -150,6 +151,10 @@ func (r *pkgRewriter) makeAsync(wrapper *dst.FuncDecl, fd *ast.FuncDecl, p *fnPl
 	}
 	return []dst.Decl{a}
 }
+
+// splitGoVersion is the oldest Go version whose modules get split
+// operations (startSplit uses iter.Pull).
+const splitGoVersion = "go1.23"
 
 // asyncForm names F's future-returning form: FAsync, or FFuture when the
 // package declares FAsync already (go-ldap's SearchAsync returns a

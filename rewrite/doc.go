@@ -61,8 +61,10 @@
 //     upstream's results, calls it (makeBodyCall): the API shows
 //     upstream's signature with ctx first.
 //   - async.go: FAsync(ctx, ...) *Future[T] starts FContext on a runtime
-//     goroutine (templates' startOp); the runtime is emitted with it. It is
-//     FFuture when the package declares FAsync already (noted).
+//     goroutine (templates' startOp), or, for an operation on a shared
+//     connection, runs it on the caller up to its first read, its request
+//     committed (templates' startSplit); the runtime is emitted with it. It
+//     is FFuture when the package declares FAsync already (noted).
 //   - blocking.go: dials become context dials, client deadlines are
 //     bounded by ctx's (ctxDeadline), time.Sleep becomes the runtime's
 //     sleep, which ends with ctx,

@@ -28,6 +28,9 @@
 //     caller).
 //   - future.go, op.go, debug.go: operations as futures (Future, runOp,
 //     startOp, runOpOn) and the slow-operation log.
+//   - split.go: XxxAsync on a shared connection (startSplit): the body runs
+//     on the caller up to its first read, parks there, committed, and is
+//     resumed by whoever awaits or by the connection's driver.
 //   - conn.go, pipeline.go, pool.go, stream.go, errors.go: shared
 //     connections (shareConn, shareReader, bindConn), the pipelined
 //     connection, its pool, the stream of one exchange, and the errors of
