@@ -197,6 +197,12 @@ func (pl *pipeline) waitFor(done, ctxDone <-chan struct{}, canDrive bool) {
 				co.next()
 				pl.mu.Lock()
 				pl.drivers--
+				if pl.blocked > 0 || pl.eager || pl.err != nil {
+					// somebody came to wait, or the connection failed,
+					// while this goroutine drove: it may stop driving
+					// once its own future resolves
+					pl.startDriver(false)
+				}
 				pl.mu.Unlock()
 				continue
 			}

@@ -46,6 +46,13 @@ func TestSplitCommitsBeforeReturn(t *testing.T) {
 		t.Errorf("%d exchanges committed, want 64", queued)
 	}
 	srv.close() // the stalled server lets go: every get fails, none hangs
+	// nobody awaits yet (f.done, not Done, which asks for a driver): the
+	// connection's failure resumes the parked bodies
+	within(t, 2*time.Second, "parked gets on a failed connection", func() {
+		for _, f := range futures {
+			<-f.done
+		}
+	})
 	for i, f := range futures {
 		within(t, 2*time.Second, "a get on a closed server", func() {
 			if _, err := f.Await(context.Background()); err == nil {
