@@ -45,14 +45,30 @@ func TestSplitCommitsBeforeReturn(t *testing.T) {
 	if queued != 64 {
 		t.Errorf("%d exchanges committed, want 64", queued)
 	}
-	srv.close() // the stalled server lets go: every get fails, none hangs
-	// nobody awaits yet (f.done, not Done, which asks for a driver): the
-	// connection's failure resumes the parked bodies
-	within(t, 2*time.Second, "parked gets on a failed connection", func() {
+	// Closing the connection resumes the parked bodies, though nobody
+	// awaits them (f.done, not Done, which asks for a driver): each fails.
+	pl.close()
+	within(t, 2*time.Second, "parked gets on a closed connection", func() {
 		for _, f := range futures {
 			<-f.done
 		}
 	})
+	srv.close()
+	for i, f := range futures {
+		if _, err := f.Await(context.Background()); err == nil {
+			t.Errorf("get %d: no error from a closed connection", i)
+		}
+	}
+
+	// A server that goes away while nobody waits: the first Await reads,
+	// finds the connection closed, and every parked get fails.
+	srv = newFakeServer(t)
+	srv.stall.Store(true)
+	pl = newPipeline(dialRWC(t, srv.addr(), false), pipelineConfig{})
+	for i := range futures {
+		futures[i] = splitGet(context.Background(), pl, fmt.Sprint("d", i))
+	}
+	srv.close()
 	for i, f := range futures {
 		within(t, 2*time.Second, "a get on a closed server", func() {
 			if _, err := f.Await(context.Background()); err == nil {
