@@ -514,10 +514,10 @@ type pkgRewriter struct {
 	// planned are the functions planning decided on, in source order.
 	planned     []plannedFunc
 	ifaceCalled map[*ifaceMethod]bool
-	// replySites are the reply waits by their syntax, replyDone those
-	// handled, readerGo the reader goroutines' functions (replywait.go).
+	// replySites are the reply waits by their syntax, waits their fates
+	// (siteplan.go), readerGo the reader goroutines' functions.
 	replySites map[ast.Node]*iodetect.Site
-	replyDone  map[ast.Node]bool
+	waits      map[ast.Node]*waitPlan
 	readerGo   map[*iodetect.Func]bool
 	readerCtx  map[*ast.CallExpr]bool // context.Background() a reader keeps
 	private    *privateState          // the function being rewritten's, if any
@@ -537,7 +537,6 @@ func (c *converter) newPkgRewriter(l *iodetect.Loaded, internal bool) (*pkgRewri
 		ifaceCalled: make(map[*ifaceMethod]bool),
 
 		generated: make(map[*ast.File]bool),
-		replyDone: make(map[ast.Node]bool),
 	}
 	for _, f := range l.Pkg.Syntax {
 		df, err := r.dec.DecorateFile(f)

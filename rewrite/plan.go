@@ -35,6 +35,11 @@ type fnPlan struct {
 	// body names the body of an operation runOp runs (makeRunOp): the
 	// operations it calls directly call it there (flatCall).
 	body string
+	// waits are the reply waits of its body that the rules rewrite, in
+	// order (planWaits); private is the parameter the reader writes into
+	// when they get a private destination for it (privateMem).
+	waits   []*waitPlan
+	private *types.Var
 }
 
 // ctxSource is where the ctx of a function body comes from.
@@ -97,6 +102,13 @@ func (r *pkgRewriter) plan() {
 			if len(r.shareSites) > 0 && runOpShape(pf.p) {
 				pf.p.body = r.bodyName(pf.fd)
 			}
+		}
+	}
+	// the sites, once every function's ctx source is known (siteplan.go)
+	r.planReaders()
+	for _, pf := range r.planned {
+		if !r.isIfaceHelper(pf.fd) {
+			r.planWaits(pf.fd, pf.p)
 		}
 	}
 }

@@ -14,7 +14,6 @@ func (r *pkgRewriter) rewrite() {
 	defer r.noteUnwatched()
 	defer r.noteIfaceFallbacks()
 	defer r.rewriteIfaces()
-	r.noteReaders()
 	r.retypeSlots()
 	for i, f := range r.ast {
 		if r.generated[f] {
@@ -70,7 +69,7 @@ func (r *pkgRewriter) rewriteFunc(df *dst.File, fd *ast.FuncDecl) {
 		}
 	}
 	r.walk(df, fd.Body, src)
-	r.replyWaits(df, fd, src)
+	r.replyWaits(df, fd, p, src)
 	if p.src.name != "" && !src.honoured {
 		r.watch(dfd, fd, p)
 	}
