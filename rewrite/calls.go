@@ -24,9 +24,6 @@ func (r *pkgRewriter) call(df *dst.File, call *ast.CallExpr, src ctxSource) {
 	if p := r.planOf(fn); p != nil && src.fixed != "" {
 		r.c.note(r.fset.Position(call.Pos()), "the call of %s is not cancellable: %s", p.fn.Name, src.fixed)
 	}
-	if s := r.sites[call]; s != nil && s.Seeds() && src.fixed != "" {
-		r.c.note(s.Pos, "%s is not cancellable: %s", s.Callee, src.fixed)
-	}
 	if r.activeSlotCall(call) {
 		if src.fixed != "" {
 			r.c.note(r.fset.Position(call.Pos()), "the call through %s is not cancellable: %s", r.slots.calls[call].Name(), src.fixed)
@@ -74,8 +71,8 @@ func (r *pkgRewriter) call(df *dst.File, call *ast.CallExpr, src ctxSource) {
 		r.modified[df] = true
 		return
 	}
-	if site := r.sites[call]; site != nil && !src.background {
-		if r.blocking(call, site, src) {
+	if sp := r.calls[call]; sp != nil && sp.ctx {
+		if r.blocking(call, sp.site, src) {
 			r.modified[df] = true
 		}
 	}

@@ -518,9 +518,15 @@ type pkgRewriter struct {
 	// (siteplan.go), readerGo the reader goroutines' functions.
 	replySites map[ast.Node]*iodetect.Site
 	waits      map[ast.Node]*waitPlan
-	readerGo   map[*iodetect.Func]bool
-	readerCtx  map[*ast.CallExpr]bool // context.Background() a reader keeps
-	private    *privateState          // the function being rewritten's, if any
+	// srcAt is the ctx in effect at each call and function value, litCtx
+	// the ctx parameter a function literal stored in a slot gains, calls
+	// the call sites' fates (siteplan.go).
+	srcAt     map[ast.Node]ctxSource
+	litCtx    map[*ast.FuncLit]string
+	calls     map[*ast.CallExpr]*sitePlan
+	readerGo  map[*iodetect.Func]bool
+	readerCtx map[*ast.CallExpr]bool // context.Background() a reader keeps
+	private   *privateState          // the function being rewritten's, if any
 }
 
 func (c *converter) newPkgRewriter(l *iodetect.Loaded, internal bool) (*pkgRewriter, error) {

@@ -40,6 +40,10 @@ type fnPlan struct {
 	// when they get a private destination for it (privateMem).
 	waits   []*waitPlan
 	private *types.Var
+	// honoured: its ctx already reaches ctx.Done() or context.AfterFunc
+	// (honoursCtx): its body's ctx source is honoured, and it is not
+	// watched.
+	honoured bool
 }
 
 // ctxSource is where the ctx of a function body comes from.
@@ -104,7 +108,18 @@ func (r *pkgRewriter) plan() {
 			}
 		}
 	}
-	// the sites, once every function's ctx source is known (siteplan.go)
+	for _, pf := range r.planned {
+		if name := pf.p.src.name; name != "" && !r.isIfaceHelper(pf.fd) {
+			if at := r.honoursCtx(pf.fd, name, nil); at != nil {
+				pf.p.honoured = true
+				r.c.note(r.fset.Position(pf.fd.Name.Pos()), "%s cancels its own way when %s ends (%s at %s): asyncify adds no watch under it, the functions it calls get context.WithoutCancel(%s), and its errors are its own",
+					pf.p.fn.Name, name, types.ExprString(at.Fun), r.shortPos(at.Pos()), name)
+			}
+		}
+	}
+	// the ctx in effect at each call and the sites' fates, once every
+	// function's ctx source is known (siteplan.go)
+	r.planSources()
 	r.planReaders()
 	for _, pf := range r.planned {
 		if !r.isIfaceHelper(pf.fd) {

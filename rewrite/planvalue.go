@@ -152,7 +152,7 @@ func (r *pkgRewriter) planValue(rel func(token.Position) string) *Plan {
 	pl := &Plan{Package: r.l.Pkg.PkgPath}
 	for _, pf := range r.planned {
 		p := pf.p
-		fp := FuncPlan{Name: p.fn.Name, Pos: rel(p.fn.Pos), Signature: "unchanged", Implements: p.iface, Honoured: p.src.honoured, Mode: string(p.fn.Mode)}
+		fp := FuncPlan{Name: p.fn.Name, Pos: rel(p.fn.Pos), Signature: "unchanged", Implements: p.iface, Honoured: p.honoured, Mode: string(p.fn.Mode)}
 		if p.addParam {
 			fp.Signature = "ctx added"
 		}

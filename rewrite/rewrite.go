@@ -26,7 +26,7 @@ func (r *pkgRewriter) rewrite() {
 				r.rewriteFunc(df, d)
 			case *ast.GenDecl:
 				// package-level initialisers
-				r.walk(df, d, ctxSource{background: true})
+				r.walk(df, d)
 			}
 		}
 		if len(r.replace) > 0 {
@@ -52,7 +52,7 @@ func (r *pkgRewriter) rewriteFunc(df *dst.File, fd *ast.FuncDecl) {
 	obj, _ := r.info.Defs[fd.Name].(*types.Func)
 	p := r.c.plans[obj.FullName()]
 	if p == nil {
-		r.walk(df, fd.Body, ctxSource{background: true})
+		r.walk(df, fd.Body)
 		return
 	}
 	dfd := r.dst(fd).(*dst.FuncDecl)
@@ -61,16 +61,10 @@ func (r *pkgRewriter) rewriteFunc(df *dst.File, fd *ast.FuncDecl) {
 		wrapper = r.makeWrapper(dfd, fd, p)
 	}
 	src := p.src
-	if src.name != "" {
-		if at := r.honoursCtx(fd, src.name, nil); at != nil {
-			src.honoured = true
-			r.c.note(r.fset.Position(fd.Name.Pos()), "%s cancels its own way when %s ends (%s at %s): asyncify adds no watch under it, the functions it calls get context.WithoutCancel(%s), and its errors are its own",
-				p.fn.Name, src.name, types.ExprString(at.Fun), r.shortPos(at.Pos()), src.name)
-		}
-	}
-	r.walk(df, fd.Body, src)
+	src.honoured = p.honoured
+	r.walk(df, fd.Body)
 	r.replyWaits(df, fd, p, src)
-	if p.src.name != "" && !src.honoured {
+	if p.src.name != "" && !p.honoured {
 		r.watch(dfd, fd, p)
 	}
 	if p.addParam {
@@ -116,93 +110,41 @@ func (r *pkgRewriter) rewriteFunc(df *dst.File, fd *ast.FuncDecl) {
 }
 
 // walk rewrites the calls, function values and blocking calls under root,
-// whose ctx comes from src. Function literals capture the enclosing ctx,
-// except that one with a testing parameter or an *http.Request uses its
-// own, and one passed to t.Cleanup runs after the test's context is
-// cancelled.
-func (r *pkgRewriter) walk(df *dst.File, root ast.Node, src ctxSource) {
-	called := make(map[ast.Expr]bool)
-	cleanup := make(map[*ast.FuncLit]bool)
-	// readers: what go statements start a reader goroutine with, which
-	// belongs to the connection, not to this function (replywait.go)
-	readers := make(map[ast.Node]bool)
-	stored := make(map[ast.Expr]bool) // function values kept to be called later
-	var visit func(root ast.Node, src ctxSource)
-	visit = func(root ast.Node, src ctxSource) {
-		ast.Inspect(root, func(n ast.Node) bool {
-			r.markStored(n, stored)
-			switch n := n.(type) {
-			case *ast.FuncLit:
-				if n == root {
-					return true
-				}
-				litSrc := src
-				if r.activeFlow(n) != nil {
-					// stored in a slot whose type gains ctx: it takes the
-					// ctx of the call through the slot
-					name := r.freshName(n, "ctx")
-					addCtxParam(r.dst(n).(*dst.FuncLit).Type, name, true)
-					r.modified[df] = true
-					visit(n.Body, ctxSource{name: name})
-					return false
-				}
-				if t := r.testingParam(n.Type); t != "" {
-					litSrc = r.testSource(t)
-				} else if req := r.requestParam(n.Type); req != "" {
-					litSrc = ctxSource{request: req}
-				} else if cleanup[n] || readers[n] {
-					litSrc = ctxSource{background: true}
-				} else if stored[n] && (!src.background || src.unused) && (src.testVar == "" || r.kept[n] != "") {
-					// called after the function that made it returned, when its
-					// ctx may have ended: its calls must not use that ctx
-					litSrc = ctxSource{background: true, stored: true}
-					if r.callsAsync(n.Body) {
-						r.c.note(r.fset.Position(n.Pos()), "a function literal stored to be called later, when the ctx in scope here may have ended: its calls use context.Background() and are not cancellable%s", r.why(n))
-					}
-				}
-				visit(n.Body, litSrc)
-				return false
-			case *ast.GoStmt:
-				if r.readerStart(n) || r.l.Detached(n.Call) {
-					// it outlives the call that starts it (a reader, or a
-					// goroutine that delivers nothing: iodetect's
-					// detached.go): never that call's ctx
-					readers[n.Call] = true
-					readers[ast.Unparen(n.Call.Fun)] = true
-				}
-			case *ast.CallExpr:
-				called[unwrapFun(n.Fun)] = true
-				if isCleanup(r.info, n) {
-					for _, a := range n.Args {
-						if lit, ok := a.(*ast.FuncLit); ok {
-							cleanup[lit] = true
-						}
-					}
-				}
-				if readers[n] {
-					r.call(df, n, ctxSource{background: true})
-				} else {
-					r.call(df, n, src)
-				}
-			case *ast.SelectorExpr:
-				if r.activeFlow(n) != nil {
-					r.slotValue(df, n)
-				} else if !called[n] {
-					r.funcValue(df, n, storedSource(src, stored[n], r.kept[n] != ""))
-				}
-				visit(n.X, src)
-				return false
-			case *ast.Ident:
-				if r.activeFlow(n) != nil {
-					r.slotValue(df, n)
-				} else if !called[n] {
-					r.funcValue(df, n, storedSource(src, stored[n], r.kept[n] != ""))
-				}
+// each under the ctx planning found in effect there (planBody).
+func (r *pkgRewriter) walk(df *dst.File, root ast.Node) {
+	ast.Inspect(root, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.FuncLit:
+			if n == root {
+				return true
 			}
-			return true
-		})
+			if name := r.litCtx[n]; name != "" {
+				// stored in a slot whose type gains ctx
+				addCtxParam(r.dst(n).(*dst.FuncLit).Type, name, true)
+				r.modified[df] = true
+			}
+			r.walk(df, n.Body)
+			return false
+		case *ast.CallExpr:
+			r.call(df, n, r.srcAt[n])
+		case *ast.SelectorExpr:
+			r.value(df, n)
+			r.walk(df, n.X)
+			return false
+		case *ast.Ident:
+			r.value(df, n)
+		}
+		return true
+	})
+}
+
+// value rewrites a use of a function or slot that is not a call.
+func (r *pkgRewriter) value(df *dst.File, e ast.Expr) {
+	if r.activeFlow(e) != nil {
+		r.slotValue(df, e)
+	} else if src, ok := r.srcAt[e]; ok {
+		r.funcValue(df, e, src)
 	}
-	visit(root, src)
 }
 
 // markStored records in stored the expressions under n that keep a function

@@ -15,6 +15,148 @@ import (
 // up and apply them; they do not read iodetect's sites. Notes that report
 // a decision are made here, with it.
 
+// sitePlan is the fate of a call site: it runs where a ctx is in scope,
+// and the blocking rule converts it (ctx), or it is not cancellable
+// because its function's ctx is fixed (why, noted).
+type sitePlan struct {
+	site *iodetect.Site
+	ctx  bool
+	why  string
+}
+
+// planSources plans the ctx in effect at every call and function value of
+// the package's code (srcAt), from its function's ctx source, then the
+// fate of each call site (planCall).
+func (r *pkgRewriter) planSources() {
+	r.srcAt = make(map[ast.Node]ctxSource)
+	r.litCtx = make(map[*ast.FuncLit]string)
+	r.calls = make(map[*ast.CallExpr]*sitePlan)
+	for _, f := range r.ast {
+		if r.generated[f] {
+			continue
+		}
+		for _, d := range f.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				if d.Body == nil || r.isIfaceHelper(d) {
+					continue
+				}
+				src := ctxSource{background: true}
+				obj, _ := r.info.Defs[d.Name].(*types.Func)
+				if p := r.c.plans[obj.FullName()]; p != nil {
+					src = p.src
+					src.honoured = p.honoured
+				}
+				r.planBody(d.Body, src)
+			case *ast.GenDecl:
+				// package-level initialisers
+				r.planBody(d, ctxSource{background: true})
+			}
+		}
+	}
+}
+
+// planBody plans the ctx in effect under root, whose ctx comes from src.
+// Function literals capture the enclosing ctx, except that one with a
+// testing parameter or an *http.Request uses its own, one passed to
+// t.Cleanup runs after the test's context is cancelled, one a go statement
+// starts as a reader or a detached goroutine belongs to the connection,
+// one stored to be called later uses context.Background() (noted), and
+// one stored in a slot whose type gains ctx takes a ctx parameter of its
+// own (litCtx).
+func (r *pkgRewriter) planBody(root ast.Node, src ctxSource) {
+	called := make(map[ast.Expr]bool)
+	cleanup := make(map[*ast.FuncLit]bool)
+	// readers: what go statements start a reader goroutine with, which
+	// belongs to the connection, not to this function (replywait.go)
+	readers := make(map[ast.Node]bool)
+	stored := make(map[ast.Expr]bool) // function values kept to be called later
+	var visit func(root ast.Node, src ctxSource)
+	visit = func(root ast.Node, src ctxSource) {
+		ast.Inspect(root, func(n ast.Node) bool {
+			r.markStored(n, stored)
+			switch n := n.(type) {
+			case *ast.FuncLit:
+				if n == root {
+					return true
+				}
+				litSrc := src
+				if r.activeFlow(n) != nil {
+					// stored in a slot whose type gains ctx: it takes the
+					// ctx of the call through the slot
+					name := r.freshName(n, "ctx")
+					r.litCtx[n] = name
+					visit(n.Body, ctxSource{name: name})
+					return false
+				}
+				if t := r.testingParam(n.Type); t != "" {
+					litSrc = r.testSource(t)
+				} else if req := r.requestParam(n.Type); req != "" {
+					litSrc = ctxSource{request: req}
+				} else if cleanup[n] || readers[n] {
+					litSrc = ctxSource{background: true}
+				} else if stored[n] && (!src.background || src.unused) && (src.testVar == "" || r.kept[n] != "") {
+					// called after the function that made it returned, when its
+					// ctx may have ended: its calls must not use that ctx
+					litSrc = ctxSource{background: true, stored: true}
+					if r.callsAsync(n.Body) {
+						r.c.note(r.fset.Position(n.Pos()), "a function literal stored to be called later, when the ctx in scope here may have ended: its calls use context.Background() and are not cancellable%s", r.why(n))
+					}
+				}
+				visit(n.Body, litSrc)
+				return false
+			case *ast.GoStmt:
+				if r.readerStart(n) || r.l.Detached(n.Call) {
+					// it outlives the call that starts it (a reader, or a
+					// goroutine that delivers nothing: iodetect's
+					// detached.go): never that call's ctx
+					readers[n.Call] = true
+					readers[ast.Unparen(n.Call.Fun)] = true
+				}
+			case *ast.CallExpr:
+				called[unwrapFun(n.Fun)] = true
+				if isCleanup(r.info, n) {
+					for _, a := range n.Args {
+						if lit, ok := a.(*ast.FuncLit); ok {
+							cleanup[lit] = true
+						}
+					}
+				}
+				callSrc := src
+				if readers[n] {
+					callSrc = ctxSource{background: true}
+				}
+				r.srcAt[n] = callSrc
+				if s := r.sites[n]; s != nil {
+					r.planCall(n, s, callSrc)
+				}
+			case *ast.SelectorExpr:
+				if r.activeFlow(n) == nil && !called[n] {
+					r.srcAt[n] = storedSource(src, stored[n], r.kept[n] != "")
+				}
+				visit(n.X, src)
+				return false
+			case *ast.Ident:
+				if r.activeFlow(n) == nil && !called[n] {
+					r.srcAt[n] = storedSource(src, stored[n], r.kept[n] != "")
+				}
+			}
+			return true
+		})
+	}
+	visit(root, src)
+}
+
+// planCall decides the fate of a call site that runs under src.
+func (r *pkgRewriter) planCall(call *ast.CallExpr, s *iodetect.Site, src ctxSource) {
+	sp := &sitePlan{site: s, ctx: !src.background}
+	if s.Seeds() && src.fixed != "" {
+		sp.why = src.fixed
+		r.c.note(s.Pos, "%s is not cancellable: %s", s.Callee, src.fixed)
+	}
+	r.calls[call] = sp
+}
+
 // waitFate is what becomes of a reply wait (replywait.go applies it).
 type waitFate int
 
