@@ -16,7 +16,7 @@ func (r *pkgRewriter) call(df *dst.File, call *ast.CallExpr, src ctxSource) {
 	fn, methodExpr := r.callee(fun)
 	if r.ifaceCall(df, call, fn, src) {
 		// through an interface whose companion has the Context form
-		if r.shareSites[call] {
+		if _, ok := r.shareSites[call]; ok {
 			r.shareDial(call, src)
 		}
 		return
@@ -76,7 +76,7 @@ func (r *pkgRewriter) call(df *dst.File, call *ast.CallExpr, src ctxSource) {
 			r.modified[df] = true
 		}
 	}
-	if r.shareSites[call] && r.shareDial(call, src) || len(r.shareSites) > 0 && r.shareReaderCall(call) {
+	if _, ok := r.shareSites[call]; ok && r.shareDial(call, src) || len(r.shareSites) > 0 && r.shareReaderCall(call) {
 		r.modified[df] = true
 	}
 }

@@ -490,8 +490,12 @@ type pkgRewriter struct {
 	// they are never converted.
 	generated map[*ast.File]bool
 	// shareSites are the dial sites that become shareConn (see
-	// findShares); none when the package does not share its connections.
-	shareSites map[*ast.CallExpr]bool
+	// findShares), with the name every call of the dial's function shares
+	// under when a share rule names it ("": owned by the receiver); none
+	// when the package does not share its connections. serving: the
+	// functions that do I/O on a connection's server side (servesIn).
+	shareSites map[*ast.CallExpr]string
+	serving    map[*ast.FuncDecl]bool
 	curFunc    *ast.FuncDecl // the declaration being rewritten
 	// typeAt is where typeExpr spells a type (adapter), or NoPos; hidden
 	// are the package's types a local name hides there, spelled through
@@ -574,7 +578,7 @@ func (c *converter) newPkgRewriter(l *iodetect.Loaded, internal bool) (*pkgRewri
 	r.findHolders()
 	if internal {
 		// its connections come from the client, which shares them
-		r.shareSites = make(map[*ast.CallExpr]bool)
+		r.shareSites = make(map[*ast.CallExpr]string)
 	} else {
 		r.findShares()
 	}

@@ -359,17 +359,6 @@ func (r *pkgRewriter) fixedExternal(fn *iodetect.Func) string {
 	return ""
 }
 
-// dialsItself reports whether the package dials connections of its own
-// (not only reads and writes what it is handed).
-func (r *pkgRewriter) dialsItself() bool {
-	for _, s := range r.l.Sites {
-		if s.Kind == iodetect.KindDial && s.Side&iodetect.Client != 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // testHelpers returns those of internal that import the client, directly
 // or through another of them, in import order: packages only its tests
 // can import (an import cycle otherwise), such as a helper that dials a

@@ -44,6 +44,8 @@ type fnPlan struct {
 	// (honoursCtx): its body's ctx source is honoured, and it is not
 	// watched.
 	honoured bool
+	// watch is where its watch goes, if it gets one (planWatch).
+	watch *watchPlan
 }
 
 // ctxSource is where the ctx of a function body comes from.
@@ -124,8 +126,12 @@ func (r *pkgRewriter) plan() {
 	for _, pf := range r.planned {
 		if !r.isIfaceHelper(pf.fd) {
 			r.planWaits(pf.fd, pf.p)
+			if pf.p.src.name != "" && !pf.p.honoured {
+				r.planWatch(pf.fd, pf.p)
+			}
 		}
 	}
+	r.planUnwatched()
 }
 
 // dropUnusedCtx keeps the signature of the functions that would not use a

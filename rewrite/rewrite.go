@@ -11,7 +11,6 @@ import (
 
 // rewrite applies every rule to every declaration of the package.
 func (r *pkgRewriter) rewrite() {
-	defer r.noteUnwatched()
 	defer r.noteIfaceFallbacks()
 	defer r.rewriteIfaces()
 	r.retypeSlots()

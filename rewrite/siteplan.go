@@ -2,9 +2,7 @@ package rewrite
 
 import (
 	"go/ast"
-	"go/token"
 	"go/types"
-	"slices"
 	"strings"
 
 	"github.com/asyncify-dev/asyncify/iodetect"
@@ -31,6 +29,7 @@ func (r *pkgRewriter) planSources() {
 	r.srcAt = make(map[ast.Node]ctxSource)
 	r.litCtx = make(map[*ast.FuncLit]string)
 	r.calls = make(map[*ast.CallExpr]*sitePlan)
+	r.serving = make(map[*ast.FuncDecl]bool)
 	for _, f := range r.ast {
 		if r.generated[f] {
 			continue
@@ -40,6 +39,9 @@ func (r *pkgRewriter) planSources() {
 			case *ast.FuncDecl:
 				if d.Body == nil || r.isIfaceHelper(d) {
 					continue
+				}
+				if len(r.shareSites) > 0 {
+					r.serving[d] = r.servesIn(d)
 				}
 				src := ctxSource{background: true}
 				obj, _ := r.info.Defs[d.Name].(*types.Func)
@@ -157,547 +159,249 @@ func (r *pkgRewriter) planCall(call *ast.CallExpr, s *iodetect.Site, src ctxSour
 	r.calls[call] = sp
 }
 
-// waitFate is what becomes of a reply wait (replywait.go applies it).
-type waitFate int
-
-const (
-	waitLeft   waitFate = iota // left as it is; why says why ("": silently)
-	waitSelect                 // a receive statement becomes a select with a ctx case
-	waitHoist                  // a receive inside a statement moves before it, into such a select
-	waitCase                   // a select waiting for the reply gains a ctx case
-	waitCond                   // a Cond wait becomes condWait
-)
-
-// waitPlan is the fate of a reply wait: of every reply receive of a select
-// for waitCase.
-type waitPlan struct {
-	site *iodetect.Site
-	fate waitFate
-	why  string // waitLeft: why
-	// cut: when ctx ends, the exchange is cut off first (cutOff), closing
-	// site.Reply.Cut, and recvs, the wait's channels, are waited on for
-	// the reader to let go.
-	cut   bool
-	recvs []ast.Expr
-	// where the rule edits: the statement (the select for waitCase) and the
-	// block holding it; the receive (waitSelect, waitHoist) or the Wait
-	// call (waitCond); for waitCase with a private destination, the cases
-	// receiving a reply, which copy it to the caller's first.
-	stmt  ast.Stmt
-	block *ast.BlockStmt
-	node  ast.Node
-	keep  []*ast.CommClause
+// watchPlan is where a watch goes (watch.go): before the statement at of
+// the function's body, on v.field; local: v is a local the function
+// obtained the connection in.
+type watchPlan struct {
+	at       int
+	v, field string
+	local    bool
 }
 
-// indexReplyWaits indexes the reply waits of the package by their syntax,
-// the reader goroutines by their function, and the context.Background()
-// calls a reader keeps.
-func (r *pkgRewriter) indexReplyWaits() {
-	r.replySites = make(map[ast.Node]*iodetect.Site)
-	r.waits = make(map[ast.Node]*waitPlan)
-	for _, s := range r.l.Sites {
-		if s.Kind == iodetect.KindReplyWait {
-			r.replySites[s.Node] = s
+// planWatch places the watch that makes the exchanges of an async function
+// follow its ctx when the function holds a connection: a receiver or parameter of a type whose
+// field is a client connection with deadlines (iodetect's field roots),
+// or a local of that type. Before the first statement doing I/O on it (for
+// a receiver or parameter, a socket site in the function's own body, so
+// that the watch is where the I/O is; for a local, also a call to an async
+// function or through a function value; never the client's own
+// SetDeadline, which must come first),
+//
+//	defer watchConn(ctx, v.field)()
+//
+// arms a context.AfterFunc that moves the connection's deadline to now when
+// ctx ends, interrupting the blocked read or write; leaving the function
+// disarms it, or closes the connection when it fired, since an exchange cut
+// off halfway leaves the connection out of sync. For a local, the
+// statement must be a plain one that mentions it, or an if whose init
+// does (not a for or switch, where it may still be nil). A function
+// already watched (a run on converted code) is left alone; so is, noted,
+// the external test package, which cannot see the runtime. When the
+// package shares its connections, a receiver or parameter is bound before
+// the first statement that does I/O at all, a call included: every
+// exchange on a handle must belong to the operation it runs in, which ends
+// it.
+func (r *pkgRewriter) planWatch(fd *ast.FuncDecl, p *fnPlan) {
+	body := fd.Body.List
+	holder := func(t types.Type) string {
+		if ptr, ok := t.(*types.Pointer); ok {
+			t = ptr.Elem()
 		}
-	}
-	r.readerGo = make(map[*iodetect.Func]bool)
-	for _, rd := range r.l.Readers {
-		r.readerGo[rd.Func] = true
-	}
-	r.readerCtx = make(map[*ast.CallExpr]bool)
-	// A context.Background() kept in a variable that a go statement
-	// starting a reader (or a detached goroutine: iodetect's detached.go)
-	// uses is the connection's lifetime (go-zookeeper's Connect: ctx :=
-	// context.Background(); go func() { conn.loop(ctx) }()): it stays,
-	// never the caller's ctx; so does one the go statement passes itself.
-	vars := make(map[types.Object]bool)
-	for _, f := range r.ast {
-		ast.Inspect(f, func(n ast.Node) bool {
-			if g, ok := n.(*ast.GoStmt); ok && (r.readerStart(g) || r.l.Detached(g.Call)) {
-				for _, arg := range g.Call.Args {
-					if c, ok := ast.Unparen(arg).(*ast.CallExpr); ok && r.detachedContext(c) {
-						r.readerCtx[c] = true // a run on converted code
-					}
-				}
-				ast.Inspect(g.Call, func(n ast.Node) bool {
-					if id, ok := n.(*ast.Ident); ok {
-						if v, ok := r.info.Uses[id].(*types.Var); ok && isContext(v.Type()) {
-							vars[v] = true
-						}
-					}
-					return true
-				})
-			}
-			return true
-		})
-	}
-	for _, f := range r.ast {
-		ast.Inspect(f, func(n ast.Node) bool {
-			as, ok := n.(*ast.AssignStmt)
-			if !ok {
-				return true
-			}
-			for _, lhs := range as.Lhs {
-				id, ok := lhs.(*ast.Ident)
-				if !ok || !vars[r.info.ObjectOf(id)] {
-					continue
-				}
-				for _, rhs := range as.Rhs {
-					ast.Inspect(rhs, func(n ast.Node) bool {
-						if c, ok := n.(*ast.CallExpr); ok && r.detachedContext(c) {
-							r.readerCtx[c] = true
-						}
-						return true
-					})
-				}
-			}
-			return true
-		})
-	}
-}
-
-// planReaders says once what a package with a reader goroutine gets, and
-// leaves the reply waits that are only reported.
-func (r *pkgRewriter) planReaders() {
-	if len(r.l.Readers) == 0 || r.internal {
-		return
-	}
-	for _, s := range r.l.Sites {
-		if s.Kind == iodetect.KindReplyWait && !s.Seeds() && s.Reply != nil && !strings.HasSuffix(s.Pos.Filename, "_test.go") {
-			r.waits[s.Node] = &waitPlan{site: s, why: s.Reply.Why}
-			r.c.note(s.Pos, "the wait %s is reported, not made cancellable: %s", s.Callee, s.Reply.Why)
+		if n, ok := t.(*types.Named); ok {
+			return r.holders[n.Obj()]
 		}
-	}
-	rd := r.l.Readers[0]
-	r.c.note(rd.Go, "%s reads the connection on its own goroutine for every caller: ctx bounds each caller's wait for its reply, never the connection (no ctx deadline on it, no watch)", rd.Func.Name)
-}
-
-// waitPlanner decides the reply waits of one function.
-type waitPlanner struct {
-	r    *pkgRewriter
-	p    *fnPlan
-	fd   *ast.FuncDecl
-	sig  *types.Signature
-	done map[ast.Node]bool // the waits decided
-}
-
-// planWaits decides the fate of the reply waits in fd's own body, whose
-// ctx is p.src, statement by statement in the order of fd's blocks, as
-// replyWaits then applies them. A wait in a function literal, in an
-// expression it cannot move out of, an if's or switch's init or a range is
-// left as it is, noted; so is one that ctx's end cannot leave (ctxReturnWhy,
-// planCut).
-func (r *pkgRewriter) planWaits(fd *ast.FuncDecl, p *fnPlan) {
-	if len(r.replySites) == 0 {
-		return
-	}
-	p.private = r.privateMem(fd, p.src)
-	w := &waitPlanner{r: r, p: p, fd: fd, sig: r.info.Defs[fd.Name].(*types.Func).Type().(*types.Signature), done: make(map[ast.Node]bool)}
-	var blocks []*ast.BlockStmt
-	ast.Inspect(fd.Body, func(n ast.Node) bool {
-		switch n := n.(type) {
-		case *ast.FuncLit:
-			w.lit(n)
-			return false
-		case *ast.BlockStmt:
-			blocks = append(blocks, n)
-		case *ast.SelectStmt:
-			w.skipCutOff(n)
-		case *ast.CaseClause:
-			blocks = append(blocks, &ast.BlockStmt{List: n.Body, Lbrace: n.Colon})
-		case *ast.CommClause:
-			blocks = append(blocks, &ast.BlockStmt{List: n.Body, Lbrace: n.Colon})
-		}
-		return true
-	})
-	for _, b := range blocks {
-		for _, stmt := range b.List {
-			w.stmt(b, stmt)
-		}
-	}
-	// waits left in expressions, if inits, ranges
-	src := p.src
-	for node, s := range r.replySites {
-		if s.Func == nil || s.Func.Decl != fd || w.done[node] || !s.Seeds() || strings.HasSuffix(s.Pos.Filename, "_test.go") {
-			continue
-		}
-		if s.Reply != nil && s.Reply.Cond {
-			why := "a Cond wait is rewritten only as a statement in a function that defers the Unlock of its lock"
-			r.waits[node] = &waitPlan{site: s, why: why}
-			r.c.note(s.Pos, "the wait %s is left as it is: %s", s.Callee, why)
-			continue
-		}
-		why := "only a receive that is a statement of its own, an assignment or a select case is rewritten"
-		if _, retWhy := r.ctxReturnWhy(w.sig, src, s, p.private != nil); retWhy != "" && (s.Reply == nil || !s.Reply.Safe || len(s.Reply.Mem) > 0 || src.name == "") {
-			why = retWhy
-		}
-		r.waits[node] = &waitPlan{site: s, why: why}
-		r.c.note(s.Pos, "the wait %s is left as it is, not bounded by ctx: %s", s.Callee, why)
-	}
-}
-
-// decide records wp as the fate of the waits at nodes.
-func (w *waitPlanner) decide(wp *waitPlan, nodes ...ast.Node) {
-	for _, n := range nodes {
-		w.done[n] = true
-		w.r.waits[n] = wp
-	}
-	if wp.fate != waitLeft {
-		w.p.waits = append(w.p.waits, wp)
-	}
-}
-
-// leave decides a wait that returns ctx.Err() when ctx ends (wp.fate),
-// recvs being the channels it receives from; it is left, noted when there
-// is a reason to say, when it cannot.
-func (w *waitPlanner) leave(wp *waitPlan, recvs []ast.Expr, nodes ...ast.Node) {
-	ok, why := w.r.ctxReturnWhy(w.sig, w.p.src, wp.site, w.p.private != nil)
-	if ok {
-		why = w.r.planCut(wp, recvs)
-	}
-	if !ok || why != "" {
-		wp.fate, wp.why = waitLeft, why
-		if why != "" {
-			w.r.c.note(wp.site.Pos, "the wait %s is left as it is, not bounded by ctx: %s", wp.site.Callee, why)
-		}
-	}
-	w.decide(wp, nodes...)
-}
-
-// lit leaves the reply waits inside a function literal as they are.
-func (w *waitPlanner) lit(lit *ast.FuncLit) {
-	for node, s := range w.r.replySites {
-		if s.Seeds() && lit.Pos() <= node.Pos() && node.End() <= lit.End() && !w.done[node] {
-			if strings.HasSuffix(s.Pos.Filename, "_test.go") {
-				w.decide(&waitPlan{site: s}, node)
-				continue
-			}
-			w.decide(&waitPlan{site: s, why: "it is in a function literal"}, node)
-			w.r.c.note(s.Pos, "the wait %s in a function literal is left as it is, not bounded by ctx", s.Callee)
-		}
-	}
-}
-
-// skipCutOff leaves the waits inside the ctx case of a select: a run on
-// converted code finds there the wait of a cut-off (cutOff), which must
-// stay as it is.
-func (w *waitPlanner) skipCutOff(sel *ast.SelectStmt) {
-	for _, c := range sel.Body.List {
-		cc := c.(*ast.CommClause)
-		if !w.r.ctxCase(cc) {
-			continue
-		}
-		for _, st := range cc.Body {
-			ast.Inspect(st, func(n ast.Node) bool {
-				if s := w.r.replySites[n]; s != nil {
-					w.decide(&waitPlan{site: s}, n)
-				}
-				return true
-			})
-		}
-	}
-}
-
-// stmt decides stmt, in block b, when it is a reply wait or holds one.
-func (w *waitPlanner) stmt(b *ast.BlockStmt, stmt ast.Stmt) {
-	r := w.r
-	if sel, ok := stmt.(*ast.SelectStmt); ok {
-		w.selectStmt(b, sel)
-		return
-	}
-	if call := condWaitCall(stmt); call != nil {
-		if s := r.replySites[call]; s != nil && s.Seeds() && s.Reply != nil && s.Reply.Cond {
-			w.cond(b, stmt, call, s)
-		}
-		return
-	}
-	// a receive as a statement of its own: <-ch, v := <-ch, v, ok = <-ch
-	recv := iodetect.RecvExpr(stmt)
-	if recv == nil || r.replySites[recv] == nil {
-		w.hoist(b, stmt)
-		return
-	}
-	s := r.replySites[recv]
-	if !s.Seeds() || w.done[recv] {
-		return
-	}
-	w.leave(&waitPlan{site: s, fate: waitSelect, stmt: stmt, block: b, node: recv}, []ast.Expr{recv.X}, recv)
-}
-
-// hoist decides a statement holding one reply receive inside an
-// expression (return <-ch, f(<-ch)): the receive can move before it
-// (hoistWait) when nothing else in the statement that it would then run
-// after calls a function (builtins and conversions aside) or sits beside
-// it in && or ||.
-func (w *waitPlanner) hoist(b *ast.BlockStmt, stmt ast.Stmt) {
-	r := w.r
-	switch stmt.(type) {
-	case *ast.ReturnStmt, *ast.ExprStmt, *ast.AssignStmt:
-	default:
-		return
-	}
-	var recv *ast.UnaryExpr
-	n := 0
-	ast.Inspect(stmt, func(node ast.Node) bool {
-		if _, ok := node.(*ast.FuncLit); ok {
-			return false
-		}
-		if u, ok := node.(*ast.UnaryExpr); ok && r.replySites[u] != nil && !w.done[u] {
-			recv = u
-			n++
-		}
-		return true
-	})
-	if n != 1 || !r.replySites[recv].Seeds() {
-		return
-	}
-	ok := true
-	ast.Inspect(stmt, func(node ast.Node) bool {
-		switch node := node.(type) {
-		case *ast.FuncLit:
-			return false
-		case *ast.UnaryExpr:
-			if node == recv {
-				return false
-			}
-		case *ast.BinaryExpr:
-			if (node.Op == token.LAND || node.Op == token.LOR) && node.Pos() <= recv.Pos() && recv.End() <= node.End() {
-				ok = false
-			}
-		case *ast.CallExpr:
-			if tv, found := r.info.Types[node.Fun]; found && (tv.IsType() || tv.IsBuiltin()) {
-				return true
-			}
-			ok = false
-		}
-		return ok
-	})
-	if !ok || r.info.TypeOf(recv) == nil {
-		return // noted by planWaits
-	}
-	w.leave(&waitPlan{site: r.replySites[recv], fate: waitHoist, stmt: stmt, block: b, node: recv}, []ast.Expr{recv.X}, recv)
-}
-
-// selectStmt decides a select that waits for a reply: it gains the ctx
-// case. One without a default, and none already.
-func (w *waitPlanner) selectStmt(b *ast.BlockStmt, sel *ast.SelectStmt) {
-	r := w.r
-	var s *iodetect.Site
-	var nodes []ast.Node
-	// the waits before the case that ends the decision stay as they are
-	stay := func() {
-		for _, n := range nodes {
-			w.decide(&waitPlan{site: r.replySites[n]}, n)
-		}
-	}
-	for _, c := range sel.Body.List {
-		cc := c.(*ast.CommClause)
-		if cc.Comm == nil {
-			stay() // a select with a default does not wait
-			return
-		}
-		if u := iodetect.RecvExpr(cc.Comm); u != nil && r.replySites[u] != nil && r.replySites[u].Seeds() {
-			if w.done[u] {
-				stay() // a cut-off's wait (skipCutOff)
-				return
-			}
-			nodes = append(nodes, u)
-			if s == nil || !r.replySites[u].Reply.Safe {
-				s = r.replySites[u]
-			}
-		}
-	}
-	if s == nil {
-		return
-	}
-	if r.hasCtxCase(sel) {
-		stay() // a run on converted code
-		return
-	}
-	wp := &waitPlan{site: s, fate: waitCase, stmt: sel, block: b, node: sel}
-	var recvs []ast.Expr
-	for _, c := range sel.Body.List {
-		cc := c.(*ast.CommClause)
-		if x := iodetect.RecvOf(cc.Comm); x != nil {
-			recvs = append(recvs, x)
-		}
-		if u := iodetect.RecvExpr(cc.Comm); w.p.private != nil && u != nil && r.replySites[u] != nil {
-			wp.keep = append(wp.keep, cc)
-		}
-	}
-	w.leave(wp, recvs, nodes...)
-}
-
-// cond decides x.Wait() on a Cond the reader signals: it becomes
-// condWait when the function defers the Unlock of x's lock (an early
-// return then releases it, as every other return does).
-func (w *waitPlanner) cond(b *ast.BlockStmt, stmt ast.Stmt, call *ast.CallExpr, s *iodetect.Site) {
-	ok, why := w.r.ctxReturnWhy(w.sig, w.p.src, s, w.p.private != nil)
-	if !ok {
-		w.decide(&waitPlan{site: s, why: why}, call)
-		if why != "" {
-			w.r.c.note(s.Pos, "the wait %s is left as it is, not bounded by ctx: %s", s.Callee, why)
-		}
-		return
-	}
-	if !defersUnlock(w.fd) {
-		return // noted by planWaits
-	}
-	w.decide(&waitPlan{site: s, fate: waitCond, stmt: stmt, block: b, node: call}, call)
-}
-
-// defersUnlock reports whether fd's body defers an Unlock.
-func defersUnlock(fd *ast.FuncDecl) bool {
-	for _, stmt := range fd.Body.List {
-		if d, ok := stmt.(*ast.DeferStmt); ok {
-			if sel, ok := d.Call.Fun.(*ast.SelectorExpr); ok && (sel.Sel.Name == "Unlock") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// ctxReturnWhy reports whether a wait s of a function with signature sig,
-// whose ctx is src, can leave it with ctx.Err() (ctxReturn), or why not
-// ("": silently, a test's own wait). private: the function has a private
-// destination for what the reader writes (privateMem).
-func (r *pkgRewriter) ctxReturnWhy(sig *types.Signature, src ctxSource, s *iodetect.Site, private bool) (bool, string) {
-	if src.name == "" {
-		if strings.HasSuffix(s.Pos.Filename, "_test.go") {
-			return false, "" // a test's own wait: left as it is, silently
-		}
-		return false, "the function has no ctx"
-	}
-	if s.Reply == nil || !s.Reply.Safe && s.Reply.Cut == nil {
-		why := "a reply for a caller who left could block the reader"
-		if s.Reply != nil && s.Reply.Why != "" {
-			why = s.Reply.Why
-		}
-		return false, why
-	}
-	if len(s.Reply.Mem) > 0 && !private {
-		names := make([]string, len(s.Reply.Mem))
-		for i, v := range s.Reply.Mem {
-			names[i] = v.Name()
-		}
-		return false, "the reader writes into memory the caller passed (" + strings.Join(names, ", ") + "), which cannot be made private (one parameter of type any or interface{}, holding a pointer, can): returning before it is done would race with the caller"
-	}
-	res := sig.Results()
-	if res.Len() == 0 || !types.Identical(res.At(res.Len()-1).Type(), types.Universe.Lookup("error").Type()) {
-		return false, "the function has no error result to return ctx.Err() in"
-	}
-	for i := 0; i < res.Len()-1; i++ {
-		if !hasZeroExpr(res.At(i).Type()) {
-			return false, "no zero value can be spelled for its result " + res.At(i).Type().String()
-		}
-	}
-	return true, ""
-}
-
-// planCut decides whether a wait that is not safe is cut off when ctx ends
-// (iodetect's ReplyWait.Cut; cutOff), noted; why it cannot be: a channel
-// expression of recvs that may have effects of its own (only names and
-// field selections are received from again).
-func (r *pkgRewriter) planCut(wp *waitPlan, recvs []ast.Expr) string {
-	s := wp.site
-	if s.Reply == nil || s.Reply.Safe {
 		return ""
 	}
-	for _, e := range recvs {
-		if !r.pureExpr(e) {
-			return "the wait's channel " + types.ExprString(e) + " is not a name or a field, and the wait must receive from it again after cutting the exchange off"
+	insert := func(at int, v, field string, local bool) {
+		if !r.seesHelpers() {
+			// The external test package (p_test) cannot see the helpers,
+			// which the package declares: its I/O is left as it is.
+			r.c.note(r.fset.Position(fd.Body.List[at].Pos()), "the I/O on %s.%s is not interrupted when ctx ends: asyncify's helpers are not visible from the external test package", v, field)
+			return
+		}
+		p.watch = &watchPlan{at: at, v: v, field: field, local: local}
+	}
+	for _, stmt := range body {
+		if d, ok := stmt.(*ast.DeferStmt); ok {
+			if inner, ok := d.Call.Fun.(*ast.CallExpr); ok && r.callsRuntime(inner) {
+				return // watched already (a run on converted code)
+			}
 		}
 	}
-	wp.cut, wp.recvs = true, recvs
-	names := make([]string, len(s.Reply.Cut))
-	for i, v := range s.Reply.Cut {
-		names[i] = v.Name()
+	var fields []*ast.Field
+	if fd.Recv != nil {
+		fields = append(fields, fd.Recv.List...)
 	}
-	r.c.note(s.Pos, "the wait %s ends with ctx by cutting the exchange off, closing %s, and lasts until the reader lets go: %s", s.Callee, strings.Join(names, "."), s.Reply.Why)
-	return ""
-}
-
-// pureExpr reports whether evaluating e again has no effect and gives the
-// same channel: a name, or fields selected from one.
-func (r *pkgRewriter) pureExpr(e ast.Expr) bool {
-	switch e := ast.Unparen(e).(type) {
-	case *ast.Ident:
-		_, ok := r.info.Uses[e].(*types.Var)
-		return ok
-	case *ast.SelectorExpr:
-		sel := r.info.Selections[e]
-		return sel != nil && sel.Kind() == types.FieldVal && r.pureExpr(e.X)
-	}
-	return false
-}
-
-// privateMem is the parameter of fd, of an empty interface type, that the
-// reader writes the reply into, when fd's waits get a private destination
-// for it (privateDst); nil when fd needs none or cannot have one.
-func (r *pkgRewriter) privateMem(fd *ast.FuncDecl, src ctxSource) *types.Var {
-	if src.name == "" {
-		return nil
-	}
-	var mem *types.Var
-	for _, s := range r.l.Sites {
-		if s.Kind != iodetect.KindReplyWait || s.Func == nil || s.Func.Decl != fd || s.Reply == nil || len(s.Reply.Mem) == 0 {
+	fields = append(fields, fd.Type.Params.List...)
+	for _, f := range fields {
+		field := holder(r.info.TypeOf(f.Type))
+		if field == "" {
 			continue
 		}
-		if len(s.Reply.Mem) > 1 || mem != nil && mem != s.Reply.Mem[0] {
-			return nil
-		}
-		mem = s.Reply.Mem[0]
-	}
-	if mem == nil || mem.Name() == "_" || mem.Name() == "" {
-		return nil
-	}
-	if len(fd.Body.List) > 0 {
-		if as, ok := fd.Body.List[0].(*ast.AssignStmt); ok && len(as.Rhs) == 1 {
-			if call, ok := as.Rhs[0].(*ast.CallExpr); ok {
-				if id, ok := call.Fun.(*ast.Ident); ok && id.Name == r.rtName("replyPrivate") {
-					return nil // a run on converted code
+		for _, id := range f.Names {
+			if id.Name == "_" {
+				continue
+			}
+			for i, stmt := range body {
+				if r.exchangeWork(stmt, len(r.shareSites) == 0) {
+					insert(i, id.Name, field, false)
+					return
 				}
 			}
 		}
 	}
-	if i, ok := mem.Type().Underlying().(*types.Interface); !ok || !i.Empty() {
-		return nil
+	for i, stmt := range body {
+		for _, v := range r.definedHolders(stmt, holder) {
+			j := i + 1
+			for j < len(body) && !r.exchangeWork(body[j], false) {
+				j++
+			}
+			if j == len(body) || !mentions(r.info, body[j], v) {
+				continue
+			}
+			switch s := body[j].(type) {
+			case *ast.IfStmt:
+				// its init runs whatever the condition says
+				if s.Init == nil || !mentions(r.info, s.Init, v) {
+					continue
+				}
+			case *ast.ReturnStmt, *ast.ExprStmt, *ast.AssignStmt, *ast.DeferStmt:
+			default:
+				continue
+			}
+			insert(j, v.Name(), holder(v.Type()), true)
+			return
+		}
 	}
-	return mem
 }
 
-// hasCtxCase reports whether a select already waits for a ctx's Done or a
-// private destination's done channel (a run on converted code).
-func (r *pkgRewriter) hasCtxCase(sel *ast.SelectStmt) bool {
-	return slices.ContainsFunc(sel.Body.List, func(c ast.Stmt) bool { return r.ctxCase(c.(*ast.CommClause)) })
+// definedHolders lists the locals of a holder type that stmt declares.
+func (r *pkgRewriter) definedHolders(stmt ast.Stmt, holder func(types.Type) string) []*types.Var {
+	var out []*types.Var
+	add := func(id *ast.Ident) {
+		if v, ok := r.info.Defs[id].(*types.Var); ok && holder(v.Type()) != "" {
+			out = append(out, v)
+		}
+	}
+	switch s := stmt.(type) {
+	case *ast.AssignStmt:
+		for _, lhs := range s.Lhs {
+			if id, ok := lhs.(*ast.Ident); ok {
+				add(id)
+			}
+		}
+	case *ast.DeclStmt:
+		if gd, ok := s.Decl.(*ast.GenDecl); ok {
+			for _, spec := range gd.Specs {
+				if vs, ok := spec.(*ast.ValueSpec); ok {
+					for _, id := range vs.Names {
+						add(id)
+					}
+				}
+			}
+		}
+	}
+	return out
 }
 
-// ctxCase reports whether a select case waits for a ctx's Done or a
-// private destination's done channel.
-func (r *pkgRewriter) ctxCase(cc *ast.CommClause) bool {
-	es, ok := cc.Comm.(*ast.ExprStmt)
-	if !ok {
-		return false
+func mentions(info *types.Info, n ast.Node, v *types.Var) bool {
+	found := false
+	ast.Inspect(n, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok && info.Uses[id] == v {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+// exchangeWork reports whether stmt does I/O on a connection, other than
+// setting its deadline or dialing it: a socket site, or unless direct, a
+// call to an async function or through a function value.
+func (r *pkgRewriter) exchangeWork(stmt ast.Stmt, direct bool) bool {
+	found := false
+	ast.Inspect(stmt, func(n ast.Node) bool {
+		if found {
+			return false
+		}
+		switch n := n.(type) {
+		case *ast.FuncLit:
+			return false
+		case *ast.CallExpr:
+			if s := r.sites[n]; s != nil && s.Seeds() && s.Kind != iodetect.KindDeadline && s.Kind != iodetect.KindDial {
+				found = true
+			}
+			if r.callsConvertedInternal(n) {
+				found = true // its I/O is on what this function hands it
+			}
+			if direct {
+				return true
+			}
+			fun := unwrapFun(n.Fun)
+			if fn, _ := r.callee(fun); fn != nil {
+				if f := r.byObj[fn.Origin()]; f != nil && f.Async {
+					found = true
+				}
+				return true
+			}
+			if tv, ok := r.info.Types[fun]; ok && !tv.IsType() && !tv.IsBuiltin() {
+				if _, ok := tv.Type.Underlying().(*types.Signature); ok {
+					if _, isLit := fun.(*ast.FuncLit); !isLit {
+						found = true // through a function value
+					}
+				}
+			}
+		}
+		return true
+	})
+	return found
+}
+
+// planUnwatched reports, once per package, the client I/O that no watcher
+// can interrupt: watches (watch.go) interrupt I/O through a connection
+// with deadlines kept in a struct field (r.holders), and the package keeps
+// none (it keeps a bufio wrapper or an io.ReadWriteCloser, or its
+// connections are locals and parameters). Its dials follow ctx.
+func (r *pkgRewriter) planUnwatched() {
+	for _, fn := range r.l.Funcs {
+		if fn.External != nil && fn.Next == nil && fn.Site == nil && !strings.HasSuffix(fn.Pos.Filename, "_test.go") && r.c.plans[fn.External.Name] == nil && !r.convertedExternal(fn) {
+			if why := r.fixedExternal(fn); why != "" {
+				r.c.note(fn.Pos, "%s calls %s, which blocks on a connection: not cancellable: %s", fn.Name, fn.External.Name, why)
+				continue
+			}
+			r.c.note(fn.Pos, "%s calls %s, which blocks on a connection in another package that is not converted: not cancellable", fn.Name, fn.External.Name)
+		}
 	}
-	u, ok := ast.Unparen(es.X).(*ast.UnaryExpr)
-	if !ok || u.Op != token.ARROW {
-		return false
+	if len(r.holders) > 0 || r.internal && !r.dialsItself() || len(r.l.Readers) > 0 {
+		// (a reader goroutine's package: noteReaders said what ctx bounds)
+		// an internal package reads and writes what the client hands it,
+		// on connections the client's operations watch
+		return
 	}
-	if call, ok := ast.Unparen(u.X).(*ast.CallExpr); ok {
-		if sel, ok := call.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Done" && isContext(r.info.TypeOf(sel.X)) {
+	var first *iodetect.Site
+	n, dials := 0, 0
+	for _, s := range r.l.Sites {
+		if !s.Seeds() || s.Kind == iodetect.KindDeadline || strings.HasSuffix(s.Pos.Filename, "_test.go") {
+			continue
+		}
+		if s.Kind == iodetect.KindDial {
+			dials++
+			continue
+		}
+		if first == nil {
+			first = s
+		}
+		n++
+	}
+	dialNote := ""
+	if dials > 0 {
+		dialNote = "; only the dials follow ctx"
+	}
+	switch {
+	case first != nil && r.c.sequenced:
+		r.c.note(first.Pos, "%d I/O calls on connections without deadlines to interrupt them: the exported operations that sequence them with textproto.Pipeline run detached when ctx can end (the caller returns ctx.Err(); the exchange completes on its own goroutine)", n)
+	case first != nil:
+		r.c.note(first.Pos, "%d I/O calls on connections are not cancellable: the converter interrupts I/O through a connection with deadlines (SetDeadline, Close) kept in a struct field, and this package keeps none%s", n, dialNote)
+	}
+}
+
+// dialsItself reports whether the package dials connections of its own
+// (not only reads and writes what it is handed).
+func (r *pkgRewriter) dialsItself() bool {
+	for _, s := range r.l.Sites {
+		if s.Kind == iodetect.KindDial && s.Side&iodetect.Client != 0 {
 			return true
 		}
 	}
-	id, ok := ast.Unparen(u.X).(*ast.Ident)
-	return ok && strings.HasPrefix(id.Name, "asyncifyDone")
-}
-
-// condWaitCall is the call of a statement that is only a call.
-func condWaitCall(stmt ast.Stmt) *ast.CallExpr {
-	if es, ok := stmt.(*ast.ExprStmt); ok {
-		call, _ := ast.Unparen(es.X).(*ast.CallExpr)
-		return call
-	}
-	return nil
+	return false
 }
