@@ -11,29 +11,19 @@ import (
 
 const and = token.AND
 
-// blocking converts a blocking call in code that has a ctx: dials become
-// context dials (net.DialTimeout keeps its timeout in the Dialer), a
-// client connection's deadline is bounded by ctx's, time.Sleep ends
-// early when ctx does, exec.Command becomes exec.CommandContext, and the
-// net.LookupXxx functions become net.DefaultResolver.LookupXxx(ctx, ...)
-// (net.ResolveXxxAddr, which has no context form, is reported). A dial through a func-typed field is left as it is.
-// context.Background() and context.TODO() become ctx (see call).
+// blocking converts a blocking call in code that has a ctx, as planning
+// decided (planCall): dials become context dials (net.DialTimeout keeps
+// its timeout in the Dialer), a client connection's deadline is bounded by
+// ctx's, time.Sleep ends early when ctx does, exec.Command becomes
+// exec.CommandContext, and the net.LookupXxx functions become
+// net.DefaultResolver.LookupXxx(ctx, ...). context.Background() and
+// context.TODO() become ctx (see call).
 func (r *pkgRewriter) blocking(call *ast.CallExpr, site *iodetect.Site, src ctxSource) bool {
 	fn, _ := r.callee(unwrapFun(call.Fun))
 	if fn == nil {
-		if site.Kind == iodetect.KindDial && site.Side&iodetect.Client != 0 && !takesContext(r.info.TypeOf(call.Fun)) {
-			r.c.note(site.Pos, "the dial through %s is not cancellable: its func type takes no context", site.Callee)
-		}
 		return false
 	}
 	dcall := r.dst(call).(*dst.CallExpr)
-	// The external test package (p_test) cannot see the helpers, which
-	// the package declares: its deadlines and sleeps are left as they are.
-	if !r.seesHelpers() &&
-		(site.Kind == iodetect.KindDeadline && site.Side&iodetect.Client != 0 || site.Kind == iodetect.KindSleep && fn.FullName() == "time.Sleep") {
-		r.c.note(site.Pos, "%s is left as it is, not bounded by ctx: asyncify's helpers are not visible from the external test package", site.Callee)
-		return false
-	}
 	switch {
 	case site.Kind == iodetect.KindDial && site.Side&iodetect.Client != 0:
 		if recv := fn.Type().(*types.Signature).Recv(); recv != nil && types.IsInterface(recv.Type()) {
@@ -66,11 +56,6 @@ func (r *pkgRewriter) blocking(call *ast.CallExpr, site *iodetect.Site, src ctxS
 		dcall.Args = append([]dst.Expr{src.expr()}, dcall.Args...)
 		return true
 	case site.Kind == iodetect.KindDeadline && site.Side&iodetect.Client != 0:
-		if len(r.l.Readers) > 0 {
-			// the connection is read by a reader goroutine for every
-			// caller: ctx bounds the waits, not the socket (replywait.go)
-			return false
-		}
 		switch fn.Name() {
 		case "SetDeadline", "SetReadDeadline", "SetWriteDeadline":
 		default:
@@ -94,14 +79,9 @@ func (r *pkgRewriter) blocking(call *ast.CallExpr, site *iodetect.Site, src ctxS
 	case site.Kind == iodetect.KindDNS && fn.Pkg() != nil && fn.Pkg().Path() == "net" && fn.Type().(*types.Signature).Recv() == nil:
 		name := fn.Name()
 		args := dcall.Args
-		switch name {
-		case "LookupHost", "LookupAddr", "LookupCNAME", "LookupMX", "LookupNS", "LookupPort", "LookupSRV", "LookupTXT":
-		case "LookupIP":
+		if name == "LookupIP" {
 			// net.LookupIP(host) is DefaultResolver.LookupIP(ctx, "ip", host)
 			args = append([]dst.Expr{&dst.BasicLit{Kind: stringLit, Value: `"ip"`}}, args...)
-		default:
-			r.c.note(site.Pos, "%s has no context form: not cancellable", site.Callee)
-			return false
 		}
 		dcall.Fun = &dst.SelectorExpr{X: &dst.Ident{Name: "DefaultResolver", Path: "net"}, Sel: dst.NewIdent(name)}
 		dcall.Args = append([]dst.Expr{src.expr()}, args...)

@@ -7,6 +7,8 @@ import (
 	"go/types"
 	"slices"
 	"strings"
+
+	"github.com/asyncify-dev/asyncify/iodetect"
 )
 
 // Plan is what the conversion decided for the package, before editing it:
@@ -34,6 +36,9 @@ type Plan struct {
 	Slots []SlotPlan `json:"slots,omitempty"`
 	// Share says whether the package shares the connections it dials.
 	Share *SharePlan `json:"share,omitempty"`
+	// Sites are the fates of the sites of the client's I/O, in source
+	// order.
+	Sites []SitePlan `json:"sites,omitempty"`
 	// Runtime are the runtime's functions and types (templates/, by their
 	// names there) that the converted package calls: what it receives of
 	// the runtime is what these reach. Recorded as the rules apply the
@@ -109,6 +114,28 @@ type SharePlan struct {
 	Shared bool   `json:"shared"`
 	Why    string `json:"why"`
 	Pos    string `json:"pos,omitempty"`
+}
+
+// SitePlan is the fate of a site of the client's I/O (a read, write,
+// flush, dial, deadline or sequencing call on a connection, a reply wait).
+type SitePlan struct {
+	Pos    string `json:"pos"`
+	Kind   string `json:"kind"` // detect's kind: read, dial, reply-wait...
+	Callee string `json:"callee"`
+	// Action, for a call: "ctx" (it runs where a ctx that can end is in
+	// scope, which bounds it: a context dial, a deadline bounded by ctx's,
+	// the function's watch; notes say where nothing interrupts it),
+	// "background" (it runs under context.Background(), Why says why),
+	// "left" (as it is, Why says why). For a reply wait:
+	// "select" (the receive becomes a select that also waits for
+	// ctx.Done()), "hoisted" (the receive moves out of its statement into
+	// such a select), "ctx case" (its select gains one), "condWait", or
+	// "left" (as it is; Why says why when a note does).
+	Action string `json:"action"`
+	Why    string `json:"why,omitempty"`
+	// Cut: the wait is cut off when ctx ends, closing this connection
+	// first (a reply left behind would go to the next caller).
+	Cut string `json:"cut,omitempty"`
 }
 
 // plannedFunc is a declaration planning saw, with its plan.
@@ -223,6 +250,7 @@ func (r *pkgRewriter) planValue(rel func(token.Position) string) *Plan {
 		}
 		slices.Sort(pl.Runtime)
 	}
+	pl.Sites = r.siteValues(rel)
 	if d := r.c.share; d != nil {
 		pl.Share = &SharePlan{Shared: d.Shared, Why: d.Why}
 		if d.Pos.IsValid() {
@@ -253,4 +281,57 @@ func (r *pkgRewriter) slotName(v *types.Var) string {
 		}
 	}
 	return v.Name()
+}
+
+// siteValues are the SitePlans of the package's sites of the client's I/O
+// that planning decided on, in source order.
+func (r *pkgRewriter) siteValues(rel func(token.Position) string) []SitePlan {
+	type at struct {
+		pos token.Position
+		sp  SitePlan
+	}
+	var out []at
+	add := func(s *iodetect.Site, sp SitePlan) {
+		sp.Pos, sp.Kind, sp.Callee = rel(s.Pos), string(s.Kind), s.Callee
+		out = append(out, at{s.Pos, sp})
+	}
+	for call, cp := range r.calls {
+		s := cp.site
+		if !s.Seeds() || s.Kind == iodetect.KindReplyWait {
+			continue // a Cond wait is among the waits
+		}
+		src := r.srcAt[call]
+		switch {
+		case cp.why != "":
+			add(s, SitePlan{Action: "left", Why: cp.why})
+		case cp.ctx:
+			add(s, SitePlan{Action: "ctx"})
+		case src.stored:
+			add(s, SitePlan{Action: "background", Why: "stored to be called later"})
+		case src.unused:
+			add(s, SitePlan{Action: "background", Why: "its function would not use a ctx parameter"})
+		default:
+			add(s, SitePlan{Action: "background", Why: "no ctx in scope (main, init, a test without one, a goroutine that outlives its caller)"})
+		}
+	}
+	actions := map[waitFate]string{waitLeft: "left", waitSelect: "select", waitHoist: "hoisted", waitCase: "ctx case", waitCond: "condWait"}
+	for node, w := range r.waits {
+		sp := SitePlan{Action: actions[w.fate], Why: w.why}
+		if w.cut {
+			names := make([]string, len(w.site.Reply.Cut))
+			for i, v := range w.site.Reply.Cut {
+				names[i] = v.Name()
+			}
+			sp.Cut = strings.Join(names, ".")
+		}
+		add(r.replySites[node], sp)
+	}
+	slices.SortFunc(out, func(a, b at) int {
+		return cmp.Or(cmp.Compare(a.pos.Filename, b.pos.Filename), cmp.Compare(a.pos.Line, b.pos.Line), cmp.Compare(a.pos.Column, b.pos.Column), cmp.Compare(a.sp.Callee, b.sp.Callee))
+	})
+	sites := make([]SitePlan, len(out))
+	for i, a := range out {
+		sites[i] = a.sp
+	}
+	return sites
 }

@@ -1,6 +1,7 @@
 package rewrite
 
 import (
+	"fmt"
 	"go/ast"
 	"go/types"
 	"strings"
@@ -14,8 +15,9 @@ import (
 // a decision are made here, with it.
 
 // sitePlan is the fate of a call site: it runs where a ctx is in scope,
-// and the blocking rule converts it (ctx), or it is not cancellable
-// because its function's ctx is fixed (why, noted).
+// and the blocking rule converts it if it is a dial, a deadline, a sleep,
+// an exec or a lookup (ctx); or it is left as it is (why, noted when it is
+// not cancellable).
 type sitePlan struct {
 	site *iodetect.Site
 	ctx  bool
@@ -149,14 +151,57 @@ func (r *pkgRewriter) planBody(root ast.Node, src ctxSource) {
 	visit(root, src)
 }
 
-// planCall decides the fate of a call site that runs under src.
+// planCall decides the fate of a call site that runs under src. A site
+// in a function whose ctx is fixed is not cancellable; under a ctx, a site
+// the blocking rule cannot convert is left: a dial through a func-typed
+// value whose type takes no context, a deadline or sleep in the external
+// test package (it cannot see the runtime), a lookup with no context form
+// (net.ResolveXxxAddr), a deadline on a connection a reader goroutine
+// reads (ctx bounds the waits for replies, not the socket: planReaders
+// says so once).
 func (r *pkgRewriter) planCall(call *ast.CallExpr, s *iodetect.Site, src ctxSource) {
 	sp := &sitePlan{site: s, ctx: !src.background}
+	r.calls[call] = sp
+	leave := func(why, note string) {
+		sp.ctx, sp.why = false, why
+		if note != "" {
+			r.c.note(s.Pos, "%s", note)
+		}
+	}
 	if s.Seeds() && src.fixed != "" {
 		sp.why = src.fixed
 		r.c.note(s.Pos, "%s is not cancellable: %s", s.Callee, src.fixed)
 	}
-	r.calls[call] = sp
+	if !sp.ctx {
+		return
+	}
+	fn, _ := r.callee(unwrapFun(call.Fun))
+	clientDial := s.Kind == iodetect.KindDial && s.Side&iodetect.Client != 0
+	clientDeadline := s.Kind == iodetect.KindDeadline && s.Side&iodetect.Client != 0
+	switch {
+	case fn == nil:
+		if clientDial && !takesContext(r.info.TypeOf(call.Fun)) {
+			why := "its func type takes no context"
+			leave(why, fmt.Sprintf("the dial through %s is not cancellable: %s", s.Callee, why))
+		}
+	case !r.seesHelpers() && (clientDeadline || s.Kind == iodetect.KindSleep && fn.FullName() == "time.Sleep"):
+		why := "asyncify's helpers are not visible from the external test package"
+		leave(why, fmt.Sprintf("%s is left as it is, not bounded by ctx: %s", s.Callee, why))
+	case clientDeadline && len(r.l.Readers) > 0:
+		leave("a reader goroutine reads the connection for every caller: ctx bounds the waits for replies, not the connection", "")
+	case s.Kind == iodetect.KindDNS && fn.Pkg() != nil && fn.Pkg().Path() == "net" && fn.Type().(*types.Signature).Recv() == nil && !hasLookupContext(fn.Name()):
+		leave("it has no context form", fmt.Sprintf("%s has no context form: not cancellable", s.Callee))
+	}
+}
+
+// hasLookupContext reports whether the net function name has a form on
+// net.Resolver that takes ctx (blocking.go).
+func hasLookupContext(name string) bool {
+	switch name {
+	case "LookupHost", "LookupAddr", "LookupCNAME", "LookupMX", "LookupNS", "LookupPort", "LookupSRV", "LookupTXT", "LookupIP":
+		return true
+	}
+	return false
 }
 
 // watchPlan is where a watch goes (watch.go): before the statement at of
@@ -168,29 +213,22 @@ type watchPlan struct {
 	local    bool
 }
 
-// planWatch places the watch that makes the exchanges of an async function
-// follow its ctx when the function holds a connection: a receiver or parameter of a type whose
-// field is a client connection with deadlines (iodetect's field roots),
-// or a local of that type. Before the first statement doing I/O on it (for
-// a receiver or parameter, a socket site in the function's own body, so
-// that the watch is where the I/O is; for a local, also a call to an async
-// function or through a function value; never the client's own
-// SetDeadline, which must come first),
-//
-//	defer watchConn(ctx, v.field)()
-//
-// arms a context.AfterFunc that moves the connection's deadline to now when
-// ctx ends, interrupting the blocked read or write; leaving the function
-// disarms it, or closes the connection when it fired, since an exchange cut
-// off halfway leaves the connection out of sync. For a local, the
-// statement must be a plain one that mentions it, or an if whose init
-// does (not a for or switch, where it may still be nil). A function
-// already watched (a run on converted code) is left alone; so is, noted,
-// the external test package, which cannot see the runtime. When the
-// package shares its connections, a receiver or parameter is bound before
-// the first statement that does I/O at all, a call included: every
-// exchange on a handle must belong to the operation it runs in, which ends
-// it.
+// planWatch places the watch (watch.go) that makes the exchanges of an
+// async function follow its ctx when the function holds a connection: a
+// receiver or parameter of a type whose field is a client connection with
+// deadlines (iodetect's field roots), or a local of that type. It goes
+// before the first statement doing I/O on it: for a receiver or
+// parameter, a socket site in the function's own body, so that the watch
+// is where the I/O is; for a local, also a call to an async function or
+// through a function value; never the client's own SetDeadline, which
+// must come first. For a local, the statement must be a plain one that
+// mentions it, or an if whose init does (not a for or switch, where it may
+// still be nil). A function already watched (a run on converted code) is
+// left alone; so is, noted, the external test package, which cannot see
+// the runtime. When the package shares its connections, a receiver or
+// parameter is bound before the first statement that does I/O at all, a
+// call included: every exchange on a handle must belong to the operation
+// it runs in, which ends it.
 func (r *pkgRewriter) planWatch(fd *ast.FuncDecl, p *fnPlan) {
 	body := fd.Body.List
 	holder := func(t types.Type) string {
