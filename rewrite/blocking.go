@@ -27,7 +27,7 @@ func (r *pkgRewriter) blocking(call *ast.CallExpr, site *iodetect.Site, src ctxS
 	switch {
 	case site.Kind == iodetect.KindDial && site.Side&iodetect.Client != 0:
 		if recv := fn.Type().(*types.Signature).Recv(); recv != nil && types.IsInterface(recv.Type()) {
-			return r.ifaceDialSite(call, fn, site, src) // ifaces.go
+			return r.ifaceDialSite(call, fn, src) // ifaces.go
 		}
 		dialer := &dst.CompositeLit{Type: &dst.Ident{Name: "Dialer", Path: "net"}}
 		switch fn.FullName() {

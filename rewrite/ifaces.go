@@ -533,31 +533,40 @@ func lowerFirst(s string) string {
 // holds its Context form: x.M(args) becomes helper(ctx, x, args). It
 // reports whether it did.
 func (r *pkgRewriter) ifaceCall(df *dst.File, call *ast.CallExpr, fn *types.Func, src ctxSource) bool {
-	if fn == nil || src.background {
+	if src.background {
 		return false
 	}
-	sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr)
-	if !ok {
-		return false
-	}
-	s := r.info.Selections[sel]
-	if s == nil || s.Kind() != types.MethodVal || !types.IsInterface(s.Recv()) {
-		return false
-	}
-	im := r.ifaceCallFor(fn, s.Recv())
+	im := r.ifaceCallOf(call, fn)
 	if im == nil {
 		return false
 	}
-	if _, tp := r.info.TypeOf(sel.X).(*types.TypeParam); tp {
-		return false
-	}
 	dcall := r.dst(call).(*dst.CallExpr)
-	dsel := r.dst(sel).(*dst.SelectorExpr)
+	dsel := r.dst(ast.Unparen(call.Fun).(*ast.SelectorExpr)).(*dst.SelectorExpr)
 	dcall.Fun = dst.NewIdent(im.helper)
 	dcall.Args = append([]dst.Expr{src.expr(), dsel.X}, dcall.Args...)
 	r.modified[df] = true
 	r.ifaceCalled[im] = true
 	return true
+}
+
+// ifaceCallOf is the interface method whose companion's helper call, a
+// call of fn through an interface, goes through; nil when it does not.
+func (r *pkgRewriter) ifaceCallOf(call *ast.CallExpr, fn *types.Func) *ifaceMethod {
+	if fn == nil {
+		return nil
+	}
+	sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr)
+	if !ok {
+		return nil
+	}
+	s := r.info.Selections[sel]
+	if s == nil || s.Kind() != types.MethodVal || !types.IsInterface(s.Recv()) {
+		return nil
+	}
+	if _, tp := r.info.TypeOf(sel.X).(*types.TypeParam); tp {
+		return nil
+	}
+	return r.ifaceCallFor(fn, s.Recv())
 }
 
 // rewriteIfaces adds ctx to the methods of the interfaces that change, and
@@ -764,22 +773,27 @@ func (r *pkgRewriter) noteIfaceFallbacks() {
 }
 
 // ifaceDialSite converts a dial through an interface that has no companion
-// here (one of another package, golang.org/x/net/proxy.Dialer say): when
-// the interface itself has the Context form (DialContext, ctx first), the
-// call uses it; otherwise a note says the dial is not cancellable.
-func (r *pkgRewriter) ifaceDialSite(call *ast.CallExpr, fn *types.Func, site *iodetect.Site, src ctxSource) bool {
+// here (one of another package, golang.org/x/net/proxy.Dialer say) and
+// has the Context form itself (DialContext, ctx first: ifaceDialForm): the
+// call uses it.
+func (r *pkgRewriter) ifaceDialSite(call *ast.CallExpr, fn *types.Func, src ctxSource) bool {
+	g := ifaceDialForm(call, fn)
+	dcall := r.dst(call).(*dst.CallExpr)
+	r.dst(ast.Unparen(call.Fun).(*ast.SelectorExpr)).(*dst.SelectorExpr).Sel.Name = g.Name()
+	dcall.Args = append([]dst.Expr{src.expr()}, dcall.Args...)
+	return true
+}
+
+// ifaceDialForm is the Context form of the interface method fn that call
+// dials through (x.Dial: x.DialContext), or nil.
+func ifaceDialForm(call *ast.CallExpr, fn *types.Func) *types.Func {
 	recv := fn.Type().(*types.Signature).Recv().Type()
 	obj, _, _ := types.LookupFieldOrMethod(recv, false, fn.Pkg(), fn.Name()+"Context")
 	g, ok := obj.(*types.Func)
-	sel, isSel := ast.Unparen(call.Fun).(*ast.SelectorExpr)
-	if !ok || !isContextForm(g, fn) || !isSel {
-		r.c.note(site.Pos, "the dial through %s is not cancellable: %s has no %sContext(ctx, ...) form", types.ExprString(call.Fun), types.TypeString(recv, types.RelativeTo(r.l.Pkg.Types)), fn.Name())
-		return false
+	if _, isSel := ast.Unparen(call.Fun).(*ast.SelectorExpr); !ok || !isContextForm(g, fn) || !isSel {
+		return nil
 	}
-	dcall := r.dst(call).(*dst.CallExpr)
-	r.dst(sel).(*dst.SelectorExpr).Sel.Name = g.Name()
-	dcall.Args = append([]dst.Expr{src.expr()}, dcall.Args...)
-	return true
+	return g
 }
 
 // isIfaceHelper reports whether fd is a helper that ifaceHelper generated

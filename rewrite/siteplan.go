@@ -154,7 +154,8 @@ func (r *pkgRewriter) planBody(root ast.Node, src ctxSource) {
 // planCall decides the fate of a call site that runs under src. A site
 // in a function whose ctx is fixed is not cancellable; under a ctx, a site
 // the blocking rule cannot convert is left: a dial through a func-typed
-// value whose type takes no context, a deadline or sleep in the external
+// value whose type takes no context, or through an interface with no
+// DialContext (ifaceDialForm), a deadline or sleep in the external
 // test package (it cannot see the runtime), a lookup with no context form
 // (net.ResolveXxxAddr), a deadline on a connection a reader goroutine
 // reads (ctx bounds the waits for replies, not the socket: planReaders
@@ -176,6 +177,9 @@ func (r *pkgRewriter) planCall(call *ast.CallExpr, s *iodetect.Site, src ctxSour
 		return
 	}
 	fn, _ := r.callee(unwrapFun(call.Fun))
+	if r.ifaceCallOf(call, fn) != nil {
+		return // through a companion's helper, which passes ctx
+	}
 	clientDial := s.Kind == iodetect.KindDial && s.Side&iodetect.Client != 0
 	clientDeadline := s.Kind == iodetect.KindDeadline && s.Side&iodetect.Client != 0
 	switch {
@@ -184,6 +188,10 @@ func (r *pkgRewriter) planCall(call *ast.CallExpr, s *iodetect.Site, src ctxSour
 			why := "its func type takes no context"
 			leave(why, fmt.Sprintf("the dial through %s is not cancellable: %s", s.Callee, why))
 		}
+	case clientDial && recvType(fn) != nil && types.IsInterface(recvType(fn)) && ifaceDialForm(call, fn) == nil:
+		recv := recvType(fn)
+		why := fmt.Sprintf("%s has no %sContext(ctx, ...) form", types.TypeString(recv, types.RelativeTo(r.l.Pkg.Types)), fn.Name())
+		leave(why, fmt.Sprintf("the dial through %s is not cancellable: %s", types.ExprString(call.Fun), why))
 	case !r.seesHelpers() && (clientDeadline || s.Kind == iodetect.KindSleep && fn.FullName() == "time.Sleep"):
 		why := "asyncify's helpers are not visible from the external test package"
 		leave(why, fmt.Sprintf("%s is left as it is, not bounded by ctx: %s", s.Callee, why))
@@ -192,6 +200,14 @@ func (r *pkgRewriter) planCall(call *ast.CallExpr, s *iodetect.Site, src ctxSour
 	case s.Kind == iodetect.KindDNS && fn.Pkg() != nil && fn.Pkg().Path() == "net" && fn.Type().(*types.Signature).Recv() == nil && !hasLookupContext(fn.Name()):
 		leave("it has no context form", fmt.Sprintf("%s has no context form: not cancellable", s.Callee))
 	}
+}
+
+// recvType is the type of fn's receiver, or nil.
+func recvType(fn *types.Func) types.Type {
+	if recv := fn.Type().(*types.Signature).Recv(); recv != nil {
+		return recv.Type()
+	}
+	return nil
 }
 
 // hasLookupContext reports whether the net function name has a form on
