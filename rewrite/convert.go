@@ -89,7 +89,7 @@ type Result struct {
 	// vendored package. Not read for a conversion in place.
 	Data map[string][]byte
 	// Share says whether the package shares the connections it dials, and
-	// why (share.go); nil when nothing was converted.
+	// why (shareplan.go); nil when nothing was converted.
 	Share *ShareDecision
 	// Plan is what the conversion decided for the package (planvalue.go).
 	Plan *Plan
@@ -450,7 +450,7 @@ type converter struct {
 	seqReach  map[string]bool
 	// overlay: files that are not on disk (a vendored package's tests)
 	overlay map[string][]byte
-	// share is the package's sharing decision (share.go).
+	// share is the package's sharing decision (shareplan.go).
 	share *ShareDecision
 	// internalConv: the import paths of the internal packages converted
 	// with the client (internal.go).

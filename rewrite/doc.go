@@ -25,8 +25,24 @@
 //     already in scope), and the names of the forms (FContext, or
 //     FWithContext when the package declares FContext for something else,
 //     noted).
+//   - siteplan.go: the ctx in effect at each call and function value
+//     (a function literal's own: a test's, a request's, a reader's or a
+//     stored literal's context.Background(), a slot literal's parameter),
+//     each call site's fate (converted under a ctx, or left as it is and
+//     why: a fixed ctx, no context form...), where each function's watch
+//     goes, and the I/O no watch interrupts (noted).
+//   - waitplan.go: the fate of each reply wait (a select, hoisted into
+//     one, a ctx case, condWait, cut off first, or left and why) and the
+//     private destination of a function whose reader writes into memory
+//     its caller passed.
+//   - shareplan.go: whether the package shares its connections
+//     (ShareDecision), and which dials become shareConn.
 //   - planvalue.go: the Plan, what planning decided as one exported value
 //     (explain -json), and planAsync, which names each future form.
+//
+// Planning decides before any edit, with the notes that report its
+// decisions; the rules apply what it decided and read none of iodetect's
+// sites.
 //   - ifaces.go: the package's interfaces with async methods. An
 //     unexported one implemented only by the package's own types changes
 //     with its implementations (ctx first on the interface and on every
@@ -36,7 +52,7 @@
 //     when the dynamic value has it. Dials through a dialer interface use
 //     DialContext the same way.
 //   - rewrite.go: the driver that applies the rules below to every
-//     declaration, walking each body with the ctx in scope.
+//     declaration, walking each body with the ctx planned at each call.
 //
 // The rules, one file each:
 //
@@ -72,9 +88,10 @@
 //     net.DefaultResolver.LookupXxx(ctx, ...) (net.ResolveXxxAddr, with no
 //     context form, is reported).
 //   - watch.go: an exchange on a connection that the function holds runs
-//     under a watch (the runtime's watchConn) that interrupts it when ctx
-//     ends.
-//   - share.go: shared (pipelined) connections. When the package's dials
+//     under a watch (the runtime's watchConn), where planWatch placed it,
+//     that interrupts it when ctx ends.
+//   - share.go: shared (pipelined) connections, as shareplan.go decided.
+//     When the package's dials
 //     return net.Conn, iodetect has no evidence against sharing
 //     (evidence.go; or a share rule overrides it; a noshare rule keeps a
 //     dial plain) and no connection reaches code that may read ahead of a
@@ -91,12 +108,12 @@
 //     can leave while the exchange completes (connections without
 //     deadlines).
 //   - replywait.go: waits for a reply that the client's own reader
-//     goroutine delivers (iodetect's reply waits) end with ctx: a receive
-//     becomes a select on ctx.Done() returning ctx.Err(), a Cond wait
-//     the runtime's condWait; the reader gets a private destination for a
-//     caller's reply (replyPrivate), is started with
-//     context.Background(), and no ctx deadline or watch touches the
-//     connection it reads.
+//     goroutine delivers (iodetect's reply waits) end with ctx, as
+//     waitplan.go decided: a receive becomes a select on ctx.Done()
+//     returning ctx.Err(), a Cond wait the runtime's condWait; the reader
+//     gets a private destination for a caller's reply (replyPrivate), is
+//     started with context.Background(), and no ctx deadline or watch
+//     touches the connection it reads.
 //   - internal.go: the internal packages of the client's module that it
 //     imports (a copy elsewhere cannot) are copied along by -o under the
 //     output's internal/ directory, with imports rewritten; those doing

@@ -417,7 +417,7 @@ func (r *pkgRewriter) planUnwatched() {
 		}
 	}
 	if len(r.holders) > 0 || r.internal && !r.dialsItself() || len(r.l.Readers) > 0 {
-		// (a reader goroutine's package: noteReaders said what ctx bounds)
+		// (a reader goroutine's package: planReaders said what ctx bounds)
 		// an internal package reads and writes what the client hands it,
 		// on connections the client's operations watch
 		return
