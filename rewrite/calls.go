@@ -10,17 +10,19 @@ import (
 
 // call passes ctx to a call of an async function, and converts a blocking
 // call. A call from code without a ctx of its own to an exported function
-// keeps calling the old form, which is the same thing.
-func (r *pkgRewriter) call(df *dst.File, call *ast.CallExpr, src ctxSource) {
+// keeps calling the old form, which is the same thing. It reports
+// whether it edited the call.
+func (r *pkgRewriter) call(call *ast.CallExpr, src ctxSource) bool {
 	fun := unwrapFun(call.Fun)
 	fn, methodExpr := r.callee(fun)
-	if r.ifaceCall(df, call, fn, src) {
+	if r.ifaceCall(call, fn, src) {
 		// through an interface whose companion has the Context form
 		if _, ok := r.shareSites[call]; ok {
 			r.shareDial(call, src)
 		}
-		return
+		return true
 	}
+	edited := false
 	if p := r.planOf(fn); p != nil && src.fixed != "" {
 		r.c.note(r.fset.Position(call.Pos()), "the call of %s is not cancellable: %s", p.fn.Name, src.fixed)
 	}
@@ -34,14 +36,14 @@ func (r *pkgRewriter) call(df *dst.File, call *ast.CallExpr, src ctxSource) {
 		} else {
 			dcall.Args = append([]dst.Expr{src.expr()}, dcall.Args...)
 		}
-		r.modified[df] = true
+		edited = true
 	}
 	if p := r.planOf(fn); p != nil && !(src.background && p.wrapper) && r.spreadsResults(call) {
 		// f(g()) with g's several results: f(ctx, g()) is not Go, so f
 		// becomes a closure of its old type that passes ctx.
 		if sig, ok := r.info.TypeOf(fun).(*types.Signature); ok {
 			r.dst(call).(*dst.CallExpr).Fun = r.ctxClosure(fun, sig, methodExpr, fn, p, src)
-			r.modified[df] = true
+			edited = true
 		}
 	} else if p != nil && !(src.background && p.wrapper) {
 		dcall := r.dst(call).(*dst.CallExpr)
@@ -59,26 +61,23 @@ func (r *pkgRewriter) call(df *dst.File, call *ast.CallExpr, src ctxSource) {
 			}
 			rename(r.dst(fun), name)
 		}
-		r.modified[df] = true
+		edited = true
 	}
 	if src.name != "" && r.detachedContext(call) && !r.readerCtx[call] {
 		// Code that had no ctx to pass made one up; it has one now.
 		r.replace[r.dst(call)] = dst.NewIdent(src.name)
-		r.modified[df] = true
-		return
+		return true
 	}
 	if r.pipelineCall(call, src) {
-		r.modified[df] = true
-		return
+		return true
 	}
 	if sp := r.calls[call]; sp != nil && sp.ctx {
-		if r.blocking(call, sp.site, src) {
-			r.modified[df] = true
-		}
+		edited = r.blocking(call, sp.site, src) || edited
 	}
 	if _, ok := r.shareSites[call]; ok && r.shareDial(call, src) || len(r.shareSites) > 0 && r.shareReaderCall(call) {
-		r.modified[df] = true
+		edited = true
 	}
+	return edited
 }
 
 func rename(n dst.Node, name string) {
@@ -96,16 +95,17 @@ func rename(n dst.Node, name string) {
 // here (a method value, method expression or function name handed to
 // someone who calls it) with a closure of the same func type that calls
 // it with the enclosing ctx: the callee's parameter type does not change.
-func (r *pkgRewriter) funcValue(df *dst.File, e ast.Expr, src ctxSource) {
+// It reports whether it edited e.
+func (r *pkgRewriter) funcValue(e ast.Expr, src ctxSource) bool {
 	fn, recvFirst := r.callee(e)
-	r.ifaceValue(df, e, fn, src) // ifaces.go
+	edited := r.ifaceValue(e, fn, src) // ifaces.go
 	p := r.planOf(fn)
 	if p == nil || src.background && p.wrapper {
-		return
+		return edited
 	}
 	sig, ok := r.info.TypeOf(e).(*types.Signature)
 	if !ok {
-		return
+		return edited
 	}
 	switch {
 	case src.stored:
@@ -114,7 +114,7 @@ func (r *pkgRewriter) funcValue(df *dst.File, e ast.Expr, src ctxSource) {
 		r.c.note(r.fset.Position(e.Pos()), "%s is used as a value where no ctx is in scope: its calls use context.Background()", p.fn.Name)
 	}
 	r.replace[r.dst(e)] = r.ctxClosure(e, sig, recvFirst, fn, p, src)
-	r.modified[df] = true
+	return true
 }
 
 // ctxClosure is a function literal of e's old func type sig that calls the

@@ -532,7 +532,7 @@ func lowerFirst(s string) string {
 // ifaceCall rewrites a call through an interface method whose companion
 // holds its Context form: x.M(args) becomes helper(ctx, x, args). It
 // reports whether it did.
-func (r *pkgRewriter) ifaceCall(df *dst.File, call *ast.CallExpr, fn *types.Func, src ctxSource) bool {
+func (r *pkgRewriter) ifaceCall(call *ast.CallExpr, fn *types.Func, src ctxSource) bool {
 	if src.background {
 		return false
 	}
@@ -544,7 +544,6 @@ func (r *pkgRewriter) ifaceCall(df *dst.File, call *ast.CallExpr, fn *types.Func
 	dsel := r.dst(ast.Unparen(call.Fun).(*ast.SelectorExpr)).(*dst.SelectorExpr)
 	dcall.Fun = dst.NewIdent(im.helper)
 	dcall.Args = append([]dst.Expr{src.expr(), dsel.X}, dcall.Args...)
-	r.modified[df] = true
 	r.ifaceCalled[im] = true
 	return true
 }
@@ -847,13 +846,13 @@ func (r *pkgRewriter) inIfaceHelper(n ast.Node) bool {
 // value of a converted method (funcValue), it becomes a closure of the
 // same type calling the helper with the ctx in scope. Stored to be called
 // later, it stays as it is: its calls run the old method, noted.
-func (r *pkgRewriter) ifaceValue(df *dst.File, e ast.Expr, fn *types.Func, src ctxSource) {
+func (r *pkgRewriter) ifaceValue(e ast.Expr, fn *types.Func, src ctxSource) bool {
 	if fn == nil || src.background && !src.stored {
-		return
+		return false
 	}
 	sel, ok := e.(*ast.SelectorExpr)
 	if !ok {
-		return
+		return false
 	}
 	s := r.info.Selections[sel]
 	var recv types.Type
@@ -862,12 +861,12 @@ func (r *pkgRewriter) ifaceValue(df *dst.File, e ast.Expr, fn *types.Func, src c
 	}
 	im := r.ifaceCallFor(fn, recv)
 	if im == nil {
-		return
+		return false
 	}
 	sig, isSig := r.info.TypeOf(e).(*types.Signature)
 	if s == nil || s.Kind() != types.MethodVal || !isSig || src.stored {
 		r.c.note(r.fset.Position(e.Pos()), "%s is used as a value: its calls run %s.%s, which ctx does not bound (%s's %s is not used)", types.ExprString(e), im.iface.tn.Name(), im.m.Name(), im.iface.companion, im.form)
-		return
+		return false
 	}
 	lit, params := r.adapter(e, sig)
 	x := dst.Clone(r.dst(sel).(*dst.SelectorExpr).X).(dst.Expr)
@@ -878,8 +877,8 @@ func (r *pkgRewriter) ifaceValue(df *dst.File, e ast.Expr, fn *types.Func, src c
 		lit.Body.List = []dst.Stmt{&dst.ExprStmt{X: call}}
 	}
 	r.replace[r.dst(e)] = lit
-	r.modified[df] = true
 	r.ifaceCalled[im] = true
+	return true
 }
 
 // ifaceSlotValue adapts a method value of an interface method stored in a
@@ -887,7 +886,7 @@ func (r *pkgRewriter) ifaceValue(df *dst.File, e ast.Expr, fn *types.Func, src c
 // companion's helper, func(ctx context.Context, a0 T) R { return
 // helper(ctx, x, a0) }. A method of the interface left out of the
 // companion calls the old method, noted. It reports whether e was handled.
-func (r *pkgRewriter) ifaceSlotValue(df *dst.File, e ast.Expr, fn *types.Func) bool {
+func (r *pkgRewriter) ifaceSlotValue(e ast.Expr, fn *types.Func) bool {
 	sel, ok := e.(*ast.SelectorExpr)
 	if !ok {
 		return false
@@ -914,7 +913,6 @@ func (r *pkgRewriter) ifaceSlotValue(df *dst.File, e ast.Expr, fn *types.Func) b
 		lit.Body.List = []dst.Stmt{&dst.ExprStmt{X: call}}
 	}
 	r.replace[r.dst(e)] = lit
-	r.modified[df] = true
 	r.ifaceCalled[im] = true
 	return true
 }

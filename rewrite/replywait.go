@@ -56,13 +56,14 @@ func (r *pkgRewriter) readerStart(g *ast.GoStmt) bool {
 }
 
 // replyWaits applies the fates planning decided for the reply waits in
-// fd's own body (planWaits), whose ctx is src.
-func (r *pkgRewriter) replyWaits(df *dst.File, fd *ast.FuncDecl, p *fnPlan, src ctxSource) {
+// fd's own body (planWaits), whose ctx is src, and reports whether it
+// rewrote any.
+func (r *pkgRewriter) replyWaits(fd *ast.FuncDecl, p *fnPlan, src ctxSource) bool {
 	if p.private != nil {
 		r.private = r.privateDst(fd, p.private, src)
 	}
 	defer func() {
-		r.addPrivate(df, fd)
+		r.addPrivate(fd)
 		r.private = nil
 	}()
 	sig := r.info.Defs[fd.Name].(*types.Func).Type().(*types.Signature)
@@ -77,8 +78,8 @@ func (r *pkgRewriter) replyWaits(df *dst.File, fd *ast.FuncDecl, p *fnPlan, src 
 		case waitCond:
 			r.condWait(w, sig, src)
 		}
-		r.modified[df] = true
 	}
+	return len(p.waits) > 0
 }
 
 // selectWait makes a receive statement a select that also waits for
@@ -267,14 +268,13 @@ func (r *pkgRewriter) privateDst(fd *ast.FuncDecl, mem *types.Var, src ctxSource
 }
 
 // addPrivate adds the private destination's statement once a wait uses it.
-func (r *pkgRewriter) addPrivate(df *dst.File, fd *ast.FuncDecl) {
+func (r *pkgRewriter) addPrivate(fd *ast.FuncDecl) {
 	if r.private == nil || !r.private.used {
 		return
 	}
 	dfd := r.dst(fd).(*dst.FuncDecl)
 	dfd.Body.List = append([]dst.Stmt{r.private.def}, dfd.Body.List...)
 	r.c.notes = append(r.c.notes, r.private.note)
-	r.modified[df] = true
 }
 
 // zeroExpr spells the zero value of t.

@@ -25,7 +25,9 @@ func (r *pkgRewriter) rewrite() {
 				r.rewriteFunc(df, d)
 			case *ast.GenDecl:
 				// package-level initialisers
-				r.walk(df, d)
+				if r.walk(d) {
+					r.modified[df] = true
+				}
 			}
 		}
 		if len(r.replace) > 0 {
@@ -51,7 +53,9 @@ func (r *pkgRewriter) rewriteFunc(df *dst.File, fd *ast.FuncDecl) {
 	obj, _ := r.info.Defs[fd.Name].(*types.Func)
 	p := r.c.plans[obj.FullName()]
 	if p == nil {
-		r.walk(df, fd.Body)
+		if r.walk(fd.Body) {
+			r.modified[df] = true
+		}
 		return
 	}
 	dfd := r.dst(fd).(*dst.FuncDecl)
@@ -61,8 +65,10 @@ func (r *pkgRewriter) rewriteFunc(df *dst.File, fd *ast.FuncDecl) {
 	}
 	src := p.src
 	src.honoured = p.honoured
-	r.walk(df, fd.Body)
-	r.replyWaits(df, fd, p, src)
+	edited := r.walk(fd.Body)
+	if r.replyWaits(fd, p, src) || edited {
+		r.modified[df] = true
+	}
 	if p.src.name != "" && !p.honoured {
 		r.watch(dfd, fd, p)
 	}
@@ -109,8 +115,10 @@ func (r *pkgRewriter) rewriteFunc(df *dst.File, fd *ast.FuncDecl) {
 }
 
 // walk rewrites the calls, function values and blocking calls under root,
-// each under the ctx planning found in effect there (planBody).
-func (r *pkgRewriter) walk(df *dst.File, root ast.Node) {
+// each under the ctx planning found in effect there (planBody), and
+// reports whether it edited anything.
+func (r *pkgRewriter) walk(root ast.Node) bool {
+	edited := false
 	ast.Inspect(root, func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.FuncLit:
@@ -120,30 +128,34 @@ func (r *pkgRewriter) walk(df *dst.File, root ast.Node) {
 			if name := r.litCtx[n]; name != "" {
 				// stored in a slot whose type gains ctx
 				addCtxParam(r.dst(n).(*dst.FuncLit).Type, name, true)
-				r.modified[df] = true
+				edited = true
 			}
-			r.walk(df, n.Body)
+			edited = r.walk(n.Body) || edited
 			return false
 		case *ast.CallExpr:
-			r.call(df, n, r.srcAt[n])
+			edited = r.call(n, r.srcAt[n]) || edited
 		case *ast.SelectorExpr:
-			r.value(df, n)
-			r.walk(df, n.X)
+			edited = r.value(n) || edited
+			edited = r.walk(n.X) || edited
 			return false
 		case *ast.Ident:
-			r.value(df, n)
+			edited = r.value(n) || edited
 		}
 		return true
 	})
+	return edited
 }
 
-// value rewrites a use of a function or slot that is not a call.
-func (r *pkgRewriter) value(df *dst.File, e ast.Expr) {
+// value rewrites a use of a function or slot that is not a call, and
+// reports whether it did.
+func (r *pkgRewriter) value(e ast.Expr) bool {
 	if r.activeFlow(e) != nil {
-		r.slotValue(df, e)
-	} else if src, ok := r.srcAt[e]; ok {
-		r.funcValue(df, e, src)
+		return r.slotValue(e)
 	}
+	if src, ok := r.srcAt[e]; ok {
+		return r.funcValue(e, src)
+	}
+	return false
 }
 
 // markStored records in stored the expressions under n that keep a function

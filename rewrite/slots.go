@@ -622,26 +622,26 @@ func (r *pkgRewriter) retypeSlots() {
 // ctx, fit it: a function that takes ctx fits as it is (its FContext form
 // for an exported one with a wrapper); a method expression of one, whose
 // receiver comes first, and a function that takes no ctx are adapted with
-// a literal that takes ctx first and passes it on, or drops it.
-func (r *pkgRewriter) slotValue(df *dst.File, e ast.Expr) {
+// a literal that takes ctx first and passes it on, or drops it. It reports
+// whether it edited e.
+func (r *pkgRewriter) slotValue(e ast.Expr) bool {
 	fn, recvFirst := r.callee(e)
 	if fn == nil {
-		return // nil, or another slot of the group
+		return false // nil, or another slot of the group
 	}
-	if r.ifaceSlotValue(df, e, fn) { // ifaces.go
-		return
+	if r.ifaceSlotValue(e, fn) { // ifaces.go
+		return true
 	}
 	p := r.planOf(fn)
 	if p != nil && !recvFirst {
 		if p.wrapper {
 			rename(r.dst(e), p.newName)
-			r.modified[df] = true
 		}
-		return
+		return p.wrapper
 	}
 	sig, ok := r.info.TypeOf(e).Underlying().(*types.Signature)
 	if !ok {
-		return
+		return false
 	}
 	ctxName := "_"
 	if p != nil {
@@ -665,7 +665,7 @@ func (r *pkgRewriter) slotValue(df *dst.File, e ast.Expr) {
 		lit.Body.List = []dst.Stmt{&dst.ExprStmt{X: call}}
 	}
 	r.replace[r.dst(e)] = lit
-	r.modified[df] = true
+	return true
 }
 
 // adapter returns a function literal of sig's type, with an empty body,
