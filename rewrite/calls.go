@@ -23,13 +23,7 @@ func (r *pkgRewriter) call(call *ast.CallExpr, src ctxSource) bool {
 		return true
 	}
 	edited := false
-	if p := r.planOf(fn); p != nil && src.fixed != "" {
-		r.c.note(r.fset.Position(call.Pos()), "the call of %s is not cancellable: %s", p.fn.Name, src.fixed)
-	}
 	if r.activeSlotCall(call) {
-		if src.fixed != "" {
-			r.c.note(r.fset.Position(call.Pos()), "the call through %s is not cancellable: %s", r.slots.calls[call].Name(), src.fixed)
-		}
 		dcall := r.dst(call).(*dst.CallExpr)
 		if sig, ok := r.info.TypeOf(fun).(*types.Signature); ok && r.spreadsResults(call) {
 			dcall.Fun = r.ctxClosure(fun, sig, false, nil, nil, src)
@@ -106,12 +100,6 @@ func (r *pkgRewriter) funcValue(e ast.Expr, src ctxSource) bool {
 	sig, ok := r.info.TypeOf(e).(*types.Signature)
 	if !ok {
 		return edited
-	}
-	switch {
-	case src.stored:
-		r.c.note(r.fset.Position(e.Pos()), "%s is stored to be called later, when the ctx in scope here may have ended: its calls use context.Background() and are not cancellable%s", p.fn.Name, r.why(e))
-	case src.background:
-		r.c.note(r.fset.Position(e.Pos()), "%s is used as a value where no ctx is in scope: its calls use context.Background()", p.fn.Name)
 	}
 	r.replace[r.dst(e)] = r.ctxClosure(e, sig, recvFirst, fn, p, src)
 	return true

@@ -307,7 +307,6 @@ func convertLoaded(cfg Config, pattern string, loaded, deps []*iodetect.Loaded, 
 			return nil, err
 		}
 		r.plan()
-		r.planInPlace()
 		ipkgs = append(ipkgs, r)
 	}
 	var pkgs []*pkgRewriter

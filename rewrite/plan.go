@@ -110,6 +110,9 @@ func (r *pkgRewriter) plan() {
 			}
 		}
 	}
+	if r.internal {
+		r.planInPlace()
+	}
 	for _, pf := range r.planned {
 		if name := pf.p.src.name; name != "" && !r.isIfaceHelper(pf.fd) {
 			if at := r.honoursCtx(pf.fd, name, nil); at != nil {

@@ -134,21 +134,56 @@ func (r *pkgRewriter) planBody(root ast.Node, src ctxSource) {
 				if s := r.sites[n]; s != nil {
 					r.planCall(n, s, callSrc)
 				}
+				if callSrc.fixed != "" {
+					if p := r.planOf(r.calleeOf(n)); p != nil {
+						r.c.note(r.fset.Position(n.Pos()), "the call of %s is not cancellable: %s", p.fn.Name, callSrc.fixed)
+					}
+					if r.activeSlotCall(n) {
+						r.c.note(r.fset.Position(n.Pos()), "the call through %s is not cancellable: %s", r.slots.calls[n].Name(), callSrc.fixed)
+					}
+				}
 			case *ast.SelectorExpr:
 				if r.activeFlow(n) == nil && !called[n] {
-					r.srcAt[n] = storedSource(src, stored[n], r.kept[n] != "")
+					r.planFuncValue(n, storedSource(src, stored[n], r.kept[n] != ""))
 				}
 				visit(n.X, src)
 				return false
 			case *ast.Ident:
 				if r.activeFlow(n) == nil && !called[n] {
-					r.srcAt[n] = storedSource(src, stored[n], r.kept[n] != "")
+					r.planFuncValue(n, storedSource(src, stored[n], r.kept[n] != ""))
 				}
 			}
 			return true
 		})
 	}
 	visit(root, src)
+}
+
+// calleeOf is the function call calls, if it names one.
+func (r *pkgRewriter) calleeOf(call *ast.CallExpr) *types.Func {
+	fn, _ := r.callee(unwrapFun(call.Fun))
+	return fn
+}
+
+// planFuncValue records the ctx of a function value e (funcValue), noting
+// when the async function it refers to then calls with
+// context.Background().
+func (r *pkgRewriter) planFuncValue(e ast.Expr, src ctxSource) {
+	r.srcAt[e] = src
+	fn, _ := r.callee(e)
+	p := r.planOf(fn)
+	if p == nil || src.background && p.wrapper {
+		return
+	}
+	if _, ok := r.info.TypeOf(e).(*types.Signature); !ok {
+		return
+	}
+	switch {
+	case src.stored:
+		r.c.note(r.fset.Position(e.Pos()), "%s is stored to be called later, when the ctx in scope here may have ended: its calls use context.Background() and are not cancellable%s", p.fn.Name, r.why(e))
+	case src.background:
+		r.c.note(r.fset.Position(e.Pos()), "%s is used as a value where no ctx is in scope: its calls use context.Background()", p.fn.Name)
+	}
 }
 
 // planCall decides the fate of a call site that runs under src. A site
