@@ -46,6 +46,9 @@ type fnPlan struct {
 	honoured bool
 	// watch is where its watch goes, if it gets one (planWatch).
 	watch *watchPlan
+	// detach: an operation that sequences with textproto.Pipeline runs
+	// detached when its ctx can end (textpipeline.go, detachWhy).
+	detach bool
 }
 
 // ctxSource is where the ctx of a function body comes from.
@@ -119,6 +122,14 @@ func (r *pkgRewriter) plan() {
 				pf.p.honoured = true
 				r.c.note(r.fset.Position(pf.fd.Name.Pos()), "%s cancels its own way when %s ends (%s at %s): asyncify adds no watch under it, the functions it calls get context.WithoutCancel(%s), and its errors are its own",
 					pf.p.fn.Name, name, types.ExprString(at.Fun), r.shortPos(at.Pos()), name)
+			}
+		}
+	}
+	for _, pf := range r.planned {
+		if p := pf.p; p.wrapper && p.src.name != "" && r.c.seqReach[p.fn.Obj.FullName()] && !r.isIfaceHelper(pf.fd) {
+			why := r.detachWhy(pf.fd, p)
+			if p.detach = why == ""; !p.detach {
+				r.c.note(r.fset.Position(pf.fd.Pos()), "%s runs attached to its caller (%s): when ctx ends, its exchange on a connection without deadlines is not interrupted", p.newName, why)
 			}
 		}
 	}

@@ -176,10 +176,8 @@ func (r *pkgRewriter) sequence(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) {
 	}
 	ctxName := p.src.name
 	var stmts []dst.Stmt
-	if detach, why := r.detachable(dfd, fd, p); detach != nil {
-		stmts = append(stmts, detach)
-	} else {
-		r.c.note(r.fset.Position(fd.Pos()), "%s runs attached to its caller (%s): when ctx ends, its exchange on a connection without deadlines is not interrupted", p.newName, why)
+	if p.detach {
+		stmts = append(stmts, r.detachStmt(fd, p))
 	}
 	// ctx, asyncifyEnd := sequenced(ctx); defer asyncifyEnd(&err)
 	var endArg dst.Expr = dst.NewIdent("nil")
@@ -212,65 +210,85 @@ func (r *pkgRewriter) sequence(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) {
 	dfd.Body.List = append(dfd.Body.List[:at], append(stmts, dfd.Body.List[at:]...)...)
 }
 
-// detachable returns the statement that runs FContext detached when ctx can
-// end, or nil and why it cannot be.
-func (r *pkgRewriter) detachable(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) (dst.Stmt, string) {
+// detachWhy says why FContext, planned by p, cannot run detached when ctx
+// can end (detachStmt), or "" when it can.
+func (r *pkgRewriter) detachWhy(fd *ast.FuncDecl, p *fnPlan) string {
 	sig := p.fn.Obj.Type().(*types.Signature)
 	res := sig.Results()
 	if res.Len() == 0 || !types.Identical(res.At(res.Len()-1).Type(), types.Universe.Lookup("error").Type()) {
-		return nil, "it returns no error to report ctx's with"
+		return "it returns no error to report ctx's with"
 	}
 	if sig.TypeParams().Len() > 0 || sig.RecvTypeParams().Len() > 0 {
-		return nil, "it is generic"
+		return "it is generic"
 	}
+	for i := 0; i < sig.Params().Len(); i++ {
+		v := sig.Params().At(i)
+		if v.Name() == "" || v.Name() == "_" {
+			return "a parameter has no name"
+		}
+		if clonedSlice(v.Type()) {
+			if b := v.Type().Underlying().(*types.Slice).Elem().Underlying().(*types.Basic); b.Kind() == types.Byte && r.writesInto(fd, v) {
+				return fmt.Sprintf("it may write into %s, the caller's memory", v.Name())
+			}
+			continue
+		}
+		switch u := v.Type().Underlying().(type) {
+		case *types.Basic:
+			if u.Kind() == types.UnsafePointer {
+				return fmt.Sprintf("%s is a pointer the caller shares", v.Name())
+			}
+		default:
+			return fmt.Sprintf("%s (%s) may be shared with the caller after it returns", v.Name(), types.TypeString(v.Type(), types.RelativeTo(r.l.Pkg.Types)))
+		}
+	}
+	if recv := sig.Recv(); recv != nil && (recv.Name() == "" || recv.Name() == "_") {
+		return "its receiver has no name"
+	}
+	return ""
+}
+
+// clonedSlice reports whether a parameter of type t is a slice of bytes,
+// strings or numbers, which the detached operation gets a copy of.
+func clonedSlice(t types.Type) bool {
+	s, ok := t.Underlying().(*types.Slice)
+	if !ok {
+		return false
+	}
+	b, ok := s.Elem().Underlying().(*types.Basic)
+	return ok && (b.Kind() == types.Byte || b.Info()&types.IsString != 0 || b.Info()&types.IsNumeric != 0)
+}
+
+// detachStmt is the statement that runs FContext detached when ctx can
+// end (detachWhy said it can).
+func (r *pkgRewriter) detachStmt(fd *ast.FuncDecl, p *fnPlan) dst.Stmt {
+	sig := p.fn.Obj.Type().(*types.Signature)
+	res := sig.Results()
 	ctxName := p.src.name
 	rName, eName := r.freshName(fd, "asyncifyR"), r.freshName(fd, "asyncifyE")
 	var clones []dst.Stmt
 	var args []dst.Expr
 	for i := 0; i < sig.Params().Len(); i++ {
 		v := sig.Params().At(i)
-		if v.Name() == "" || v.Name() == "_" {
-			return nil, "a parameter has no name"
-		}
-		t := v.Type()
-		if s, ok := t.Underlying().(*types.Slice); ok {
-			if b, ok := s.Elem().Underlying().(*types.Basic); ok && (b.Kind() == types.Byte || b.Info()&types.IsString != 0 || b.Info()&types.IsNumeric != 0) {
-				if b.Kind() == types.Byte && r.writesInto(fd, v) {
-					return nil, fmt.Sprintf("it may write into %s, the caller's memory", v.Name())
-				}
-				// p = append(p[:0:0], p...): the detached operation has its own
-				// copy (nil stays nil, empty stays empty)
-				clones = append(clones, &dst.AssignStmt{
-					Lhs: []dst.Expr{dst.NewIdent(v.Name())},
-					Tok: token.ASSIGN,
-					Rhs: []dst.Expr{&dst.CallExpr{
-						Fun: dst.NewIdent("append"),
-						Args: []dst.Expr{
-							&dst.SliceExpr{X: dst.NewIdent(v.Name()), High: &dst.BasicLit{Kind: intLit, Value: "0"}, Max: &dst.BasicLit{Kind: intLit, Value: "0"}, Slice3: true},
-							dst.NewIdent(v.Name()),
-						},
-						Ellipsis: true,
-					}},
-				})
-				args = append(args, dst.NewIdent(v.Name()))
-				continue
-			}
-		}
-		switch u := t.Underlying().(type) {
-		case *types.Basic:
-			if u.Kind() == types.UnsafePointer {
-				return nil, fmt.Sprintf("%s is a pointer the caller shares", v.Name())
-			}
-		default:
-			return nil, fmt.Sprintf("%s (%s) may be shared with the caller after it returns", v.Name(), types.TypeString(t, types.RelativeTo(r.l.Pkg.Types)))
+		if clonedSlice(v.Type()) {
+			// p = append(p[:0:0], p...): the detached operation has its own
+			// copy (nil stays nil, empty stays empty)
+			clones = append(clones, &dst.AssignStmt{
+				Lhs: []dst.Expr{dst.NewIdent(v.Name())},
+				Tok: token.ASSIGN,
+				Rhs: []dst.Expr{&dst.CallExpr{
+					Fun: dst.NewIdent("append"),
+					Args: []dst.Expr{
+						&dst.SliceExpr{X: dst.NewIdent(v.Name()), High: &dst.BasicLit{Kind: intLit, Value: "0"}, Max: &dst.BasicLit{Kind: intLit, Value: "0"}, Slice3: true},
+						dst.NewIdent(v.Name()),
+					},
+					Ellipsis: true,
+				}},
+			})
 		}
 		args = append(args, dst.NewIdent(v.Name()))
 	}
 	var fun dst.Expr = dst.NewIdent(p.newName)
 	if recv := sig.Recv(); recv != nil {
-		if recv.Name() == "" || recv.Name() == "_" {
-			return nil, "its receiver has no name"
-		}
 		fun = &dst.SelectorExpr{X: dst.NewIdent(recv.Name()), Sel: dst.NewIdent(p.newName)}
 	}
 	inner := &dst.CallExpr{Fun: fun, Args: append([]dst.Expr{dst.NewIdent(ctxName)}, args...), Ellipsis: sig.Variadic()}
@@ -329,7 +347,7 @@ func (r *pkgRewriter) detachable(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan)
 			Y:  dst.NewIdent("nil"),
 		},
 		Body: &dst.BlockStmt{List: block},
-	}, ""
+	}
 }
 
 // writesInto reports whether fd's body may write into the byte slice v: it
