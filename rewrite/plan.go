@@ -33,8 +33,11 @@ type fnPlan struct {
 	// (planAsync); noAsyncWhy says why it has none.
 	async, noAsyncWhy string
 	// body names the body of an operation runOp runs (makeRunOp): the
-	// operations it calls directly call it there (flatCall).
-	body string
+	// operations it calls directly call it there (flatCall). bodyCall: the
+	// deferred ctxErr of one runOp does not run names its results, and
+	// FContext, with upstream's results, calls it (makeBodyCall).
+	body     string
+	bodyCall bool
 	// waits are the reply waits of its body that the rules rewrite, in
 	// order (planWaits); private is the parameter the reader writes into
 	// when they get a private destination for it (privateMem).
@@ -110,6 +113,8 @@ func (r *pkgRewriter) plan() {
 			r.planAsync(pf.fd, pf.p)
 			if len(r.shareSites) > 0 && runOpShape(pf.p) {
 				pf.p.body = r.bodyName(pf.fd)
+			} else {
+				pf.p.bodyCall = namesResults(pf.fd, pf.p)
 			}
 		}
 	}

@@ -83,11 +83,10 @@ func (r *pkgRewriter) rewriteFunc(df *dst.File, fd *ast.FuncDecl) {
 		r.modified[df] = true
 	}
 	if wrapper != nil {
-		named := false
 		if len(r.shareSites) == 0 || !runOpShape(p) {
 			// an operation runOp runs gets its error mapped there, once:
 			// its body's results keep their names
-			named = r.mapErrors(dfd, fd, p)
+			r.mapErrors(dfd, fd, p)
 		}
 		r.sequence(dfd, fd, p)
 		dfd.Name.Name = p.newName
@@ -96,7 +95,7 @@ func (r *pkgRewriter) rewriteFunc(df *dst.File, fd *ast.FuncDecl) {
 		if len(r.shareSites) > 0 {
 			f = r.makeRunOp(wrapper, dfd, fd, p)
 		}
-		if f == nil && named {
+		if f == nil && p.bodyCall {
 			// the deferred ctxErr named the results: FContext keeps
 			// upstream's, and calls the body
 			f = r.makeBodyCall(wrapper, dfd, fd, p)

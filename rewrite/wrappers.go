@@ -87,14 +87,14 @@ func (r *pkgRewriter) makeWrapper(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan
 // runtime's ctxErr, deferred, rewrites the error result, which is named
 // for that when it has no name. Nothing else is wrapped or replaced. Not
 // for an operation runOp runs (share.go), which maps its error itself.
-// named reports that the results got names upstream did not give them:
-// FContext then becomes the body of a function that keeps upstream's
-// results (makeBodyCall).
-func (r *pkgRewriter) mapErrors(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) (named bool) {
+// When the results get names upstream did not give them (p.bodyCall),
+// FContext becomes the body of a function that keeps upstream's results
+// (makeBodyCall).
+func (r *pkgRewriter) mapErrors(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) {
 	res := p.fn.Obj.Type().(*types.Signature).Results()
 	n := res.Len()
 	if n == 0 || !types.Identical(res.At(n-1).Type(), types.Universe.Lookup("error").Type()) {
-		return false
+		return
 	}
 	list := dfd.Type.Results.List
 	last := list[len(list)-1]
@@ -111,14 +111,24 @@ func (r *pkgRewriter) mapErrors(dfd *dst.FuncDecl, fd *ast.FuncDecl, p *fnPlan) 
 		}
 		errName = r.freshName(fd, "err")
 		last.Names = []*dst.Ident{dst.NewIdent(errName)}
-		named = true
 	}
 	def := &dst.DeferStmt{Call: &dst.CallExpr{
 		Fun:  dst.NewIdent(r.rt("ctxErr")),
 		Args: []dst.Expr{p.src.expr(), &dst.UnaryExpr{Op: and, X: dst.NewIdent(errName)}},
 	}}
 	dfd.Body.List = append([]dst.Stmt{def}, dfd.Body.List...)
-	return named
+}
+
+// namesResults reports whether mapErrors gives fd's results names upstream
+// did not give them: its error result is last and unnamed.
+func namesResults(fd *ast.FuncDecl, p *fnPlan) bool {
+	res := p.fn.Obj.Type().(*types.Signature).Results()
+	n := res.Len()
+	if n == 0 || !types.Identical(res.At(n-1).Type(), types.Universe.Lookup("error").Type()) {
+		return false
+	}
+	list := fd.Type.Results.List
+	return len(list[len(list)-1].Names) == 0
 }
 
 // makeBodyCall returns FContext for an operation whose body (dfd, renamed
