@@ -13,7 +13,7 @@ import (
 // The fate of the reply waits (replywait.go applies it), decided in
 // planning before any edit, with the notes that report it.
 
-// waitFate is what becomes of a reply wait (replywait.go applies it).
+// waitFate is what becomes of a reply wait.
 type waitFate int
 
 const (
