@@ -134,7 +134,7 @@ func (r *pkgRewriter) makeAsync(wrapper *dst.FuncDecl, fd *ast.FuncDecl, p *fnPl
 	// caller up to its first read, then parks until its reply's turn
 	// (templates' startSplit, a coroutine: iter.Pull needs go1.23).
 	starter, doc := "startOp", []string{fmt.Sprintf("// %s starts %s on its own goroutine and returns its future.", name, p.newName)}
-	if p.body != "" && version.Compare(r.c.goVersion, splitGoVersion) >= 0 {
+	if p.body != "" && version.Compare(r.c.rtVersion, splitGoVersion) >= 0 {
 		starter = "startSplit"
 		doc = commentLines(fmt.Sprintf("%s starts %s and returns its future once the request is committed to the connection (or the call had to wait): the reply is read when its turn comes.", name, p.newName))
 	}
@@ -152,8 +152,9 @@ func (r *pkgRewriter) makeAsync(wrapper *dst.FuncDecl, fd *ast.FuncDecl, p *fnPl
 	return []dst.Decl{a}
 }
 
-// splitGoVersion is the oldest Go version whose modules get split
-// operations (startSplit uses iter.Pull).
+// splitGoVersion is the oldest Go version of a module whose runtime gets
+// split operations (startSplit uses iter.Pull); upstream's files may keep
+// an older language version (-o), the runtime's do not.
 const splitGoVersion = "go1.23"
 
 // asyncForm names F's future-returning form: FAsync, or FFuture when the

@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"go/ast"
@@ -270,6 +271,7 @@ func convertLoaded(cfg Config, pattern string, loaded, deps []*iodetect.Loaded, 
 
 	c := &converter{
 		goVersion: goVersion,
+		rtVersion: cmp.Or(cfg.GoVersion, goVersion),
 		moduleDir: moduleDir,
 		plans:     make(map[string]*fnPlan),
 		base:      base,
@@ -434,6 +436,10 @@ func convertLoaded(cfg Config, pattern string, loaded, deps []*iodetect.Loaded, 
 // package and its external test package.
 type converter struct {
 	goVersion string
+	// rtVersion is the Go version of the module the runtime files go
+	// into (the output module with -o), which decides what they may
+	// import (split.go: iter, go1.23).
+	rtVersion string
 	moduleDir string
 	plans     map[string]*fnPlan // by types.Func.FullName
 	notes     []Diag
