@@ -139,13 +139,7 @@ func (a *analyzer) findEvidence(shapes map[*Func]shape) {
 			return
 		}
 		reach[fn] = true
-		var body *ast.BlockStmt
-		switch {
-		case fn.Decl != nil:
-			body = fn.Decl.Body
-		case fn.Lit != nil:
-			body = fn.Lit.Body
-		}
+		body := bodyOf(fn)
 		if body == nil {
 			return
 		}
@@ -197,13 +191,7 @@ func (a *analyzer) findEvidence(shapes map[*Func]shape) {
 		if !fn.Async || inTest(fn) {
 			continue
 		}
-		var body *ast.BlockStmt
-		switch {
-		case fn.Decl != nil:
-			body = fn.Decl.Body
-		case fn.Lit != nil:
-			body = fn.Lit.Body
-		}
+		body := bodyOf(fn)
 		if body == nil {
 			continue
 		}

@@ -52,8 +52,9 @@ func (a *analyzer) goOnly(from, to *Func) bool {
 	return a.goEdges[e] && !a.callEdges[e]
 }
 
-// bodyOf is the syntax of a function node's own body.
-func bodyOf(fn *Func) ast.Node {
+// bodyOf is the syntax of a function node's own body, nil for one
+// without (an assembly or linkname declaration).
+func bodyOf(fn *Func) *ast.BlockStmt {
 	switch {
 	case fn.Decl != nil && fn.Decl.Body != nil:
 		return fn.Decl.Body

@@ -213,13 +213,7 @@ func (w *shapeWalker) walkFunc(fn *Func, env map[*types.Var]shape, depth int) sh
 
 func (w *shapeWalker) walkBound(fn *Func, env map[*types.Var]shape, depth int) shape {
 	inner := &shapeWalker{a: w.a, siteOf: w.siteOf, shapes: w.shapes, memo: w.memo, env: env, depth: depth}
-	var body *ast.BlockStmt
-	switch {
-	case fn.Decl != nil:
-		body = fn.Decl.Body
-	case fn.Lit != nil:
-		body = fn.Lit.Body
-	}
+	body := bodyOf(fn)
 	if body == nil {
 		return shape{}
 	}

@@ -868,9 +868,21 @@ func (r *pkgRewriter) ifaceValue(e ast.Expr, fn *types.Func, src ctxSource) bool
 		r.c.note(r.fset.Position(e.Pos()), "%s is used as a value: its calls run %s.%s, which ctx does not bound (%s's %s is not used)", types.ExprString(e), im.iface.tn.Name(), im.m.Name(), im.iface.companion, im.form)
 		return false
 	}
+	r.adaptToHelper(e, sel, sig, im, src.expr(), false)
+	return true
+}
+
+// adaptToHelper replaces e, the method value sel of an interface method,
+// with a literal of sig's shape (a ctx parameter first, with ctxParam)
+// that calls the companion's helper im with ctx (ctxArg) and sel's
+// receiver.
+func (r *pkgRewriter) adaptToHelper(e ast.Expr, sel *ast.SelectorExpr, sig *types.Signature, im *ifaceMethod, ctxArg dst.Expr, ctxParam bool) {
 	lit, params := r.adapter(e, sig)
+	if ctxParam {
+		lit.Type.Params.List = append([]*dst.Field{{Names: []*dst.Ident{dst.NewIdent("ctx")}, Type: contextType()}}, lit.Type.Params.List...)
+	}
 	x := dst.Clone(r.dst(sel).(*dst.SelectorExpr).X).(dst.Expr)
-	call := &dst.CallExpr{Fun: dst.NewIdent(im.helper), Args: append([]dst.Expr{src.expr(), x}, params...), Ellipsis: sig.Variadic()}
+	call := &dst.CallExpr{Fun: dst.NewIdent(im.helper), Args: append([]dst.Expr{ctxArg, x}, params...), Ellipsis: sig.Variadic()}
 	if sig.Results().Len() > 0 {
 		lit.Body.List = []dst.Stmt{&dst.ReturnStmt{Results: []dst.Expr{call}}}
 	} else {
@@ -878,7 +890,6 @@ func (r *pkgRewriter) ifaceValue(e ast.Expr, fn *types.Func, src ctxSource) bool
 	}
 	r.replace[r.dst(e)] = lit
 	r.ifaceCalled[im] = true
-	return true
 }
 
 // ifaceSlotValue adapts a method value of an interface method stored in a
@@ -903,17 +914,7 @@ func (r *pkgRewriter) ifaceSlotValue(e ast.Expr, fn *types.Func) bool {
 		}
 		return false
 	}
-	lit, params := r.adapter(e, sig)
-	lit.Type.Params.List = append([]*dst.Field{{Names: []*dst.Ident{dst.NewIdent("ctx")}, Type: contextType()}}, lit.Type.Params.List...)
-	x := dst.Clone(r.dst(sel).(*dst.SelectorExpr).X).(dst.Expr)
-	call := &dst.CallExpr{Fun: dst.NewIdent(im.helper), Args: append([]dst.Expr{dst.NewIdent("ctx"), x}, params...), Ellipsis: sig.Variadic()}
-	if sig.Results().Len() > 0 {
-		lit.Body.List = []dst.Stmt{&dst.ReturnStmt{Results: []dst.Expr{call}}}
-	} else {
-		lit.Body.List = []dst.Stmt{&dst.ExprStmt{X: call}}
-	}
-	r.replace[r.dst(e)] = lit
-	r.ifaceCalled[im] = true
+	r.adaptToHelper(e, sel, sig, im, dst.NewIdent("ctx"), true)
 	return true
 }
 

@@ -462,12 +462,7 @@ func (h *pipeConn) Write(p []byte) (int, error) {
 		h.mu.Unlock()
 		return len(p), nil
 	}
-	s, w, err := h.exchange("write")
-	ctx := h.ctx
-	if err == nil {
-		h.busy++
-	}
-	h.mu.Unlock()
+	s, w, ctx, err := h.startIO("write")
 	if err != nil {
 		return 0, err
 	}
@@ -476,11 +471,7 @@ func (h *pipeConn) Write(p []byte) (int, error) {
 	if err == nil {
 		err = s.flush(ctx)
 	}
-	h.mu.Lock()
-	if h.wbuf == nil {
-		h.wbuf = w[:0]
-	}
-	h.mu.Unlock()
+	h.keepBuf(w)
 	if err != nil {
 		return 0, err
 	}
@@ -494,23 +485,14 @@ func (h *pipeConn) Read(p []byte) (int, error) {
 	if h.raw != nil {
 		return h.soloRead(p)
 	}
-	s, w, err := h.exchange("read")
-	ctx := h.ctx
-	if err == nil {
-		h.busy++
-	}
-	h.mu.Unlock()
+	s, w, ctx, err := h.startIO("read")
 	if err != nil {
 		return 0, err
 	}
 	defer h.ioDone()
 	if len(w) > 0 {
 		_, err = s.write(ctx, w)
-		h.mu.Lock()
-		if h.wbuf == nil {
-			h.wbuf = w[:0]
-		}
-		h.mu.Unlock()
+		h.keepBuf(w)
 		if err != nil {
 			return 0, err
 		}
@@ -535,6 +517,29 @@ func (h *pipeConn) Read(p []byte) (int, error) {
 	n := copy(p, pl.hbuf[pl.hr:pl.hw])
 	pl.hr += n
 	return n, nil
+}
+
+// startIO starts a Read or Write (op) on a shared connection: the
+// exchange under way, or a new one, the bytes written since it last
+// committed, and the ctx the handle is bound to; the handle is busy until
+// ioDone. Called with mu held, which it releases.
+func (h *pipeConn) startIO(op string) (s *stream, w []byte, ctx context.Context, err error) {
+	s, w, err = h.exchange(op)
+	ctx = h.ctx
+	if err == nil {
+		h.busy++
+	}
+	h.mu.Unlock()
+	return s, w, ctx, err
+}
+
+// keepBuf gives the handle w's buffer back for its next writes.
+func (h *pipeConn) keepBuf(w []byte) {
+	h.mu.Lock()
+	if h.wbuf == nil {
+		h.wbuf = w[:0]
+	}
+	h.mu.Unlock()
 }
 
 // ioDone ends a Read or Write on a shared connection. When the handle was
