@@ -233,6 +233,9 @@ func (a *analyzer) closedAtMake(c *ast.CallExpr) bool {
 		a.closedMakes = make(map[*ast.CallExpr]bool)
 		for _, f := range a.files {
 			ast.Inspect(f, func(n ast.Node) bool {
+				// the statement lists of blocks and clauses (a shape
+				// that unwrapFun's and recvName's switches share, not
+				// their purpose)
 				var list []ast.Stmt
 				switch n := n.(type) {
 				case *ast.BlockStmt:

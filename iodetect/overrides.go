@@ -94,18 +94,11 @@ func (a *analyzer) seedConnParams() {
 	if a.cfg.Overrides == nil {
 		return
 	}
-	for _, fn := range a.funcs {
-		if fn.Decl == nil {
-			continue
-		}
-		params := a.sig(fn).Params()
-		for i := 0; i < params.Len(); i++ {
-			p := params.At(i)
-			if a.cfg.Overrides.rule(RuleConn, fn.Name+"."+p.Name()) != nil {
-				a.merge(p, val{side: Client})
-				if !slices.ContainsFunc(a.roots, func(r *Root) bool { return r.Var == p }) {
-					a.roots = append(a.roots, &Root{Pos: a.fset.Position(p.Pos()), Kind: "param", Var: p, Func: fn, Exported: fn.Exported()})
-				}
+	for fn, p := range a.declParams() {
+		if a.cfg.Overrides.rule(RuleConn, fn.Name+"."+p.Name()) != nil {
+			a.merge(p, val{side: Client})
+			if !slices.ContainsFunc(a.roots, func(r *Root) bool { return r.Var == p }) {
+				a.roots = append(a.roots, &Root{Pos: a.fset.Position(p.Pos()), Kind: "param", Var: p, Func: fn, Exported: fn.Exported()})
 			}
 		}
 	}

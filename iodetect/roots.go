@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"go/ast"
 	"go/types"
+	"iter"
 	"slices"
 	"strings"
 )
@@ -75,6 +76,24 @@ func (a *analyzer) seedUserConns() {
 	}
 }
 
+// declParams yields the parameters of the package's declared functions,
+// in order.
+func (a *analyzer) declParams() iter.Seq2[*Func, *types.Var] {
+	return func(yield func(*Func, *types.Var) bool) {
+		for _, fn := range a.funcs {
+			if fn.Decl == nil {
+				continue
+			}
+			params := a.sig(fn).Params()
+			for i := 0; i < params.Len(); i++ {
+				if !yield(fn, params.At(i)) {
+					return
+				}
+			}
+		}
+	}
+}
+
 // flowRoots lists the connection-typed parameters and fields that client
 // connections flow into.
 func (a *analyzer) flowRoots() []*Root {
@@ -86,17 +105,10 @@ func (a *analyzer) flowRoots() []*Root {
 			roots = append(roots, r)
 		}
 	}
-	for _, fn := range a.funcs {
-		if fn.Decl == nil {
-			continue
-		}
-		params := a.sig(fn).Params()
-		for i := 0; i < params.Len(); i++ {
-			p := params.At(i)
-			if side := a.valOf(p).side; !seen[p] && side&Client != 0 && !a.serverOnly(side) && connType(p.Type(), a.pkg) {
-				seen[p] = true
-				roots = append(roots, &Root{Pos: a.fset.Position(p.Pos()), Kind: "param", Var: p, Func: fn})
-			}
+	for fn, p := range a.declParams() {
+		if side := a.valOf(p).side; !seen[p] && side&Client != 0 && !a.serverOnly(side) && connType(p.Type(), a.pkg) {
+			seen[p] = true
+			roots = append(roots, &Root{Pos: a.fset.Position(p.Pos()), Kind: "param", Var: p, Func: fn})
 		}
 	}
 	for obj, v := range a.vals {

@@ -53,15 +53,7 @@ func seq(s, t shape) shape {
 	if out.lead == nil && s.w == nil {
 		out.lead = t.lead
 	}
-	if out.w == nil {
-		out.w = t.w
-	}
-	if out.r == nil {
-		out.r = t.r
-	}
-	if out.dial == nil {
-		out.dial = t.dial
-	}
+	out.fill(t)
 	return out
 }
 
@@ -71,19 +63,24 @@ func join(s, t shape) shape {
 	if out.badW == nil {
 		out.badR, out.badW = t.badR, t.badW
 	}
+	if out.lead == nil {
+		out.lead = t.lead
+	}
+	out.fill(t)
+	return out
+}
+
+// fill takes from t the write, read and dial that out lacks.
+func (out *shape) fill(t shape) {
 	if out.w == nil {
 		out.w = t.w
 	}
 	if out.r == nil {
 		out.r = t.r
 	}
-	if out.lead == nil {
-		out.lead = t.lead
-	}
 	if out.dial == nil {
 		out.dial = t.dial
 	}
-	return out
 }
 
 // direction says whether a client site writes (or begins a request) or

@@ -353,6 +353,7 @@ func storedSource(src ctxSource, stored, kept bool) ctxSource {
 }
 
 // unwrapFun strips parentheses and type arguments from a call's function.
+// (explain's recvName strips a receiver's type alike, pointers too.)
 func unwrapFun(e ast.Expr) ast.Expr {
 	for {
 		switch x := e.(type) {

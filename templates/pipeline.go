@@ -409,21 +409,7 @@ func writeAll(w io.Writer, b []byte) error {
 // the connection's write deadline is the earlier of the client's and ctx's;
 // a ctx that ends interrupts the write.
 func (pl *pipeline) writeGuarded(ctx context.Context, s *stream, b []byte) error {
-	ctxDL, hasCtxDL := ctx.Deadline()
-	if pl.dl != nil {
-		want := time.Time{}
-		if s.exclusive {
-			want = earliest(s.wdl, ctxDL, hasCtxDL)
-		}
-		if !want.Equal(pl.writeDL) {
-			pl.dl.SetWriteDeadline(want)
-			pl.writeDL = want
-		}
-	}
-	var stop func() bool
-	if ctx.Done() != nil {
-		stop = context.AfterFunc(ctx, func() { pl.interrupt(s, true) })
-	}
+	stop, ctxDL, hasCtxDL := pl.guardIO(ctx, s, true)
 	err := writeAll(pl.rwc, b)
 	if stop != nil && !stop() {
 		return ctxError(ctx)
@@ -432,6 +418,36 @@ func (pl *pipeline) writeGuarded(ctx context.Context, s *stream, b []byte) error
 		return context.DeadlineExceeded
 	}
 	return err
+}
+
+// guardIO prepares a write (or a read) of s on the connection under ctx:
+// on an exclusive exchange that side's deadline becomes the earlier of the
+// client's and ctx's; when ctx can end, its end interrupts the I/O (stop
+// reports, as context.AfterFunc's does, whether it had not yet).
+func (pl *pipeline) guardIO(ctx context.Context, s *stream, write bool) (stop func() bool, ctxDL time.Time, hasCtxDL bool) {
+	ctxDL, hasCtxDL = ctx.Deadline()
+	if pl.dl != nil {
+		client, last := s.rdl, &pl.readDL
+		if write {
+			client, last = s.wdl, &pl.writeDL
+		}
+		want := time.Time{}
+		if s.exclusive {
+			want = earliest(client, ctxDL, hasCtxDL)
+		}
+		if !want.Equal(*last) {
+			if write {
+				pl.dl.SetWriteDeadline(want)
+			} else {
+				pl.dl.SetReadDeadline(want)
+			}
+			*last = want
+		}
+	}
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, func() { pl.interrupt(s, write) })
+	}
+	return stop, ctxDL, hasCtxDL
 }
 
 // interrupt stops the blocking I/O of s, whose ctx ended: by a deadline in
@@ -456,21 +472,7 @@ type connReader struct{ pl *pipeline }
 func (r connReader) Read(p []byte) (int, error) {
 	pl := r.pl
 	s, ctx := pl.rs, pl.rctx
-	ctxDL, hasCtxDL := ctx.Deadline()
-	if pl.dl != nil {
-		want := time.Time{}
-		if s.exclusive {
-			want = earliest(s.rdl, ctxDL, hasCtxDL)
-		}
-		if !want.Equal(pl.readDL) {
-			pl.dl.SetReadDeadline(want)
-			pl.readDL = want
-		}
-	}
-	var stop func() bool
-	if ctx.Done() != nil {
-		stop = context.AfterFunc(ctx, func() { pl.interrupt(s, false) })
-	}
+	stop, ctxDL, hasCtxDL := pl.guardIO(ctx, s, false)
 	n, err := pl.rwc.Read(p)
 	if stop != nil && !stop() {
 		pl.fail(errCutOff)

@@ -399,6 +399,8 @@ func apiForms(name string, forms []string) string {
 }
 
 // recvName is the name of a method's receiver type, "" for a function.
+// Its loop is shaped like rewrite's unwrapFun, which strips a call's
+// function instead (no pointers there, and in another package).
 func recvName(fd *ast.FuncDecl) string {
 	if fd.Recv == nil || len(fd.Recv.List) == 0 {
 		return ""
