@@ -71,15 +71,7 @@ func (r *pkgRewriter) makeAsync(wrapper *dst.FuncDecl, fd *ast.FuncDecl, p *fnPl
 
 	// The body calls FContext exactly as the wrapper does, with the
 	// operation's ctx.
-	call := dst.Clone(wrapper.Body.List[0]).(dst.Stmt)
-	var inner *dst.CallExpr
-	switch s := call.(type) {
-	case *dst.ReturnStmt:
-		inner = s.Results[0].(*dst.CallExpr)
-	case *dst.ExprStmt:
-		inner = s.X.(*dst.CallExpr)
-	}
-	inner.Args[0] = dst.NewIdent(ctxName)
+	inner := wrapperCall(wrapper, ctxName)
 	var ret dst.Stmt = &dst.ReturnStmt{Results: []dst.Expr{inner}}
 	stmts := []dst.Stmt{ret}
 	switch {
@@ -150,6 +142,21 @@ func (r *pkgRewriter) makeAsync(wrapper *dst.FuncDecl, fd *ast.FuncDecl, p *fnPl
 		return []dst.Decl{a, resultType}
 	}
 	return []dst.Decl{a}
+}
+
+// wrapperCall is a copy of the call of FContext that wrapper (F, kept as
+// a wrapper: return FContext(context.Background(), ...)) makes, with ctx
+// passed as ctxName.
+func wrapperCall(wrapper *dst.FuncDecl, ctxName string) *dst.CallExpr {
+	var call *dst.CallExpr
+	switch s := dst.Clone(wrapper.Body.List[0]).(type) {
+	case *dst.ReturnStmt:
+		call = s.Results[0].(*dst.CallExpr)
+	case *dst.ExprStmt:
+		call = s.X.(*dst.CallExpr)
+	}
+	call.Args[0] = dst.NewIdent(ctxName)
+	return call
 }
 
 // splitGoVersion is the oldest Go version of a module whose runtime gets

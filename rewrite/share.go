@@ -261,15 +261,7 @@ func (r *pkgRewriter) makeRunOp(wrapper, dfd *dst.FuncDecl, fd *ast.FuncDecl, p 
 	}
 
 	// The body is called exactly as the wrapper calls FContext.
-	inner := dst.Clone(wrapper.Body.List[0]).(dst.Stmt)
-	var call *dst.CallExpr
-	switch s := inner.(type) {
-	case *dst.ReturnStmt:
-		call = s.Results[0].(*dst.CallExpr)
-	case *dst.ExprStmt:
-		call = s.X.(*dst.CallExpr)
-	}
-	call.Args[0] = dst.NewIdent(ctxName)
+	call := wrapperCall(wrapper, ctxName)
 	fun := call.Fun
 	if il, ok := fun.(*dst.IndexListExpr); ok {
 		fun = il.X

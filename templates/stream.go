@@ -279,6 +279,11 @@ func (s *stream) readError(err error) error {
 // (what textproto.Pipeline's StartResponse becomes). Reads do it themselves.
 func (s *stream) startRead(ctx context.Context) error { return s.beginRead(ctx) }
 
+// read, readByte, readSlice, readLine, readBytes, readString, peek and
+// discard have one shape on purpose: each is the bufio.Reader method of
+// its name on the shared reader, after beginRead and with readError, so
+// that converted code calls the one it called before.
+
 func (s *stream) read(ctx context.Context, p []byte) (int, error) {
 	if err := s.beginRead(ctx); err != nil {
 		return 0, err
