@@ -148,7 +148,7 @@ func (pl *pipeline) startDriver(force bool) {
 }
 
 // popReady takes the first ready body to resume it, or nil when none is
-// ready; a body taken counts its caller as a driver until doneDriving.
+// ready; a body taken counts its caller as a driver until it has run.
 // Called with mu held.
 func (pl *pipeline) popReady() *opCoro {
 	if len(pl.runq) == 0 {
