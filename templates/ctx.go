@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -108,10 +109,18 @@ func ctxDeadline(ctx context.Context, t time.Time) time.Time {
 // split operation's body leave its caller (*opCoro, split.go).
 type escapeKey struct{}
 
+// splitting counts the split operations whose body runs on its caller
+// (split.go), so that escapeCaller costs every other operation's I/O an
+// atomic load, not a context lookup.
+var splitting atomic.Int32
+
 // escapeCaller is called before a wait that may block: a split
 // operation's body that runs on its caller goes on on a goroutine of its
 // own instead (split.go). It does nothing anywhere else.
 func escapeCaller(ctx context.Context) {
+	if splitting.Load() == 0 {
+		return
+	}
 	if e, ok := ctx.Value(escapeKey{}).(interface{ escape() }); ok {
 		e.escape()
 	}

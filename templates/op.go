@@ -257,12 +257,7 @@ func runOpOn[T any](ctx context.Context, owner any, name string, mode opMode, bo
 // dropped unsent, and the future then resolves with ctx.Err(); once
 // committed, the body runs to completion whatever ctx does.
 func startOp[T any](ctx context.Context, name string, body func(ctx context.Context) (T, error)) *Future[T] {
-	r := &opRun[T]{
-		o: op{caller: callerContext(ctx), detached: true},
-		f: Future[T]{done: make(chan struct{})},
-	}
-	r.o.streams = r.o.inline[:0]
-	r.o.handles = r.o.handlesInline[:0]
+	r := newOpRun[T](ctx)
 	go r.run(name, body)
 	return &r.f
 }
@@ -271,6 +266,18 @@ func startOp[T any](ctx context.Context, name string, body func(ctx context.Cont
 type opRun[T any] struct {
 	o op
 	f Future[T]
+}
+
+// newOpRun is the detached operation of a future (startOp, startSplit)
+// whose caller's context is ctx's.
+func newOpRun[T any](ctx context.Context) *opRun[T] {
+	r := &opRun[T]{
+		o: op{caller: callerContext(ctx), detached: true},
+		f: Future[T]{done: make(chan struct{})},
+	}
+	r.o.streams = r.o.inline[:0]
+	r.o.handles = r.o.handlesInline[:0]
+	return r
 }
 
 func (r *opRun[T]) run(name string, body func(ctx context.Context) (T, error)) {

@@ -64,12 +64,7 @@ const (
 // above): its request is committed, or it has escaped to a goroutine of its
 // own, when it returns.
 func startSplit[T any](ctx context.Context, name string, body func(ctx context.Context) (T, error)) *Future[T] {
-	r := &opRun[T]{
-		o: op{caller: callerContext(ctx), detached: true},
-		f: Future[T]{done: make(chan struct{})},
-	}
-	r.o.streams = r.o.inline[:0]
-	r.o.handles = r.o.handlesInline[:0]
+	r := newOpRun[T](ctx)
 	co := &opCoro{inCaller: true}
 	r.o.co = co
 	r.f.co = co
@@ -77,7 +72,9 @@ func startSplit[T any](ctx context.Context, name string, body func(ctx context.C
 		co.yield = yield
 		r.run(name, body)
 	})
+	splitting.Add(1)
 	co.next()
+	splitting.Add(-1)
 	co.inCaller = false
 	switch co.state {
 	case coParked:
