@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"go/ast"
 	"go/types"
-	"go/version"
 	"strconv"
 	"strings"
 
@@ -121,12 +120,11 @@ func (r *pkgRewriter) makeAsync(wrapper *dst.FuncDecl, fd *ast.FuncDecl, p *fnPl
 		},
 		Body: &dst.BlockStmt{List: stmts},
 	}
-	// An operation on a shared connection (runOp runs its body, p.body)
-	// commits its request before FAsync returns: its body runs on the
-	// caller up to its first read, then parks until its reply's turn
-	// (templates' startSplit, a coroutine: iter.Pull needs go1.23).
+	// A split operation (planned: p.split) commits its request before
+	// FAsync returns: its body runs on the caller up to its first read,
+	// then parks until its reply's turn (templates' startSplit).
 	starter, doc := "startOp", []string{fmt.Sprintf("// %s starts %s on its own goroutine and returns its future.", name, p.newName)}
-	if p.body != "" && version.Compare(r.c.rtVersion, splitGoVersion) >= 0 {
+	if p.split {
 		starter = "startSplit"
 		doc = commentLines(fmt.Sprintf("%s starts %s and returns its future once the request is committed to the connection (or the call had to wait): the reply is read when its turn comes.", name, p.newName))
 	}

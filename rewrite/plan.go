@@ -38,6 +38,10 @@ type fnPlan struct {
 	// FContext, with upstream's results, calls it (makeBodyCall).
 	body     string
 	bodyCall bool
+	// split: its future form commits the request before it returns
+	// (templates' startSplit): an operation runOp runs, in a module whose
+	// runtime may import iter (splitGoVersion).
+	split bool
 	// waits are the reply waits of its body that the rules rewrite, in
 	// order (planWaits); private is the parameter the reader writes into
 	// when they get a private destination for it (privateMem).
@@ -113,6 +117,7 @@ func (r *pkgRewriter) plan() {
 			r.planAsync(pf.fd, pf.p)
 			if len(r.shareSites) > 0 && runOpShape(pf.p) {
 				pf.p.body = r.bodyName(pf.fd)
+				pf.p.split = version.Compare(r.c.rtVersion, splitGoVersion) >= 0
 			} else {
 				pf.p.bodyCall = namesResults(pf.fd, pf.p)
 			}

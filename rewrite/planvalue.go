@@ -61,6 +61,9 @@ type FuncPlan struct {
 	// says why it gets none.
 	Async   string `json:"async,omitempty"`
 	NoAsync string `json:"noAsync,omitempty"`
+	// Split: its future form returns once the request is committed, and
+	// its reply is read when its turn comes (templates' startSplit).
+	Split bool `json:"split,omitempty"`
 	// Ctx is where the body's ctx comes from: "parameter NAME",
 	// "NAME.Context()" (a test's *testing.T, a handler's *http.Request),
 	// "context.Background()".
@@ -186,6 +189,7 @@ func (r *pkgRewriter) planValue(rel func(token.Position) string) *Plan {
 		if p.wrapper {
 			fp.Signature = "kept: its Context form takes ctx"
 			fp.Context, fp.Async, fp.NoAsync = p.newName, p.async, p.noAsyncWhy
+			fp.Split = p.split && p.async != ""
 		}
 		switch s := p.src; {
 		case s.name != "":
