@@ -34,10 +34,11 @@ type fakeServer struct {
 	requests    atomic.Int64
 	connections atomic.Int64
 
-	mu    sync.Mutex
-	seen  map[string]bool
-	conns []net.Conn
-	wg    sync.WaitGroup
+	mu     sync.Mutex
+	seen   map[string]bool
+	conns  []net.Conn
+	closed bool // by close: a connection accepted after it is closed at once
+	wg     sync.WaitGroup
 }
 
 func newFakeServer(t testing.TB) *fakeServer {
@@ -57,6 +58,7 @@ func (s *fakeServer) addr() string { return s.ln.Addr().String() }
 func (s *fakeServer) close() {
 	s.ln.Close()
 	s.mu.Lock()
+	s.closed = true
 	for _, c := range s.conns {
 		c.Close()
 	}
@@ -84,6 +86,13 @@ func (s *fakeServer) accept() {
 		}
 		s.connections.Add(1)
 		s.mu.Lock()
+		if s.closed {
+			// accepted before close but seen after it: close has gone
+			// through the connections already
+			s.mu.Unlock()
+			c.Close()
+			return
+		}
 		s.conns = append(s.conns, c)
 		s.mu.Unlock()
 		s.wg.Add(1)
