@@ -69,8 +69,19 @@ func (r *pkgRewriter) makeAsync(wrapper *dst.FuncDecl, fd *ast.FuncDecl, p *fnPl
 	a.Type.Results = &dst.FieldList{List: []*dst.Field{{Type: &dst.StarExpr{X: &dst.IndexExpr{X: dst.NewIdent(rt("Future")), Index: dst.Clone(t).(dst.Expr)}}}}}
 
 	// The body calls FContext exactly as the wrapper does, with the
-	// operation's ctx.
+	// operation's ctx; or, when FContext runs a body of its own
+	// (makeRunOp), that body, which the future's operation runs in FContext's
+	// mode: a nested operation would only add its bookkeeping.
 	inner := wrapperCall(wrapper, ctxName)
+	mode := "opDetachable"
+	if p.body != "" {
+		fun := inner.Fun
+		if il, ok := fun.(*dst.IndexListExpr); ok {
+			fun = il.X
+		}
+		rename(fun, p.body)
+		mode = r.opMode(p)
+	}
 	var ret dst.Stmt = &dst.ReturnStmt{Results: []dst.Expr{inner}}
 	stmts := []dst.Stmt{ret}
 	switch {
@@ -130,7 +141,7 @@ func (r *pkgRewriter) makeAsync(wrapper *dst.FuncDecl, fd *ast.FuncDecl, p *fnPl
 	}
 	start := &dst.ReturnStmt{Results: []dst.Expr{&dst.CallExpr{
 		Fun:  dst.NewIdent(rt(starter)),
-		Args: []dst.Expr{dst.NewIdent(ctxName), &dst.BasicLit{Kind: stringLit, Value: strconv.Quote(p.fn.Name)}, body},
+		Args: []dst.Expr{dst.NewIdent(ctxName), &dst.BasicLit{Kind: stringLit, Value: strconv.Quote(p.fn.Name)}, dst.NewIdent(rt(mode)), body},
 	}}}
 	a.Body = &dst.BlockStmt{List: []dst.Stmt{start}}
 	a.Decs.Before = dst.EmptyLine

@@ -312,7 +312,7 @@ func BenchmarkRuntime(b *testing.B) {
 		b.ResetTimer()
 		for done := 0; done < b.N; done += 64 {
 			for i := range futures {
-				futures[i] = startOp(cancellable, "Get", func(ctx context.Context) ([]byte, error) {
+				futures[i] = startOp(cancellable, "Get", opDetachable, func(ctx context.Context) ([]byte, error) {
 					s := pl.begin(ctx)
 					v, err := rtGets(ctx, s, "k")
 					if err != nil {
@@ -350,7 +350,7 @@ func BenchmarkBoundedQueue(b *testing.B) {
 		futures := make([]*Future[string], callers)
 		for i := range futures {
 			tok := fmt.Sprint("b", i)
-			futures[i] = startOp(ctx, "get", func(ctx context.Context) (string, error) {
+			futures[i] = startOp(ctx, "get", opDetachable, func(ctx context.Context) (string, error) {
 				return getBody(ctx, pl.begin(ctx), tok, 1)
 			})
 		}

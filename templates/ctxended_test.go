@@ -218,7 +218,7 @@ func TestCtxEndedDial(t *testing.T) {
 	}
 	second, cancel2 := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel2()
-	f := startOp(second, "ping", func(ctx context.Context) (struct{}, error) {
+	f := startOp(second, "ping", opDetachable, func(ctx context.Context) (struct{}, error) {
 		_, err := c.dial(ctx)
 		return struct{}{}, err
 	})
@@ -256,7 +256,7 @@ func TestCtxEndedServerReply(t *testing.T) {
 			t.Errorf("mode %d: %v, want errMiss itself", mode, err)
 		}
 	}
-	f := startOp(context.Background(), "get", func(ctx context.Context) (struct{}, error) { return struct{}{}, errMiss })
+	f := startOp(context.Background(), "get", opDetachable, func(ctx context.Context) (struct{}, error) { return struct{}{}, errMiss })
 	<-f.Done()
 	if _, err := f.Await(ctx); err != errMiss {
 		t.Errorf("Await after the result with ctx ended: %v, want errMiss itself", err)

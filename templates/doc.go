@@ -42,11 +42,13 @@
 //
 //	func (c *Client) GetContext(ctx context.Context, key string) (*Item, error) {
 //		return runOp(ctx, "Get", opDetachable, func(ctx context.Context) (*Item, error) {
-//			... the original body of Get, with ctx passed down ...
+//			return c.getContext(ctx, key) // the original body of Get, ctx passed down
 //		})
 //	}
 //	func (c *Client) GetAsync(ctx context.Context, key string) *Future[*Item] {
-//		return startOp(ctx, "Get", func(ctx context.Context) (*Item, error) { ... same body ... })
+//		return startOp(ctx, "Get", opDetachable, func(ctx context.Context) (*Item, error) {
+//			return c.getContext(ctx, key) // the future's operation runs the body
+//		})
 //	}
 //
 // runOp runs the body inline when ctx.Done() is nil or the mode is

@@ -56,7 +56,7 @@ func use(c interface {
 }) (string, error) {
 	pl := {{.newPipeline}}(c, {{.pipelineConfig}}{MaxInFlight: 8})
 	defer pl.close()
-	f := {{.startOp}}(stdctx.Background(), "get", func(ctx stdctx.Context) (string, error) {
+	f := {{.startOp}}(stdctx.Background(), "get", {{.opDetachable}}, func(ctx stdctx.Context) (string, error) {
 		s := pl.begin(ctx)
 		defer s.release()
 		s.writeString(ctx, "get k\n")

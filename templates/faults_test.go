@@ -45,7 +45,7 @@ func TestCancelStorm(t *testing.T) {
 						time.AfterFunc(time.Duration(rnd.Intn(300))*time.Microsecond, cancel)
 					}
 				}
-				r.f = startOp(ctx, "get", func(ctx context.Context) (string, error) {
+				r.f = startOp(ctx, "get", opDetachable, func(ctx context.Context) (string, error) {
 					return getBody(ctx, pl.begin(ctx), tok, size)
 				})
 				got, err := r.f.Await(ctx)
@@ -154,7 +154,7 @@ func TestFaultStall(t *testing.T) {
 	futures := make([]*Future[string], 100)
 	for i := range futures {
 		tok := fmt.Sprint("st", i)
-		futures[i] = startOp(ctx, "get", func(ctx context.Context) (string, error) {
+		futures[i] = startOp(ctx, "get", opDetachable, func(ctx context.Context) (string, error) {
 			return getBody(ctx, pl.begin(ctx), tok, 1)
 		})
 	}
@@ -269,7 +269,7 @@ func TestBoundedQueue(t *testing.T) {
 	futures := make([]*Future[string], callers)
 	for i := range futures {
 		tok := fmt.Sprint("b", i)
-		futures[i] = startOp(ctx, "get", func(ctx context.Context) (string, error) {
+		futures[i] = startOp(ctx, "get", opDetachable, func(ctx context.Context) (string, error) {
 			return getBody(ctx, pl.begin(ctx), tok, 1)
 		})
 	}
@@ -307,7 +307,7 @@ func BenchmarkFailFast(b *testing.B) {
 		futures := make([]*Future[string], 64)
 		for i := range futures {
 			tok := fmt.Sprint("f", i)
-			futures[i] = startOp(context.Background(), "get", func(ctx context.Context) (string, error) {
+			futures[i] = startOp(context.Background(), "get", opDetachable, func(ctx context.Context) (string, error) {
 				return getBody(ctx, pl.begin(ctx), tok, 10)
 			})
 		}

@@ -194,7 +194,7 @@ func runOpIn[T any](ctx context.Context, outer *op, name string, mode opMode, bo
 		}
 		return v, ctxEnded(ctx, err, o.cut.Load())
 	}
-	return startOp(ctx, name, body).Await(ctx)
+	return startOp(ctx, name, mode, body).Await(ctx)
 }
 
 // lanes holds, for a value whose operations must not overlap (a
@@ -231,7 +231,7 @@ func runOpOn[T any](ctx context.Context, owner any, name string, mode opMode, bo
 	if ctx.Done() == nil || mode != opDetachable || outer != nil {
 		return runOpIn(ctx, outer, name, mode, body)
 	}
-	f := startOp(ctx, name, body)
+	f := startOp(ctx, name, mode, body)
 	v, err := f.Await(ctx)
 	select {
 	case <-f.done:
@@ -255,9 +255,11 @@ func runOpOn[T any](ctx context.Context, owner any, name string, mode opMode, bo
 // startOp runs body, the operation called name, on a runtime goroutine and
 // returns its future. A request the body has not committed when ctx ends is
 // dropped unsent, and the future then resolves with ctx.Err(); once
-// committed, the body runs to completion whatever ctx does.
-func startOp[T any](ctx context.Context, name string, body func(ctx context.Context) (T, error)) *Future[T] {
-	r := newOpRun[T](ctx)
+// committed, the body runs to completion whatever ctx does. The mode is the
+// operation's (runOp's); XxxAsync passes its operation's body, run under the
+// future's own operation, not XxxContext (a second, nested operation).
+func startOp[T any](ctx context.Context, name string, mode opMode, body func(ctx context.Context) (T, error)) *Future[T] {
+	r := newOpRun[T](ctx, mode)
 	go r.run(name, body)
 	return &r.f
 }
@@ -268,11 +270,11 @@ type opRun[T any] struct {
 	f Future[T]
 }
 
-// newOpRun is the detached operation of a future (startOp, startSplit)
-// whose caller's context is ctx's.
-func newOpRun[T any](ctx context.Context) *opRun[T] {
+// newOpRun is the detached operation, in mode, of a future (startOp,
+// startSplit) whose caller's context is ctx's.
+func newOpRun[T any](ctx context.Context, mode opMode) *opRun[T] {
 	r := &opRun[T]{
-		o: op{caller: callerContext(ctx), detached: true},
+		o: op{caller: callerContext(ctx), detached: true, exclusive: mode == opExclusive},
 		f: Future[T]{done: make(chan struct{})},
 	}
 	r.o.streams = r.o.inline[:0]

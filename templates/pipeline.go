@@ -200,6 +200,7 @@ func (pl *pipeline) fail(cause error) error {
 		pl.watch.Stop()
 	}
 	pl.mu.Unlock()
+	dropWorkers(pl)
 	return pl.rwc.Close()
 }
 

@@ -179,14 +179,14 @@ func TestDropUnsent(t *testing.T) {
 	srv.replyDelay.Store(int64(300 * time.Millisecond))
 	pl := newPipeline(dialRWC(t, srv.addr(), false), pipelineConfig{MaxInFlight: 1})
 	defer pl.close()
-	first := startOp(context.Background(), "get", func(ctx context.Context) (string, error) {
+	first := startOp(context.Background(), "get", opDetachable, func(ctx context.Context) (string, error) {
 		return getBody(ctx, pl.begin(ctx), "first", 1)
 	})
 	for len(pl.slots) == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	second := startOp(ctx, "get", func(ctx context.Context) (string, error) {
+	second := startOp(ctx, "get", opDetachable, func(ctx context.Context) (string, error) {
 		return getBody(ctx, pl.begin(ctx), "second", 1)
 	})
 	cancel()
@@ -212,7 +212,7 @@ func TestCancelledCallerReplyDrained(t *testing.T) {
 	pl := newPipeline(dialRWC(t, srv.addr(), false), pipelineConfig{})
 	defer pl.close()
 	ctx, cancel := context.WithCancel(context.Background())
-	f := startOp(ctx, "get", func(ctx context.Context) (string, error) {
+	f := startOp(ctx, "get", opDetachable, func(ctx context.Context) (string, error) {
 		return getBody(ctx, pl.begin(ctx), "left", 10)
 	})
 	for !srv.saw("left") {
@@ -375,7 +375,7 @@ func TestSlowLog(t *testing.T) {
 	runOp(context.Background(), "slowOne", opDetachable, func(ctx context.Context) (int, error) {
 		return 0, sleep(ctx, 30*time.Millisecond)
 	})
-	startOp(context.Background(), "slowAsync", func(ctx context.Context) (int, error) {
+	startOp(context.Background(), "slowAsync", opDetachable, func(ctx context.Context) (int, error) {
 		return 0, sleep(ctx, 30*time.Millisecond)
 	}).Await(context.Background())
 	mu.Lock()
@@ -477,7 +477,7 @@ func TestAttachedCutOff(t *testing.T) {
 	srv.mute.Store(true)
 	pl := newPipeline(dialRWC(t, srv.addr(), false), pipelineConfig{})
 	defer pl.close()
-	other := startOp(context.Background(), "get", func(ctx context.Context) (string, error) {
+	other := startOp(context.Background(), "get", opDetachable, func(ctx context.Context) (string, error) {
 		return getBody(ctx, pl.begin(ctx), "other", 1)
 	})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -3,6 +3,8 @@ package templates
 import (
 	"context"
 	"iter"
+	"runtime"
+	"sync"
 )
 
 // A split operation (startSplit) is an XxxAsync on a shared connection
@@ -40,13 +42,12 @@ import (
 // only for operations on shared connections, whose I/O goes through the
 // handle.
 
-// opCoro is the coroutine a split operation's body runs as.
+// opCoro is a split operation's run as a coroutine (on a coWorker).
 type opCoro struct {
-	next  func() (struct{}, bool)
-	yield func(struct{}) bool
-	pl    *pipeline // parked on it: its driver's
+	w  *coWorker
+	pl *pipeline // parked on it: its driver's
 	// inCaller: the body runs on XxxAsync's caller; state says how it left
-	// (set by the body before it yields, read by the caller after).
+	// (set by the body before it yields, read by its resumer after).
 	inCaller bool
 	state    coState
 	s        *stream // parked: the exchange whose turn it waits for
@@ -58,31 +59,136 @@ const (
 	coRunning coState = iota
 	coParked          // committed; waits for its exchange's turn
 	coEscaped         // would block: goes on on a goroutine of its own
+	coDone            // the body returned: its worker is free
 )
 
 // startSplit is startOp for an operation on a shared connection (see
 // above): its request is committed, or it has escaped to a goroutine of its
 // own, when it returns.
-func startSplit[T any](ctx context.Context, name string, body func(ctx context.Context) (T, error)) *Future[T] {
-	r := newOpRun[T](ctx)
-	co := &opCoro{inCaller: true}
+func startSplit[T any](ctx context.Context, name string, mode opMode, body func(ctx context.Context) (T, error)) *Future[T] {
+	r := newOpRun[T](ctx, mode)
+	co := &opCoro{inCaller: true, w: getWorker()}
 	r.o.co = co
 	r.f.co = co
-	co.next, _ = iter.Pull(func(yield func(struct{}) bool) {
-		co.yield = yield
+	co.w.job = func() {
 		r.run(name, body)
-	})
+		co.state = coDone
+	}
 	splitting.Add(1)
-	co.next()
+	co.w.next()
 	splitting.Add(-1)
 	co.inCaller = false
 	switch co.state {
 	case coParked:
 		co.s.pl.parked(co)
 	case coEscaped:
-		go co.next()
+		go co.resume()
+	case coDone:
+		putWorker(co.w, co.pl)
 	}
 	return &r.f
+}
+
+// resume runs a parked or escaped body to its end, on the caller's
+// goroutine, and frees its worker.
+func (co *opCoro) resume() {
+	co.w.next()
+	if co.state != coDone {
+		panic("asyncify: a split operation yielded after leaving its caller")
+	}
+	putWorker(co.w, co.pl)
+}
+
+// A coWorker is a coroutine that runs split operations' bodies one after
+// the other. Starting a coroutine and growing its stack to what a body needs
+// (growStack) cost a fifth of the CPU of 64 futures issued from one
+// goroutine on the RESP fixture; a worker does it once. A worker whose
+// operation parked on a connection, once the body returned, is kept idle
+// for the next split operations (at most maxIdleWorkers in all) until that
+// connection fails or closes (dropWorkers); any other ends with its body.
+type coWorker struct {
+	next  func() (struct{}, bool)
+	stop  func()
+	yield func(struct{}) bool
+	job   func()    // what next runs when the worker is idle
+	pl    *pipeline // idle: the connection it is kept for
+}
+
+const maxIdleWorkers = 256
+
+var idleWorkers struct {
+	mu sync.Mutex
+	ws []*coWorker
+}
+
+// getWorker returns an idle worker, or a new one.
+func getWorker() *coWorker {
+	idleWorkers.mu.Lock()
+	if n := len(idleWorkers.ws); n > 0 {
+		w := idleWorkers.ws[n-1]
+		idleWorkers.ws[n-1] = nil
+		idleWorkers.ws = idleWorkers.ws[:n-1]
+		idleWorkers.mu.Unlock()
+		w.pl = nil
+		return w
+	}
+	idleWorkers.mu.Unlock()
+	w := &coWorker{}
+	w.next, w.stop = iter.Pull(func(yield func(struct{}) bool) {
+		w.yield = yield
+		for {
+			job := w.job
+			w.job = nil
+			job()
+			if !yield(struct{}{}) {
+				return
+			}
+		}
+	})
+	return w
+}
+
+// putWorker keeps w, whose body returned, for the next split operations
+// while pl (where its operation parked) is open, or ends it.
+func putWorker(w *coWorker, pl *pipeline) {
+	if pl != nil {
+		pl.mu.Lock()
+		if pl.err == nil {
+			idleWorkers.mu.Lock()
+			if len(idleWorkers.ws) < maxIdleWorkers {
+				w.pl = pl
+				idleWorkers.ws = append(idleWorkers.ws, w)
+				w = nil
+			}
+			idleWorkers.mu.Unlock()
+		}
+		pl.mu.Unlock()
+		if w == nil {
+			return
+		}
+	}
+	w.stop()
+}
+
+// dropWorkers ends the idle workers kept for pl, which failed (putWorker
+// keeps none for it after that: it looks at pl.err under pl.mu).
+func dropWorkers(pl *pipeline) {
+	var drop []*coWorker
+	idleWorkers.mu.Lock()
+	kept := idleWorkers.ws[:0]
+	for _, w := range idleWorkers.ws {
+		if w.pl == pl {
+			drop = append(drop, w)
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	clear(idleWorkers.ws[len(kept):])
+	idleWorkers.ws = kept
+	idleWorkers.mu.Unlock()
+	for _, w := range drop {
+		w.stop()
+	}
 }
 
 // leaveCaller parks a split operation's body on s, committed, when it runs
@@ -94,14 +200,14 @@ func leaveCaller(ctx context.Context, s *stream) {
 	}
 	co := o.co
 	co.inCaller, co.state, co.s, co.pl = false, coParked, s, s.pl
-	co.yield(struct{}{})
+	co.w.yield(struct{}{})
 }
 
 // escape is leaveCaller before a wait that may block (see escapeCaller).
 func (co *opCoro) escape() {
 	if co.inCaller {
 		co.inCaller, co.state = false, coEscaped
-		co.yield(struct{}{})
+		co.w.yield(struct{}{})
 	}
 }
 
@@ -110,14 +216,19 @@ func (co *opCoro) escape() {
 func (pl *pipeline) parked(co *opCoro) {
 	pl.mu.Lock()
 	co.s.parked = co
+	// A body ready and not driven while its caller goes on issuing: with
+	// another CPU, a driver reads its reply meanwhile.
+	kick := len(pl.runq) > 0 && pl.drivers == 0 && multiCPU()
 	if pl.head == co.s || pl.err != nil {
 		pl.ready(co.s)
 	}
-	if pl.err != nil {
+	if pl.err != nil || kick {
 		pl.startDriver(false)
 	}
 	pl.mu.Unlock()
 }
+
+func multiCPU() bool { return runtime.GOMAXPROCS(0) > 1 }
 
 // ready hands s's parked body, whose turn came, to whoever drives: a
 // driver goroutine is started when somebody waits without driving.
@@ -169,7 +280,7 @@ func (pl *pipeline) drive() {
 			return
 		}
 		pl.mu.Unlock()
-		co.next()
+		co.resume()
 		pl.mu.Lock()
 		pl.drivers--
 	}
@@ -191,7 +302,7 @@ func (pl *pipeline) waitFor(done, ctxDone <-chan struct{}, canDrive bool) {
 		if canDrive {
 			if co := pl.popReady(); co != nil {
 				pl.mu.Unlock()
-				co.next()
+				co.resume()
 				pl.mu.Lock()
 				pl.drivers--
 				if pl.blocked > 0 || pl.eager || pl.err != nil {

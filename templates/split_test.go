@@ -16,7 +16,7 @@ import (
 
 // splitGet is a get on pl as an XxxAsync on a shared connection starts it.
 func splitGet(ctx context.Context, pl *pipeline, tok string) *Future[string] {
-	return startSplit(ctx, "get", func(ctx context.Context) (string, error) {
+	return startSplit(ctx, "get", opDetachable, func(ctx context.Context) (string, error) {
 		return getBody(ctx, pl.begin(ctx), tok, 1)
 	})
 }
@@ -130,7 +130,7 @@ func TestSplitEscapes(t *testing.T) {
 	r := shareReader(h, 0)
 	var f *Future[struct{}]
 	within(t, 150*time.Millisecond, "startSplit on a pass-through handle", func() {
-		f = startSplit(context.Background(), "get", func(ctx context.Context) (struct{}, error) {
+		f = startSplit(context.Background(), "get", opDetachable, func(ctx context.Context) (struct{}, error) {
 			return struct{}{}, roundTrip(ctx, h, r, "solo")
 		})
 	})
@@ -206,7 +206,7 @@ func TestSplitRandomCancel(t *testing.T) {
 					ctxs[k], cancels[k] = ctx, cancel
 					tok := fmt.Sprint("w", w, "-", i+k)
 					h, r := hs[k], rs[k]
-					futures[k] = startSplit(ctx, "get", func(ctx context.Context) (string, error) {
+					futures[k] = startSplit(ctx, "get", opDetachable, func(ctx context.Context) (string, error) {
 						return tok, roundTrip(ctx, h, r, tok)
 					})
 				}
@@ -257,7 +257,7 @@ func TestSplitTwoExchanges(t *testing.T) {
 	futures := make([]*Future[string], 32)
 	for i := range futures {
 		tok := fmt.Sprint("t", i)
-		futures[i] = startSplit(context.Background(), "get2", func(ctx context.Context) (string, error) {
+		futures[i] = startSplit(context.Background(), "get2", opDetachable, func(ctx context.Context) (string, error) {
 			a, err := getBody(ctx, pl.begin(ctx), tok+"a", 1)
 			if err != nil {
 				return "", err
@@ -275,5 +275,56 @@ func TestSplitTwoExchanges(t *testing.T) {
 		}
 	})
 	pl.close()
+	srv.close()
+}
+
+// idleFor counts the idle workers kept for pl.
+func idleFor(pl *pipeline) (n, all int) {
+	idleWorkers.mu.Lock()
+	defer idleWorkers.mu.Unlock()
+	for _, w := range idleWorkers.ws {
+		if w.pl == pl {
+			n++
+		}
+	}
+	return n, len(idleWorkers.ws)
+}
+
+// TestSplitReusesWorkers: the coroutines of a connection's split operations
+// are kept for its next ones (a second round of 64 futures makes none),
+// never more than maxIdleWorkers, and end when the connection closes.
+func TestSplitReusesWorkers(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	srv := newFakeServer(t)
+	pl := newPipeline(dialRWC(t, srv.addr(), false), pipelineConfig{MaxInFlight: 512})
+	round := func(n int, tag string) {
+		futures := make([]*Future[string], n)
+		for i := range futures {
+			futures[i] = splitGet(context.Background(), pl, fmt.Sprint(tag, i))
+		}
+		for i, f := range futures {
+			if v, err := f.Await(context.Background()); err != nil || v != fmt.Sprint(tag, i) {
+				t.Fatalf("get %s%d: %q, %v", tag, i, v, err)
+			}
+		}
+	}
+	// A driver may end some bodies while later ones are issued: their
+	// workers serve the later ones, so a round keeps 1 to 64.
+	round(64, "a")
+	if n, _ := idleFor(pl); n < 1 || n > 64 {
+		t.Fatalf("after 64 futures, %d idle workers kept for the connection, want 1 to 64", n)
+	}
+	round(64, "b")
+	if n, _ := idleFor(pl); n < 1 || n > 64 {
+		t.Fatalf("after a second round of 64, %d idle workers, want 1 to 64 (reused, not new ones)", n)
+	}
+	round(300, "c")
+	if n, all := idleFor(pl); n < 1 || n > maxIdleWorkers || all > maxIdleWorkers {
+		t.Fatalf("after 300 futures, %d idle workers kept (%d in all), want 1 to %d", n, all, maxIdleWorkers)
+	}
+	pl.close()
+	if n, _ := idleFor(pl); n != 0 {
+		t.Fatalf("%d idle workers kept for a closed connection", n)
+	}
 	srv.close()
 }
