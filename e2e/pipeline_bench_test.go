@@ -45,6 +45,12 @@ func runInnerBench(b *testing.B, dir, pkgDir, pkgName, src, name, env, addr stri
 	if count == "" {
 		count = "1"
 	}
+	if keep := os.Getenv("ASYNCIFY_BENCHKEEP"); keep != "" {
+		// a copy of the module to profile by hand (go test -cpuprofile there)
+		if out, err := exec.Command("cp", "-r", dir, keep).CombinedOutput(); err != nil {
+			b.Fatalf("ASYNCIFY_BENCHKEEP: %v: %s", err, out)
+		}
+	}
 	for i := 0; i < b.N; i++ {
 		cmd := exec.Command("go", "test", "-run", "^$", "-bench", "^"+name+"$", "-benchtime", benchtime, "-count", count, "./"+pkgDir)
 		cmd.Dir = dir
