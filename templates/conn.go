@@ -74,8 +74,11 @@ func (g *shareGroup) addr() net.Addr { return (*shareAddr)(&g.key) }
 // ctx has ended it fails with ctx.Err(), as a context dial would, even
 // while a connection of the group to addr is open.
 func shareConn(ctx context.Context, owner any, network, addr string, dial func(ctx context.Context) (net.Conn, error)) (net.Conn, error) {
-	escapeCaller(ctx)
+	// A handle on a group's connection is made without blocking: a split
+	// operation leaves its caller (escapeCaller) only before a wait, the
+	// group's first dial or pool.pick's.
 	if !AsyncifyPipelining {
+		escapeCaller(ctx)
 		return dial(ctx)
 	}
 	if err := ctx.Err(); err != nil {
@@ -117,6 +120,7 @@ func shareConn(ctx context.Context, owner any, network, addr string, dial func(c
 	sharedMu.Unlock()
 
 	if first {
+		escapeCaller(ctx)
 		nc, err := dial(ctx)
 		sharedMu.Lock()
 		close(g.dialed)
@@ -141,6 +145,7 @@ func shareConn(ctx context.Context, owner any, network, addr string, dial func(c
 	}
 	if !dialed {
 		// The group's first dial is under way: wait for it, then join.
+		escapeCaller(ctx)
 		caller := callerContext(ctx)
 		select {
 		case <-g.dialed:

@@ -328,3 +328,35 @@ func TestSplitReusesWorkers(t *testing.T) {
 	}
 	srv.close()
 }
+
+// TestSplitJoinsWithoutEscaping: a split operation whose body makes a new
+// handle on a group that has its connection already (gomemcache's Get
+// beyond its two idle connections) commits and parks on its caller: making
+// the handle does not wait, so it does not escape.
+func TestSplitJoinsWithoutEscaping(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	srv := newFakeServer(t)
+	owner := new(int)
+	h0, h1 := dialOwner(t, srv, owner), dialOwner(t, srv, owner) // dialed, then shared
+	srv.replyDelay.Store(int64(100 * time.Millisecond))
+	f := startSplit(context.Background(), "get", opDetachable, func(ctx context.Context) (struct{}, error) {
+		h, err := shareConn(ctx, owner, "tcp", srv.addr(), func(ctx context.Context) (net.Conn, error) {
+			t.Error("the split operation dialed")
+			return nil, errors.New("no dial")
+		})
+		if err != nil {
+			return struct{}{}, err
+		}
+		defer h.Close()
+		return struct{}{}, roundTrip(ctx, h, shareReader(h, 0), "joined")
+	})
+	if st := f.co.state; st != coParked {
+		t.Errorf("after startSplit, its body's state is %d, want parked (%d): it left its caller before committing", st, coParked)
+	}
+	if _, err := f.Await(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h0.Close()
+	h1.Close()
+	srv.close()
+}
