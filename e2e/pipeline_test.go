@@ -280,6 +280,79 @@ func TestRESPDialsSeparate(t *testing.T) {
 	}
 }
 
+// futuresOneConnTest is written into the RESP fixture converted with "share Dial": futures on
+// one Conn (not safe for concurrent use) run in the order issued, whatever order they are
+// awaited in, each with its own reply, and the Conn works after them (issue 16: before, the
+// second future's write failed).
+const futuresOneConnTest = `package resp
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestFuturesOnOneConn(t *testing.T) {
+	addr := os.Getenv("E2E_REDIS_ADDR")
+	ctx := context.Background()
+	c, err := DialContext(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := DialContext(ctx, addr) // a second Conn: the connection is shared
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := fmt.Sprintf("asyncify-e2e-oneconn-%d", os.Getpid())
+	var sets []*Future[struct{}]
+	var gets []*Future[string]
+	for i := 0; i < 50; i++ {
+		sets = append(sets, c.SetAsync(ctx, key, fmt.Sprint(i)))
+		gets = append(gets, c.GetAsync(ctx, key))
+	}
+	for i := len(gets) - 1; i >= 0; i-- { // awaited last first
+		if v, err := gets[i].Await(ctx); err != nil || v != fmt.Sprint(i) {
+			t.Errorf("GetAsync after SetAsync %d: %q, %v", i, v, err)
+		}
+	}
+	for i, f := range sets {
+		if _, err := f.Await(ctx); err != nil {
+			t.Errorf("SetAsync %d: %v", i, err)
+		}
+	}
+	// Never awaited, then a call on the Conn: it runs after them.
+	for i := 0; i < 10; i++ {
+		c.IncrAsync(ctx, key)
+	}
+	if n, err := c.IncrContext(ctx, key); err != nil || n != 60 {
+		t.Errorf("Incr after 10 IncrAsync never awaited: %d, %v; want 60", n, err)
+	}
+	c.DelContext(ctx, key)
+	c.Close()
+	other.Close()
+	goleak.VerifyNone(t)
+}
+`
+
+// TestRESPFuturesOnOneConn: futures on one Conn of the converted RESP fixture keep their order.
+func TestRESPFuturesOnOneConn(t *testing.T) {
+	addr := needServer(t, "REDIS_ADDR", "127.0.0.1:16379")
+	dir := respModule(t, "share Dial\n")
+	if err := os.WriteFile(filepath.Join(dir, "internal", "resp", "asyncify_e2e_oneconn_test.go"), []byte(futuresOneConnTest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "test", "-race", "-count=1", "-timeout=2m", "-v", "-run", "^TestFuturesOnOneConn$", "./internal/resp")
+	cmd.Dir = dir
+	cmd.Env = append(moduleEnv(), "E2E_REDIS_ADDR="+addr)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestFuturesOnOneConn") {
+		t.Fatalf("go test ./internal/resp: %v\n%s", err, out)
+	}
+}
+
 // respModule is a temporary module holding the RESP fixture converted with -o, under the
 // configuration conf ("" for none).
 func respModule(tb testing.TB, conf string) string {

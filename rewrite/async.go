@@ -139,10 +139,17 @@ func (r *pkgRewriter) makeAsync(wrapper *dst.FuncDecl, fd *ast.FuncDecl, p *fnPl
 		starter = "startSplit"
 		doc = commentLines(fmt.Sprintf("%s starts %s and returns its future once the request is committed to the connection (or the call had to wait): the reply is read when its turn comes.", name, p.newName))
 	}
-	start := &dst.ReturnStmt{Results: []dst.Expr{&dst.CallExpr{
+	call := &dst.CallExpr{
 		Fun:  dst.NewIdent(rt(starter)),
 		Args: []dst.Expr{dst.NewIdent(ctxName), &dst.BasicLit{Kind: stringLit, Value: strconv.Quote(p.fn.Name)}, dst.NewIdent(rt(mode)), body},
-	}}}
+	}
+	if recv := r.holderRecv(fd); recv != "" {
+		// The receiver holds a connection, as in FContext's runOpOn: its
+		// futures' bodies run one after the other, in the order issued.
+		call.Fun = dst.NewIdent(rt(starter + "On"))
+		call.Args = append([]dst.Expr{call.Args[0], dst.NewIdent(recv)}, call.Args[1:]...)
+	}
+	start := &dst.ReturnStmt{Results: []dst.Expr{call}}
 	a.Body = &dst.BlockStmt{List: []dst.Stmt{start}}
 	a.Decs.Before = dst.EmptyLine
 	a.Decs.Start = doc

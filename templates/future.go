@@ -12,6 +12,10 @@ type Future[T any] struct {
 	err  error
 	cut  bool    // the runtime cut the operation off because its caller's ctx ended
 	co   *opCoro // a split operation's (split.go)
+	// lane, lop: an operation queued behind others on its owner (lane.go);
+	// co is set once lop has begun.
+	lane *lane
+	lop  *laneOp
 }
 
 func newFuture[T any]() *Future[T] {
@@ -20,6 +24,10 @@ func newFuture[T any]() *Future[T] {
 
 // Done is closed once the result is available.
 func (f *Future[T]) Done() <-chan struct{} {
+	if f.lop != nil && !f.lop.isStarted() {
+		f.lane.driveAll()
+		return f.done
+	}
 	if f.co != nil && f.co.pl != nil {
 		select {
 		case <-f.done:
@@ -38,6 +46,12 @@ func (f *Future[T]) Await(ctx context.Context) (T, error) {
 	case <-f.done:
 		return f.val, ctxEnded(ctx, f.err, f.cut)
 	default:
+	}
+	if f.lop != nil {
+		if err := f.lane.waitTurn(ctx, f.lop); err != nil {
+			var zero T
+			return zero, err
+		}
 	}
 	if f.co != nil && f.co.pl != nil {
 		f.co.pl.waitFor(f.done, ctx.Done(), ctx.Done() == nil)

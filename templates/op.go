@@ -197,59 +197,24 @@ func runOpIn[T any](ctx context.Context, outer *op, name string, mode opMode, bo
 	return startOp(ctx, name, mode, body).Await(ctx)
 }
 
-// lanes holds, for a value whose operations must not overlap (a
-// connection the client uses from one goroutine at a time), a channel
-// closed when the body of its last operation, which its caller left, ends.
-var lanes sync.Map // owner -> chan struct{}
-
-// lanesHeld counts the entries of lanes, so that an operation finds none
-// without looking (most never do: a lane is held only while a body whose
-// caller left goes on). An entry is counted before runOpOn returns to the
-// caller who goes on to call the next operation on its owner.
-var lanesHeld atomic.Int32
-
 // runOpOn is runOp for an operation on owner, a value not safe for
-// concurrent use (it holds a connection): when a caller leaves an operation
-// whose body goes on, the next operation on owner waits for that body to
-// end (or for its own ctx) instead of running beside it.
+// concurrent use (it holds a connection): the operations on owner whose
+// bodies go on without their callers (futures, and bodies whose caller
+// left) run one after the other in owner's lane (lane.go), and the next
+// operation on owner waits for them (or for its own ctx) instead of
+// running beside them.
 func runOpOn[T any](ctx context.Context, owner any, name string, mode opMode, body func(ctx context.Context) (T, error)) (T, error) {
 	outer := opFrom(ctx)
 	if outer == nil && lanesHeld.Load() > 0 {
-		for {
-			v, ok := lanes.Load(owner)
-			if !ok {
-				break
-			}
-			select {
-			case <-v.(chan struct{}):
-			case <-ctx.Done():
-				var zero T
-				return zero, ctx.Err()
-			}
+		if err := waitLane(ctx, owner); err != nil {
+			var zero T
+			return zero, err
 		}
 	}
 	if ctx.Done() == nil || mode != opDetachable || outer != nil {
 		return runOpIn(ctx, outer, name, mode, body)
 	}
-	f := startOp(ctx, name, mode, body)
-	v, err := f.Await(ctx)
-	select {
-	case <-f.done:
-	default:
-		// The caller left; the body goes on: hold the lane until it ends.
-		ch := make(chan struct{})
-		if _, held := lanes.Swap(owner, ch); !held {
-			lanesHeld.Add(1)
-		}
-		go func() {
-			<-f.done
-			if lanes.CompareAndDelete(owner, ch) {
-				lanesHeld.Add(-1)
-			}
-			close(ch)
-		}()
-	}
-	return v, err
+	return startOpOn(ctx, owner, name, mode, body).Await(ctx)
 }
 
 // startOp runs body, the operation called name, on a runtime goroutine and
@@ -259,38 +224,59 @@ func runOpOn[T any](ctx context.Context, owner any, name string, mode opMode, bo
 // operation's (runOp's); XxxAsync passes its operation's body, run under the
 // future's own operation, not XxxContext (a second, nested operation).
 func startOp[T any](ctx context.Context, name string, mode opMode, body func(ctx context.Context) (T, error)) *Future[T] {
-	r := newOpRun[T](ctx, mode)
-	go r.run(name, body)
+	return startOpOn(ctx, nil, name, mode, body)
+}
+
+// startOpOn is startOp for an operation on owner (see runOpOn): its body
+// starts once the operations issued on owner before it have ended.
+func startOpOn[T any](ctx context.Context, owner any, name string, mode opMode, body func(ctx context.Context) (T, error)) *Future[T] {
+	r := newOpRun(ctx, mode, name, body)
+	r.inLane(ctx, owner)
 	return &r.f
 }
 
 // opRun holds an operation's context and future in one allocation.
 type opRun[T any] struct {
-	o op
-	f Future[T]
+	o     op
+	f     Future[T]
+	name  string
+	body  func(ctx context.Context) (T, error)
+	split bool   // startSplit's: runs as a coroutine (split.go)
+	lane  *lane  // owner's, while the body runs in it (lane.go)
+	lop   laneOp // its place in the lane
+	ln    lane   // the lane, when this operation made it
 }
 
 // newOpRun is the detached operation, in mode, of a future (startOp,
-// startSplit) whose caller's context is ctx's.
-func newOpRun[T any](ctx context.Context, mode opMode) *opRun[T] {
+// startSplit) whose caller's context is ctx's: body, the operation called
+// name.
+func newOpRun[T any](ctx context.Context, mode opMode, name string, body func(ctx context.Context) (T, error)) *opRun[T] {
 	r := &opRun[T]{
-		o: op{caller: callerContext(ctx), detached: true, exclusive: mode == opExclusive},
-		f: Future[T]{done: make(chan struct{})},
+		o:    op{caller: callerContext(ctx), detached: true, exclusive: mode == opExclusive},
+		f:    Future[T]{done: make(chan struct{})},
+		name: name,
+		body: body,
 	}
 	r.o.streams = r.o.inline[:0]
 	r.o.handles = r.o.handlesInline[:0]
 	return r
 }
 
-func (r *opRun[T]) run(name string, body func(ctx context.Context) (T, error)) {
+func (r *opRun[T]) run() {
 	growStack(0)
 	var start time.Time
 	if slowThreshold > 0 {
 		start = time.Now()
 	}
-	v, err := run(&r.o, body)
+	v, err := run(&r.o, r.body)
 	if slowThreshold > 0 {
-		logIfSlow(name, start)
+		logIfSlow(r.name, start)
+	}
+	if r.lane != nil {
+		// The body is done with owner's connection: the next operation
+		// in the lane may start (before the future resolves, so that
+		// whoever awaits it finds the lane moved on).
+		r.lane.leave()
 	}
 	r.f.cut = r.o.cut.Load()
 	r.f.resolve(v, err)

@@ -66,12 +66,28 @@ const (
 // above): its request is committed, or it has escaped to a goroutine of its
 // own, when it returns.
 func startSplit[T any](ctx context.Context, name string, mode opMode, body func(ctx context.Context) (T, error)) *Future[T] {
-	r := newOpRun[T](ctx, mode)
+	return startSplitOn(ctx, nil, name, mode, body)
+}
+
+// startSplitOn is startSplit for an operation on owner (see runOpOn): its
+// body starts once the operations issued on owner before it have ended, on
+// the goroutine where the last of them ended; until then the future waits
+// in owner's lane (lane.go).
+func startSplitOn[T any](ctx context.Context, owner any, name string, mode opMode, body func(ctx context.Context) (T, error)) *Future[T] {
+	r := newOpRun(ctx, mode, name, body)
+	r.split = true
+	r.inLane(ctx, owner)
+	return &r.f
+}
+
+// splitBody runs r's body as a coroutine on the caller, through its write
+// phase (see above).
+func (r *opRun[T]) splitBody() {
 	co := &opCoro{inCaller: true, w: getWorker()}
 	r.o.co = co
 	r.f.co = co
 	co.w.job = func() {
-		r.run(name, body)
+		r.run()
 		co.state = coDone
 	}
 	splitting.Add(1)
@@ -86,7 +102,6 @@ func startSplit[T any](ctx context.Context, name string, mode opMode, body func(
 	case coDone:
 		putWorker(co.w, co.pl)
 	}
-	return &r.f
 }
 
 // resume runs a parked or escaped body to its end, on the caller's

@@ -360,3 +360,84 @@ func TestSplitJoinsWithoutEscaping(t *testing.T) {
 	h1.Close()
 	srv.close()
 }
+
+// TestFuturesOnOneOwnerInOrder: futures on one value not safe for
+// concurrent use (a Conn: one handle, one bufio.Reader) run one after the
+// other in the order issued, whatever order they are awaited in, or when
+// only their Done channels are waited on, and an operation that runs on
+// its caller waits for them: each gets its own reply. Before lanes took
+// futures, the second split future's write failed ("write after commit").
+func TestFuturesOnOneOwnerInOrder(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	srv := newFakeServer(t)
+	group := new(int)
+	other := dialOwner(t, srv, group) // a second handle: the connection is pipelined
+	h := dialOwner(t, srv, group)
+	r := shareReader(h, 0)
+	conn := new(int) // the value that holds h, the futures' owner
+	get := func(ctx context.Context, tok string) *Future[struct{}] {
+		return startSplitOn(ctx, conn, "get", opDetachable, func(ctx context.Context) (struct{}, error) {
+			return struct{}{}, roundTrip(ctx, h, r, tok)
+		})
+	}
+	for round := 0; round < 3; round++ {
+		futures := make([]*Future[struct{}], 8)
+		for i := range futures {
+			futures[i] = get(context.Background(), fmt.Sprint("o", round, "-", i))
+		}
+		within(t, 2*time.Second, "futures on one owner", func() {
+			switch round {
+			case 0: // awaited last first
+				for i := len(futures) - 1; i >= 0; i-- {
+					if _, err := futures[i].Await(context.Background()); err != nil {
+						t.Errorf("future %d: %v", i, err)
+					}
+				}
+			case 1: // only their Done channels
+				for _, f := range futures {
+					<-f.Done()
+				}
+			case 2: // an operation on the owner that runs on its caller, first
+				_, err := runOpOn(context.Background(), conn, "get", opDetachable, func(ctx context.Context) (struct{}, error) {
+					return struct{}{}, roundTrip(ctx, h, r, "inline")
+				})
+				if err != nil {
+					t.Errorf("the operation after the futures: %v", err)
+				}
+				for i, f := range futures {
+					select {
+					case <-f.done:
+					default:
+						t.Errorf("future %d not resolved when the next operation on its owner ran", i)
+					}
+				}
+			}
+		})
+		for i, f := range futures {
+			if _, err := f.Await(context.Background()); err != nil {
+				t.Errorf("round %d, future %d: %v", round, i, err)
+			}
+		}
+	}
+	// A queued future whose Await's ctx ends returns its error; the body
+	// still runs, and the lane ends.
+	stuck := get(context.Background(), "first")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	queued := get(context.Background(), "second")
+	if _, err := queued.Await(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("a queued future awaited with an ended ctx: %v", err)
+	}
+	if _, err := stuck.Await(context.Background()); err != nil {
+		t.Error(err)
+	}
+	if _, err := queued.Await(context.Background()); err != nil {
+		t.Error(err)
+	}
+	if n := lanesHeld.Load(); n != 0 {
+		t.Errorf("lanesHeld = %d after every future resolved", n)
+	}
+	h.Close()
+	other.Close()
+	srv.close()
+}
