@@ -81,6 +81,7 @@ type pipeline struct {
 	// driver runs whenever one is ready (split.go).
 	runq    []*opCoro
 	drivers int
+	stalled int // drivers whose body waits for its turn (stream.beginRead)
 	blocked int
 	eager   bool
 }

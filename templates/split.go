@@ -218,6 +218,14 @@ func leaveCaller(ctx context.Context, s *stream) {
 	co.w.yield(struct{}{})
 }
 
+// drivenBody reports whether ctx's operation is a split operation's body
+// that a driver resumed (not one on its caller, nor one that escaped to a
+// goroutine of its own): its driver stalls while the body waits.
+func drivenBody(ctx context.Context) bool {
+	o := opFrom(ctx)
+	return o != nil && o.co != nil && !o.co.inCaller && o.co.state == coParked
+}
+
 // escape is leaveCaller before a wait that may block (see escapeCaller).
 func (co *opCoro) escape() {
 	if co.inCaller {
@@ -233,7 +241,7 @@ func (pl *pipeline) parked(co *opCoro) {
 	co.s.parked = co
 	// A body ready and not driven while its caller goes on issuing: with
 	// another CPU, a driver reads its reply meanwhile.
-	kick := len(pl.runq) > 0 && pl.drivers == 0 && multiCPU()
+	kick := len(pl.runq) > 0 && pl.drivers == pl.stalled && multiCPU()
 	if pl.head == co.s || pl.err != nil {
 		pl.ready(co.s)
 	}
@@ -264,7 +272,7 @@ func (pl *pipeline) ready(s *stream) {
 // drives them, or, with force, whoever drives: a body being driven that
 // waits on the connection itself needs another. Called with mu held.
 func (pl *pipeline) startDriver(force bool) {
-	if len(pl.runq) > 0 && (pl.drivers == 0 || force) {
+	if len(pl.runq) > 0 && (pl.drivers == pl.stalled || force) {
 		pl.drivers++
 		go pl.drive()
 	}

@@ -227,8 +227,12 @@ func (s *stream) beginRead(ctx context.Context) error {
 		default:
 			// Split operations ahead may wait for somebody to drive them;
 			// this body may be one being driven.
+			stalls := drivenBody(ctx)
 			pl.mu.Lock()
 			pl.blocked++
+			if stalls {
+				pl.stalled++
+			}
 			pl.startDriver(true)
 			pl.mu.Unlock()
 			var err error
@@ -244,6 +248,9 @@ func (s *stream) beginRead(ctx context.Context) error {
 			}
 			pl.mu.Lock()
 			pl.blocked--
+			if stalls {
+				pl.stalled--
+			}
 			pl.mu.Unlock()
 			if err != nil {
 				return err
