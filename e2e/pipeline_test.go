@@ -266,16 +266,23 @@ func TestSeparateDials(t *testing.T) {
 // TestRESPDialsSeparate: without a share rule, separate Dials of the converted RESP fixture
 // are separate connections (issue: a shared one leaked SELECT between them).
 func TestRESPDialsSeparate(t *testing.T) {
+	runRESPTest(t, "", "asyncify_e2e_separate_test.go", separateDialsTest, "TestSeparateDials")
+}
+
+// runRESPTest writes src, a test file, as file into the RESP fixture converted under conf, and
+// runs its test name there with -race against the redis-server of REDIS_ADDR.
+func runRESPTest(t *testing.T, conf, file, src, name string) {
+	t.Helper()
 	addr := needServer(t, "REDIS_ADDR", "127.0.0.1:16379")
-	dir := respModule(t, "")
-	if err := os.WriteFile(filepath.Join(dir, "internal", "resp", "asyncify_e2e_separate_test.go"), []byte(separateDialsTest), 0o644); err != nil {
+	dir := respModule(t, conf)
+	if err := os.WriteFile(filepath.Join(dir, "internal", "resp", file), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("go", "test", "-race", "-count=1", "-timeout=2m", "-v", "-run", "^TestSeparateDials$", "./internal/resp")
+	cmd := exec.Command("go", "test", "-race", "-count=1", "-timeout=2m", "-v", "-run", "^"+name+"$", "./internal/resp")
 	cmd.Dir = dir
 	cmd.Env = append(moduleEnv(), "E2E_REDIS_ADDR="+addr)
 	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestSeparateDials") {
+	if err != nil || !strings.Contains(string(out), "--- PASS: "+name) {
 		t.Fatalf("go test ./internal/resp: %v\n%s", err, out)
 	}
 }
@@ -339,18 +346,7 @@ func TestFuturesOnOneConn(t *testing.T) {
 
 // TestRESPFuturesOnOneConn: futures on one Conn of the converted RESP fixture keep their order.
 func TestRESPFuturesOnOneConn(t *testing.T) {
-	addr := needServer(t, "REDIS_ADDR", "127.0.0.1:16379")
-	dir := respModule(t, "share Dial\n")
-	if err := os.WriteFile(filepath.Join(dir, "internal", "resp", "asyncify_e2e_oneconn_test.go"), []byte(futuresOneConnTest), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("go", "test", "-race", "-count=1", "-timeout=2m", "-v", "-run", "^TestFuturesOnOneConn$", "./internal/resp")
-	cmd.Dir = dir
-	cmd.Env = append(moduleEnv(), "E2E_REDIS_ADDR="+addr)
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestFuturesOnOneConn") {
-		t.Fatalf("go test ./internal/resp: %v\n%s", err, out)
-	}
+	runRESPTest(t, "share Dial\n", "asyncify_e2e_oneconn_test.go", futuresOneConnTest, "TestFuturesOnOneConn")
 }
 
 // respModule is a temporary module holding the RESP fixture converted with -o, under the
